@@ -1,0 +1,1 @@
+//! Flowable REST dialect (placeholder while the adapter is written).

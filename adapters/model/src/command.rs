@@ -1,0 +1,180 @@
+//! The closed set of commands every dialect parses into (mini-redis `Command`, one struct per
+//! command). The engine applies a command atomically and answers an [`Outcome`](crate::Outcome).
+
+use serde::{Deserialize, Serialize};
+
+use crate::instance::{IdentityLink, InstanceId};
+use crate::query::InstanceQuery;
+use crate::time::Timestamp;
+use crate::variable::Variable;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Command {
+    StartInstance(StartInstance),
+    GetInstance(InstanceRef),
+    ListInstances(InstanceQuery),
+    UpdateInstance(UpdateInstance),
+    SetSuspended(SetSuspended),
+    DeleteInstance(DeleteInstance),
+    /// All or nothing: any unknown id fails the whole batch before anything changes.
+    DeleteInstances(DeleteInstances),
+    GetIdentityLinks(InstanceRef),
+    GetIdentityLink(IdentityLinkRef),
+    AddIdentityLink(IdentityLinkRef),
+    RemoveIdentityLink(IdentityLinkRef),
+    GetVariables(InstanceRef),
+    GetVariable(VariableRef),
+    SetVariables(SetVariables),
+    DeleteVariable(VariableRef),
+    DeleteVariables(InstanceRef),
+    /// The instance together with its definition's layout, for a diagram.
+    GetDiagram(InstanceRef),
+}
+
+impl Command {
+    /// A stable name for logs and spans.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::StartInstance(_) => "start_instance",
+            Command::GetInstance(_) => "get_instance",
+            Command::ListInstances(_) => "list_instances",
+            Command::UpdateInstance(_) => "update_instance",
+            Command::SetSuspended(_) => "set_suspended",
+            Command::DeleteInstance(_) => "delete_instance",
+            Command::DeleteInstances(_) => "delete_instances",
+            Command::GetIdentityLinks(_) => "get_identity_links",
+            Command::GetIdentityLink(_) => "get_identity_link",
+            Command::AddIdentityLink(_) => "add_identity_link",
+            Command::RemoveIdentityLink(_) => "remove_identity_link",
+            Command::GetVariables(_) => "get_variables",
+            Command::GetVariable(_) => "get_variable",
+            Command::SetVariables(_) => "set_variables",
+            Command::DeleteVariable(_) => "delete_variable",
+            Command::DeleteVariables(_) => "delete_variables",
+            Command::GetDiagram(_) => "get_diagram",
+        }
+    }
+
+    /// The instance the command addresses, for spans.
+    pub fn instance_id(&self) -> Option<InstanceId> {
+        match self {
+            Command::GetInstance(r)
+            | Command::GetIdentityLinks(r)
+            | Command::GetVariables(r)
+            | Command::DeleteVariables(r)
+            | Command::GetDiagram(r) => Some(r.id),
+            Command::UpdateInstance(c) => Some(c.id),
+            Command::SetSuspended(c) => Some(c.id),
+            Command::DeleteInstance(c) => Some(c.id),
+            Command::GetIdentityLink(c) | Command::AddIdentityLink(c) | Command::RemoveIdentityLink(c) => {
+                Some(c.id)
+            }
+            Command::GetVariable(c) | Command::DeleteVariable(c) => Some(c.id),
+            Command::SetVariables(c) => Some(c.id),
+            Command::StartInstance(_) | Command::ListInstances(_) | Command::DeleteInstances(_) => None,
+        }
+    }
+}
+
+/// Which definition a start uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum DefinitionSelector {
+    /// A definition id (`key:version:n`).
+    Id(String),
+    /// The latest version of a key in a tenant (`""` = default tenant).
+    Key { key: String, tenant_id: String },
+    /// The latest definition (in a tenant) with a message start event of this name.
+    Message { name: String, tenant_id: String },
+    /// A name a dialect knows the definition by (its key, or a declared alias), optionally
+    /// pinned to a version label.
+    Alias {
+        dialect: String,
+        name: String,
+        version: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StartInstance {
+    pub definition: DefinitionSelector,
+    pub name: Option<String>,
+    pub business_key: Option<String>,
+    pub variables: Vec<Variable>,
+    /// Visible to the start only; never stored.
+    pub transient_variables: Vec<Variable>,
+    /// The authenticated user; becomes the start user and gets a `starter` link.
+    pub start_user: Option<String>,
+    /// The dialect that starts it.
+    pub origin: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct InstanceRef {
+    pub id: InstanceId,
+}
+
+/// Updates the given fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct UpdateInstance {
+    pub id: InstanceId,
+    pub name: Option<String>,
+    pub business_key: Option<String>,
+    pub business_status: Option<String>,
+    pub due_date: Option<Timestamp>,
+    /// `Some(Some(claim))` claims, `Some(None)` unclaims.
+    pub claim: Option<Option<Claim>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Claim {
+    pub user: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SetSuspended {
+    pub id: InstanceId,
+    pub suspended: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeleteInstance {
+    pub id: InstanceId,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeleteInstances {
+    pub ids: Vec<InstanceId>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdentityLinkRef {
+    pub id: InstanceId,
+    pub link: IdentityLink,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VariableRef {
+    pub id: InstanceId,
+    pub name: String,
+}
+
+/// How `SetVariables` treats names that exist or do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SetMode {
+    /// Every name must be new, else `Conflict(VariableExists)` and nothing is written.
+    Create,
+    /// Create or overwrite.
+    Upsert,
+    /// Every name must exist, else `NotFound(Variable)` and nothing is written.
+    Update,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SetVariables {
+    pub id: InstanceId,
+    pub variables: Vec<Variable>,
+    pub mode: SetMode,
+}

@@ -1,0 +1,161 @@
+//! Process definitions: the vendor-neutral graph every dialect starts instances of.
+
+use serde::{Deserialize, Serialize};
+
+/// A deployed process definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessDefinition {
+    /// Store-wide id, `key:version:n` (Flowable's shape, opaque to everyone else).
+    pub id: String,
+    /// The BPMN process id; names the definition in every dialect.
+    pub key: String,
+    pub name: Option<String>,
+    /// BPMN `<documentation>` of the process.
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub version: u32,
+    /// `""` is the default tenant.
+    pub tenant_id: String,
+    /// The file it was loaded from, e.g. `oneTask.bpmn20.xml`.
+    pub resource_name: Option<String>,
+    pub activities: Vec<Activity>,
+    pub flows: Vec<SequenceFlow>,
+    /// BPMN DI, when the source had it.
+    pub layout: Option<Layout>,
+    /// Names a legacy client may use instead of `key`, by dialect (opaque to the core).
+    #[serde(default)]
+    pub aliases: Vec<Alias>,
+}
+
+/// A name under which one dialect knows a definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alias {
+    pub dialect: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    pub id: String,
+    pub name: Option<String>,
+    pub kind: ActivityKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum ActivityKind {
+    /// `message` is the message name of a message start event.
+    StartEvent {
+        message: Option<String>,
+    },
+    EndEvent,
+    UserTask,
+    ServiceTask,
+    ScriptTask,
+    ReceiveTask,
+    /// A plain `<task>` or a declarative step with no behaviour.
+    Task,
+    ExclusiveGateway,
+    ParallelGateway,
+}
+
+impl ActivityKind {
+    /// Whether an instance stops here until something outside moves it on.
+    pub fn is_wait_state(&self) -> bool {
+        matches!(self, ActivityKind::UserTask | ActivityKind::ReceiveTask)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SequenceFlow {
+    pub id: String,
+    pub source: String,
+    pub target: String,
+    pub condition: Option<String>,
+}
+
+/// BPMN DI of a process: shapes and edges in diagram coordinates.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Layout {
+    pub shapes: Vec<Shape>,
+    pub edges: Vec<Edge>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shape {
+    pub element: String,
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Edge {
+    pub element: String,
+    pub waypoints: Vec<(f64, f64)>,
+}
+
+impl ProcessDefinition {
+    pub fn activity(&self, id: &str) -> Option<&Activity> {
+        self.activities.iter().find(|a| a.id == id)
+    }
+
+    /// The start event a start should use: the message start for `message`, else the none
+    /// start event (or the first start event when every start is a message start).
+    pub fn start_event(&self, message: Option<&str>) -> Option<&Activity> {
+        let starts = self
+            .activities
+            .iter()
+            .filter(|a| matches!(a.kind, ActivityKind::StartEvent { .. }));
+        match message {
+            Some(m) => starts
+                .into_iter()
+                .find(|a| matches!(&a.kind, ActivityKind::StartEvent { message: Some(x) } if x == m)),
+            None => {
+                let all: Vec<&Activity> = starts.collect();
+                all.iter()
+                    .find(|a| matches!(a.kind, ActivityKind::StartEvent { message: None }))
+                    .or_else(|| all.first())
+                    .copied()
+            }
+        }
+    }
+
+    /// The message names this definition can be started by.
+    pub fn start_messages(&self) -> impl Iterator<Item = &str> {
+        self.activities.iter().filter_map(|a| match &a.kind {
+            ActivityKind::StartEvent { message: Some(m) } => Some(m.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Follows sequence flows from `from` (taking the first outgoing flow where there is a
+    /// choice) to the first wait state. `None` means the path reaches an end (or a dead end)
+    /// without waiting.
+    pub fn first_wait_state(&self, from: &str) -> Option<&Activity> {
+        let mut current = self.activity(from)?;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            if current.kind.is_wait_state() {
+                return Some(current);
+            }
+            if !seen.insert(current.id.as_str()) {
+                return None;
+            }
+            let next = self.flows.iter().find(|f| f.source == current.id)?;
+            current = self.activity(&next.target)?;
+        }
+    }
+
+    pub fn has_layout(&self) -> bool {
+        self.layout.as_ref().is_some_and(|l| !l.shapes.is_empty())
+    }
+
+    pub fn alias<'a>(&'a self, dialect: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.aliases
+            .iter()
+            .filter(move |a| a.dialect == dialect)
+            .map(|a| a.name.as_str())
+    }
+}

@@ -1,0 +1,150 @@
+//! One error type for every dialect; each adapter maps it onto its vendor's status codes and
+//! envelope, exhaustively.
+
+use serde::Serialize;
+
+use crate::command::DefinitionSelector;
+use crate::instance::{IdentityLink, InstanceId};
+
+/// Stable, vendor-neutral error codes with a default HTTP status (meilisearch's
+/// `make_error_codes!`, s3s `S3ErrorCode`). Adapters may override the status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    NotFound,
+    Conflict,
+    InvalidInput,
+    Unauthorized,
+    Forbidden,
+    UnsupportedMediaType,
+    NotAcceptable,
+    PayloadTooLarge,
+    UnsupportedOperation,
+    NotAllowed,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn default_status(self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            ErrorCode::NotFound => S::NOT_FOUND,
+            ErrorCode::Conflict => S::CONFLICT,
+            ErrorCode::InvalidInput => S::BAD_REQUEST,
+            ErrorCode::Unauthorized => S::UNAUTHORIZED,
+            ErrorCode::Forbidden => S::FORBIDDEN,
+            ErrorCode::UnsupportedMediaType => S::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::NotAcceptable => S::NOT_ACCEPTABLE,
+            ErrorCode::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedOperation => S::NOT_FOUND,
+            ErrorCode::NotAllowed => S::CONFLICT,
+            ErrorCode::Unavailable => S::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::NotAcceptable => "not_acceptable",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedOperation => "unsupported_operation",
+            ErrorCode::NotAllowed => "not_allowed",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// What was not there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+pub enum Missing {
+    #[error("process instance {0} not found")]
+    Instance(InstanceId),
+    /// An instance id a dialect could not even parse, as the client wrote it.
+    #[error("process instance '{0}' not found")]
+    InstanceText(String),
+    #[error("process definition {0:?} not found")]
+    Definition(DefinitionSelector),
+    #[error("variable '{name}' not found on process instance {instance}")]
+    Variable { instance: InstanceId, name: String },
+    #[error("identity link not found on process instance {instance}")]
+    IdentityLink {
+        instance: InstanceId,
+        link: IdentityLink,
+    },
+}
+
+/// What clashed with the current state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+pub enum Clash {
+    #[error("process instance {0} is already suspended")]
+    AlreadySuspended(InstanceId),
+    #[error("process instance {0} is already active")]
+    AlreadyActive(InstanceId),
+    #[error("variable '{name}' already exists on process instance {instance}")]
+    VariableExists { instance: InstanceId, name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    NotFound(Missing),
+    #[error(transparent)]
+    Conflict(Clash),
+    /// Bad input; `message` is shown to the client as is.
+    #[error("{message}")]
+    Invalid { message: String },
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("forbidden: {message}")]
+    Forbidden { message: String },
+    #[error("content type '{content_type}' is not supported")]
+    UnsupportedMedia { content_type: String },
+    #[error("no acceptable representation")]
+    NotAcceptable,
+    #[error("request body is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("operation {operation} is not supported")]
+    Unsupported { operation: String },
+    /// A rule of the process model forbids it (e.g. suspending an ended instance).
+    #[error("{message}")]
+    NotAllowed { message: String },
+    /// The store did not answer; logged by the server, shown to clients generically.
+    #[error("store unavailable: {message}")]
+    Unavailable { message: String },
+    /// A bug or corrupt data; logged by the server, shown to clients generically.
+    #[error("internal error: {message}")]
+    Internal { message: String },
+}
+
+impl CoreError {
+    pub fn invalid(message: impl Into<String>) -> CoreError {
+        CoreError::Invalid {
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            CoreError::NotFound(_) => ErrorCode::NotFound,
+            CoreError::Conflict(_) => ErrorCode::Conflict,
+            CoreError::Invalid { .. } => ErrorCode::InvalidInput,
+            CoreError::Unauthorized => ErrorCode::Unauthorized,
+            CoreError::Forbidden { .. } => ErrorCode::Forbidden,
+            CoreError::UnsupportedMedia { .. } => ErrorCode::UnsupportedMediaType,
+            CoreError::NotAcceptable => ErrorCode::NotAcceptable,
+            CoreError::TooLarge { .. } => ErrorCode::PayloadTooLarge,
+            CoreError::Unsupported { .. } => ErrorCode::UnsupportedOperation,
+            CoreError::NotAllowed { .. } => ErrorCode::NotAllowed,
+            CoreError::Unavailable { .. } => ErrorCode::Unavailable,
+            CoreError::Internal { .. } => ErrorCode::Internal,
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Process instances and their identity links.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
+use crate::variable::Variables;
+
+/// The store-wide unique integer id of an instance. Every dialect renders it its own way and
+/// parses it back (Flowable `"7"`, IBM `"@7"`, ...).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InstanceId(pub u64);
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for InstanceId {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // `u64::from_str` accepts a leading `+`; an id is digits only.
+        if s.starts_with('+') {
+            return "x".parse::<u64>().map(InstanceId);
+        }
+        s.parse().map(InstanceId)
+    }
+}
+
+/// Lifecycle state of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum InstanceState {
+    Active,
+    Suspended,
+    Completed,
+    Failed,
+    FailedEscalated,
+    Terminated,
+}
+
+impl InstanceState {
+    /// Running or suspended: the instance still has a place in the runtime.
+    pub fn is_open(self) -> bool {
+        matches!(self, InstanceState::Active | InstanceState::Suspended)
+    }
+}
+
+/// A user or a group involved in an instance, with the kind of involvement
+/// (`starter`, `participant`, `candidate`, ... or any custom type).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IdentityLink {
+    pub identity: Identity,
+    #[serde(rename = "type")]
+    pub link_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Identity {
+    User(String),
+    Group(String),
+}
+
+impl IdentityLink {
+    pub fn user(user: impl Into<String>, link_type: impl Into<String>) -> IdentityLink {
+        IdentityLink {
+            identity: Identity::User(user.into()),
+            link_type: link_type.into(),
+        }
+    }
+    pub fn group(group: impl Into<String>, link_type: impl Into<String>) -> IdentityLink {
+        IdentityLink {
+            identity: Identity::Group(group.into()),
+            link_type: link_type.into(),
+        }
+    }
+}
+
+/// The link type every dialect gives the user who started an instance.
+pub const STARTER_LINK: &str = "starter";
+
+/// A process instance as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessInstance {
+    pub id: InstanceId,
+    pub definition_id: String,
+    pub definition_key: String,
+    pub definition_version: u32,
+    /// `""` is the default tenant.
+    pub tenant_id: String,
+    pub name: Option<String>,
+    pub business_key: Option<String>,
+    pub business_status: Option<String>,
+    pub state: InstanceState,
+    /// The activity the instance waits at (`None` once ended).
+    pub activity_id: Option<String>,
+    pub start_time: Timestamp,
+    pub end_time: Option<Timestamp>,
+    pub start_user_id: Option<String>,
+    pub due_date: Option<Timestamp>,
+    pub claimed_by: Option<String>,
+    pub claim_time: Option<Timestamp>,
+    pub delete_reason: Option<String>,
+    /// Which dialect created the instance (`flowable`, `ibm-bpm`, ...); informational.
+    pub origin: Option<String>,
+    pub variables: Variables,
+    /// Sorted, without duplicates.
+    pub identity_links: Vec<IdentityLink>,
+}
+
+impl ProcessInstance {
+    pub fn is_involved(&self, user: &str) -> bool {
+        self.identity_links
+            .iter()
+            .any(|l| matches!(&l.identity, Identity::User(u) if u == user))
+    }
+}
+
+/// What a start writes: everything of an instance but the id, which the store assigns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewInstance {
+    pub definition_id: String,
+    pub definition_key: String,
+    pub definition_version: u32,
+    pub tenant_id: String,
+    pub name: Option<String>,
+    pub business_key: Option<String>,
+    pub state: InstanceState,
+    pub activity_id: Option<String>,
+    pub start_time: Timestamp,
+    pub end_time: Option<Timestamp>,
+    pub start_user_id: Option<String>,
+    pub origin: Option<String>,
+    pub variables: Variables,
+    pub identity_links: Vec<IdentityLink>,
+}
+
+impl NewInstance {
+    pub fn with_id(self, id: InstanceId) -> ProcessInstance {
+        let mut links = self.identity_links;
+        links.sort();
+        links.dedup();
+        ProcessInstance {
+            id,
+            definition_id: self.definition_id,
+            definition_key: self.definition_key,
+            definition_version: self.definition_version,
+            tenant_id: self.tenant_id,
+            name: self.name,
+            business_key: self.business_key,
+            business_status: None,
+            state: self.state,
+            activity_id: self.activity_id,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            start_user_id: self.start_user_id,
+            due_date: None,
+            claimed_by: None,
+            claim_time: None,
+            delete_reason: None,
+            origin: self.origin,
+            variables: self.variables,
+            identity_links: links,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_digits_only() {
+        assert_eq!("42".parse::<InstanceId>(), Ok(InstanceId(42)));
+        assert!("+42".parse::<InstanceId>().is_err());
+        assert!("-1".parse::<InstanceId>().is_err());
+        assert!("4 2".parse::<InstanceId>().is_err());
+        assert!("".parse::<InstanceId>().is_err());
+    }
+}

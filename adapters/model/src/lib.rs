@@ -1,0 +1,36 @@
+//! The vendor-neutral model of bpm-compat: the [`Command`]s every dialect parses into, the
+//! [`Outcome`]s the engine answers, the domain types they carry, [`CoreError`], and the
+//! [`Adapter`] trait each dialect implements.
+//!
+//! This crate is pure: no I/O, no async runtime, no clock. Adapter crates depend on it and on
+//! nothing else of the project.
+//!
+//! # Layout
+//! - `time`: [`Timestamp`] and ISO conversions.
+//! - `variable`: typed process variables.
+//! - `definition`: process definitions (activities, flows, BPMN DI layout).
+//! - `instance`: process instances, identity links, [`InstanceId`].
+//! - `query`: filters, sorting and paging, with the reference matcher.
+//! - `command` / `outcome`: what goes into and comes out of the engine.
+//! - `error`: [`CoreError`] and the stable [`ErrorCode`] table.
+//! - `adapter`: the [`Adapter`] contract and [`RequestCtx`].
+
+pub mod adapter;
+pub mod command;
+pub mod definition;
+pub mod error;
+pub mod instance;
+pub mod outcome;
+pub mod query;
+pub mod time;
+pub mod variable;
+
+pub use adapter::{Adapter, AuthScheme, RequestCtx};
+pub use command::*;
+pub use definition::*;
+pub use error::{Clash, CoreError, ErrorCode, Missing};
+pub use instance::*;
+pub use outcome::*;
+pub use query::*;
+pub use time::Timestamp;
+pub use variable::*;

@@ -1,0 +1,3 @@
+//! bpm-compat: one BPM process state behind five vendors' wire protocols.
+
+pub mod store;

@@ -1,0 +1,264 @@
+//! The embedded default store and the reference every other store is tested against.
+//!
+//! A clone-cheap handle over `Arc<Mutex<State>>`. A std `Mutex`, not tokio's: every critical
+//! section is short, CPU-only and never held across an `.await` (the methods do all their
+//! work between `lock()` and the end of a synchronous block), so an async mutex would only
+//! add overhead (mini-redis `db.rs` makes the same choice).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use bpm_compat_model::{
+    Clash, IdentityLink, InstanceId, InstanceQuery, InstanceState, Missing, NewInstance, Page,
+    ProcessInstance, SetMode, TextMatch, UpdateInstance, Variable,
+};
+
+use super::{Closing, Store, StoreError};
+
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_id: u64,
+    instances: HashMap<InstanceId, ProcessInstance>,
+    /// Open instances by definition key and by business key: the filters list calls use most.
+    by_key: HashMap<String, BTreeSet<InstanceId>>,
+    by_business_key: HashMap<String, BTreeSet<InstanceId>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave half-applied changes (every method
+        // checks before it writes), so a poisoned lock is safe to keep using.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl State {
+    fn index(&mut self, i: &ProcessInstance) {
+        self.by_key
+            .entry(i.definition_key.clone())
+            .or_default()
+            .insert(i.id);
+        if let Some(bk) = &i.business_key {
+            self.by_business_key.entry(bk.clone()).or_default().insert(i.id);
+        }
+    }
+
+    fn unindex(&mut self, i: &ProcessInstance) {
+        remove_from(&mut self.by_key, &i.definition_key, i.id);
+        if let Some(bk) = &i.business_key {
+            remove_from(&mut self.by_business_key, bk, i.id);
+        }
+    }
+
+    fn open_mut(&mut self, id: InstanceId) -> Result<&mut ProcessInstance, StoreError> {
+        match self.instances.get_mut(&id) {
+            Some(i) if i.state.is_open() => Ok(i),
+            _ => Err(StoreError::NotFound(Missing::Instance(id))),
+        }
+    }
+}
+
+fn remove_from(index: &mut HashMap<String, BTreeSet<InstanceId>>, key: &str, id: InstanceId) {
+    if let Some(set) = index.get_mut(key) {
+        set.remove(&id);
+        if set.is_empty() {
+            index.remove(key);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_instance(&self, new: NewInstance) -> Result<ProcessInstance, StoreError> {
+        let mut state = self.lock();
+        state.next_id += 1;
+        let instance = new.with_id(InstanceId(state.next_id));
+        if instance.state.is_open() {
+            state.index(&instance);
+        }
+        state.instances.insert(instance.id, instance.clone());
+        Ok(instance)
+    }
+
+    async fn get_instance(&self, id: InstanceId) -> Result<Option<ProcessInstance>, StoreError> {
+        Ok(self.lock().instances.get(&id).cloned())
+    }
+
+    async fn list_instances(&self, query: &InstanceQuery) -> Result<Page<ProcessInstance>, StoreError> {
+        let state = self.lock();
+        let f = &query.filter;
+        let open_only = f.states.is_empty();
+        let indexed = match (&f.definition_key, &f.business_key) {
+            (Some(TextMatch::Equals(k)), _) if open_only => Some(state.by_key.get(k)),
+            (_, Some(TextMatch::Equals(bk))) if open_only => Some(state.by_business_key.get(bk)),
+            _ => None,
+        };
+        let mut hits: Vec<&ProcessInstance> = match indexed {
+            Some(ids) => ids
+                .into_iter()
+                .flatten()
+                .filter_map(|id| state.instances.get(id))
+                .filter(|i| f.matches(i))
+                .collect(),
+            None => state.instances.values().filter(|i| f.matches(i)).collect(),
+        };
+        hits.sort_by(|a, b| query.compare(a, b));
+        let total = hits.len() as u64;
+        let items = hits
+            .into_iter()
+            .skip(query.start)
+            .take(query.size)
+            .cloned()
+            .collect();
+        Ok(Page {
+            items,
+            total,
+            start: query.start,
+        })
+    }
+
+    async fn update_instance(&self, change: &UpdateInstance) -> Result<ProcessInstance, StoreError> {
+        let mut state = self.lock();
+        let before = state.open_mut(change.id)?.clone();
+        let mut after = before.clone();
+        if let Some(v) = &change.name {
+            after.name = Some(v.clone());
+        }
+        if let Some(v) = &change.business_key {
+            after.business_key = Some(v.clone());
+        }
+        if let Some(v) = &change.business_status {
+            after.business_status = Some(v.clone());
+        }
+        if let Some(v) = change.due_date {
+            after.due_date = Some(v);
+        }
+        if let Some(claim) = &change.claim {
+            after.claimed_by = claim.as_ref().map(|c| c.user.clone());
+            after.claim_time = claim.as_ref().map(|c| c.at);
+        }
+        state.unindex(&before);
+        state.index(&after);
+        state.instances.insert(after.id, after.clone());
+        Ok(after)
+    }
+
+    async fn set_suspended(&self, id: InstanceId, suspended: bool) -> Result<ProcessInstance, StoreError> {
+        let mut state = self.lock();
+        let i = state.open_mut(id)?;
+        match (i.state, suspended) {
+            (InstanceState::Suspended, true) => Err(StoreError::Conflict(Clash::AlreadySuspended(id))),
+            (InstanceState::Active, false) => Err(StoreError::Conflict(Clash::AlreadyActive(id))),
+            _ => {
+                i.state = if suspended {
+                    InstanceState::Suspended
+                } else {
+                    InstanceState::Active
+                };
+                Ok(i.clone())
+            }
+        }
+    }
+
+    async fn close_instances(&self, ids: &[InstanceId], closing: &Closing) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        for id in ids {
+            state.open_mut(*id)?;
+        }
+        for id in ids {
+            let Some(mut i) = state.instances.remove(id) else {
+                continue;
+            };
+            state.unindex(&i);
+            i.state = closing.state;
+            i.end_time = Some(closing.at);
+            i.delete_reason = closing.reason.clone();
+            i.activity_id = None;
+            state.instances.insert(*id, i);
+        }
+        Ok(())
+    }
+
+    async fn add_identity_link(&self, id: InstanceId, link: &IdentityLink) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let i = state.open_mut(id)?;
+        if let Err(at) = i.identity_links.binary_search(link) {
+            i.identity_links.insert(at, link.clone());
+        }
+        Ok(())
+    }
+
+    async fn remove_identity_link(&self, id: InstanceId, link: &IdentityLink) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let i = state.open_mut(id)?;
+        match i.identity_links.binary_search(link) {
+            Ok(at) => {
+                i.identity_links.remove(at);
+                Ok(())
+            }
+            Err(_) => Err(StoreError::NotFound(Missing::IdentityLink {
+                instance: id,
+                link: link.clone(),
+            })),
+        }
+    }
+
+    async fn set_variables(
+        &self,
+        id: InstanceId,
+        variables: &[Variable],
+        mode: SetMode,
+    ) -> Result<ProcessInstance, StoreError> {
+        let mut state = self.lock();
+        let i = state.open_mut(id)?;
+        for v in variables {
+            let exists = i.variables.contains_key(&v.name);
+            match mode {
+                SetMode::Create if exists => {
+                    return Err(StoreError::Conflict(Clash::VariableExists {
+                        instance: id,
+                        name: v.name.clone(),
+                    }))
+                }
+                SetMode::Update if !exists => {
+                    return Err(StoreError::NotFound(Missing::Variable {
+                        instance: id,
+                        name: v.name.clone(),
+                    }))
+                }
+                _ => {}
+            }
+        }
+        for v in variables {
+            i.variables.insert(v.name.clone(), v.value.clone());
+        }
+        Ok(i.clone())
+    }
+
+    async fn delete_variables(&self, id: InstanceId, name: Option<&str>) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let i = state.open_mut(id)?;
+        match name {
+            None => i.variables.clear(),
+            Some(name) => {
+                if i.variables.remove(name).is_none() {
+                    return Err(StoreError::NotFound(Missing::Variable {
+                        instance: id,
+                        name: name.to_owned(),
+                    }));
+                }
+            }
+        }
+        Ok(())
+    }
+}

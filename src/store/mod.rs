@@ -1,0 +1,103 @@
+//! State behind a narrow, domain-level trait: one method per atomic engine step, so the Redis
+//! implementation can make each one a single round trip and the memory implementation one
+//! critical section.
+//!
+//! Dispatch is `Arc<dyn Store>` through `async_trait`: the store is chosen from configuration
+//! at start-up, and one boxed future per call costs nothing next to a Redis round trip, while
+//! a generic `S: Store` would spread a type parameter through the engine and the server.
+//!
+//! Rules every implementation keeps (checked by `tests/store_contract.rs` on both):
+//! - ids are unique across the store and never reused;
+//! - mutations address *open* instances (active or suspended) and answer
+//!   `StoreError::NotFound(Missing::Instance)` for unknown or closed ones; reads see every
+//!   instance;
+//! - a failed precondition writes nothing;
+//! - identity links are kept sorted and without duplicates, variables by name.
+
+pub mod memory;
+pub mod redis;
+
+use async_trait::async_trait;
+use bpm_compat_model::{
+    Clash, IdentityLink, InstanceId, InstanceQuery, InstanceState, Missing, NewInstance, Page,
+    ProcessInstance, SetMode, Timestamp, UpdateInstance, Variable,
+};
+
+pub use self::memory::MemoryStore;
+pub use self::redis::RedisStore;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    NotFound(Missing),
+    #[error(transparent)]
+    Conflict(Clash),
+    /// The backend did not answer or refused (connection lost, timeout, OOM ...).
+    #[error("store backend failed: {0}")]
+    Backend(String),
+    /// Stored data that does not decode: a bug or a foreign writer.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<StoreError> for bpm_compat_model::CoreError {
+    fn from(e: StoreError) -> Self {
+        use bpm_compat_model::CoreError;
+        match e {
+            StoreError::NotFound(m) => CoreError::NotFound(m),
+            StoreError::Conflict(c) => CoreError::Conflict(c),
+            StoreError::Backend(message) => CoreError::Unavailable { message },
+            StoreError::Corrupt(message) => CoreError::Internal { message },
+        }
+    }
+}
+
+/// How an instance ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closing {
+    /// A closed state (`Completed`, `Terminated`, `Failed` ...).
+    pub state: InstanceState,
+    pub reason: Option<String>,
+    pub at: Timestamp,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Assigns a fresh id and writes the instance with its variables and links.
+    async fn create_instance(&self, new: NewInstance) -> Result<ProcessInstance, StoreError>;
+
+    /// Any instance, open or closed.
+    async fn get_instance(&self, id: InstanceId) -> Result<Option<ProcessInstance>, StoreError>;
+
+    /// One page of the instances matching `query.filter`, in `query`'s order, and the total.
+    async fn list_instances(&self, query: &InstanceQuery) -> Result<Page<ProcessInstance>, StoreError>;
+
+    /// Sets the given fields of an open instance; answers the instance after the change.
+    async fn update_instance(&self, change: &UpdateInstance) -> Result<ProcessInstance, StoreError>;
+
+    /// Suspends or activates an open instance; `Conflict(AlreadySuspended | AlreadyActive)`
+    /// when it is in that state already. Answers the instance after the change.
+    async fn set_suspended(&self, id: InstanceId, suspended: bool) -> Result<ProcessInstance, StoreError>;
+
+    /// Ends open instances. All or nothing: when any id is unknown or closed, the answer is
+    /// `NotFound` for the first such id and no instance changes.
+    async fn close_instances(&self, ids: &[InstanceId], closing: &Closing) -> Result<(), StoreError>;
+
+    /// Adds a link to an open instance (a no-op when present); answers the link.
+    async fn add_identity_link(&self, id: InstanceId, link: &IdentityLink) -> Result<(), StoreError>;
+
+    /// Removes a link; `NotFound(IdentityLink)` when absent.
+    async fn remove_identity_link(&self, id: InstanceId, link: &IdentityLink) -> Result<(), StoreError>;
+
+    /// Writes variables of an open instance per `mode` (see [`SetMode`]); answers the
+    /// instance after the change.
+    async fn set_variables(
+        &self,
+        id: InstanceId,
+        variables: &[Variable],
+        mode: SetMode,
+    ) -> Result<ProcessInstance, StoreError>;
+
+    /// Removes one variable (`NotFound(Variable)` when absent) or, with `name: None`, all.
+    async fn delete_variables(&self, id: InstanceId, name: Option<&str>) -> Result<(), StoreError>;
+}

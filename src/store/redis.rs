@@ -1,0 +1,5 @@
+//! Redis store (being written).
+
+/// Placeholder until the Redis implementation lands.
+#[derive(Debug, Clone)]
+pub struct RedisStore;
