@@ -1,1 +1,44 @@
-fn main() {}
+use std::process::ExitCode;
+
+use bpm_compat::cli::{Cli, CliCommand};
+use bpm_compat::config::ServeConfig;
+use bpm_compat::{server, telemetry};
+use clap::Parser;
+use tracing::{error, info};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init();
+    let cli = Cli::parse();
+    match cli
+        .command
+        .unwrap_or_else(|| CliCommand::Serve(ServeConfig::parse_default()))
+    {
+        CliCommand::Serve(config) => serve(config).await,
+    }
+}
+
+async fn serve(config: ServeConfig) -> ExitCode {
+    let app = match config.build_app().await {
+        Ok(app) => app,
+        Err(e) => {
+            error!(error = %e, "Cannot start.");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            error!(listen = %config.listen, error = %e, "Cannot listen.");
+            return ExitCode::FAILURE;
+        }
+    };
+    info!(listen = %config.listen, store = %config.store, "Serving; Flowable REST under {}.", config.flowable_mount);
+    match server::run(listener, app, server::shutdown_signal(), config.grace()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!(error = %e, "Server failed.");
+            ExitCode::FAILURE
+        }
+    }
+}

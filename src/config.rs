@@ -1,0 +1,139 @@
+//! Settings of `bpm-compat serve`: every flag also reads `BPM_COMPAT_<FLAG>` from the
+//! environment (DESIGN.md, Command line).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::definitions::{DefinitionError, Definitions};
+use crate::engine::Engine;
+use crate::server::{App, Mount, Users};
+use crate::store::{MemoryStore, RedisStore, Store, StoreError};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "BPM_COMPAT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// `memory` (embedded, the default) or a Redis URL such as `redis://127.0.0.1:6379`.
+    #[arg(long, env = "BPM_COMPAT_STORE", default_value = "memory")]
+    pub store: String,
+
+    /// Prefix of every Redis key (isolates several servers or tests on one Redis).
+    #[arg(long, env = "BPM_COMPAT_REDIS_PREFIX", default_value = "bpm:")]
+    pub redis_prefix: String,
+
+    /// Directory of process definitions (`*.bpmn`, `*.bpmn20.xml`, `*.process.json`;
+    /// sub-directories are tenants).
+    #[arg(long, env = "BPM_COMPAT_DEFINITIONS", default_value = "fixtures/definitions")]
+    pub definitions: PathBuf,
+
+    /// Switch authentication off, for clients that send no credentials.
+    #[arg(long, env = "BPM_COMPAT_NO_AUTH")]
+    pub no_auth: bool,
+
+    /// The user directory, `user:password[,user:password...]`.
+    #[arg(
+        long,
+        env = "BPM_COMPAT_USERS",
+        default_value = "rest-admin:test",
+        hide_env_values = true
+    )]
+    pub users: String,
+
+    /// Where the Flowable REST API is mounted (Flowable's default context and servlet path).
+    #[arg(
+        long,
+        env = "BPM_COMPAT_FLOWABLE_MOUNT",
+        default_value = "/flowable-rest/service"
+    )]
+    pub flowable_mount: String,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "BPM_COMPAT_MAX_BODY", default_value_t = 10 * 1024 * 1024)]
+    pub max_body: usize,
+
+    /// Seconds open connections get to finish after SIGINT/SIGTERM.
+    #[arg(long, env = "BPM_COMPAT_SHUTDOWN_GRACE", default_value_t = 10)]
+    pub shutdown_grace: u64,
+}
+
+impl ServeConfig {
+    /// The settings `serve` would take with no flags (environment variables still apply).
+    pub fn parse_default() -> ServeConfig {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            config: ServeConfig,
+        }
+        <Only as clap::Parser>::parse_from(["bpm-compat"]).config
+    }
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            store: "memory".into(),
+            redis_prefix: "bpm:".into(),
+            definitions: PathBuf::from("fixtures/definitions"),
+            no_auth: false,
+            users: "rest-admin:test".into(),
+            flowable_mount: "/flowable-rest/service".into(),
+            max_body: 10 * 1024 * 1024,
+            shutdown_grace: 10,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Definitions(#[from] DefinitionError),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("store must be `memory` or a redis:// URL, not '{0}'")]
+    StoreKind(String),
+    #[error("bad --users: {0}")]
+    Users(String),
+}
+
+impl ServeConfig {
+    pub fn grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace)
+    }
+
+    pub async fn open_store(&self) -> Result<Arc<dyn Store>, StartError> {
+        if self.store == "memory" {
+            Ok(Arc::new(MemoryStore::new()))
+        } else if self.store.starts_with("redis://") || self.store.starts_with("rediss://") {
+            let _store: RedisStore = RedisStore::connect(&self.store, &self.redis_prefix).await?;
+            Err(StoreError::Backend("unreachable".into()).into())
+        } else {
+            Err(StartError::StoreKind(self.store.clone()))
+        }
+    }
+
+    /// Loads definitions, opens the store and mounts every dialect.
+    pub async fn build_app(&self) -> Result<App, StartError> {
+        let definitions = Arc::new(Definitions::load_dir(&self.definitions)?);
+        let store = self.open_store().await?;
+        let users = if self.no_auth {
+            None
+        } else {
+            Some(Users::parse(&self.users).map_err(StartError::Users)?)
+        };
+        let mounts = vec![Mount::new(
+            &self.flowable_mount,
+            bpm_compat_flowable::Flowable::default(),
+        )];
+        Ok(App::new(
+            Engine::new(store, definitions),
+            mounts,
+            users,
+            self.max_body,
+        ))
+    }
+}

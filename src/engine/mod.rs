@@ -1,0 +1,217 @@
+//! The engine applies one [`Command`] to the store and answers an [`Outcome`]. It holds the
+//! process semantics every dialect shares and knows nothing of any vendor.
+//!
+//! One match, one arm per command; each arm is one atomic store step (plus, for reads that
+//! show definition fields, a lookup in the in-memory definition registry).
+
+use std::sync::Arc;
+
+use bpm_compat_model::{
+    Command, CoreError, IdentityLink, InstanceId, InstanceState, InstanceView, Missing, NewInstance, Outcome,
+    ProcessDefinition, ProcessInstance, RequestCtx, StartInstance, Variable, Variables, STARTER_LINK,
+};
+use tracing::instrument;
+
+use crate::definitions::Definitions;
+use crate::store::{Closing, Store};
+
+#[derive(Clone)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    definitions: Arc<Definitions>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, definitions: Arc<Definitions>) -> Engine {
+        Engine { store, definitions }
+    }
+
+    pub fn definitions(&self) -> &Definitions {
+        &self.definitions
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    #[instrument(level = "debug", skip_all, fields(command = command.name(), instance_id = ?command.instance_id()))]
+    pub async fn apply(&self, command: Command, ctx: &RequestCtx) -> Result<Outcome, CoreError> {
+        let store = &self.store;
+        Ok(match command {
+            Command::StartInstance(start) => Outcome::Instance(self.start(start, ctx).await?),
+            Command::GetInstance(r) => Outcome::Instance(self.view(self.open(r.id).await?)),
+            Command::GetDiagram(r) => Outcome::Diagram(self.view(self.open(r.id).await?)),
+            Command::ListInstances(mut query) => {
+                self.resolve_definition_filters(&mut query.filter);
+                let page = store.list_instances(&query).await?;
+                Outcome::Instances(bpm_compat_model::Page {
+                    items: page.items.into_iter().map(|i| self.view(i)).collect(),
+                    total: page.total,
+                    start: page.start,
+                })
+            }
+            Command::UpdateInstance(change) => {
+                Outcome::Instance(self.view(store.update_instance(&change).await?))
+            }
+            Command::SetSuspended(c) => {
+                Outcome::Instance(self.view(store.set_suspended(c.id, c.suspended).await?))
+            }
+            Command::DeleteInstance(c) => {
+                store.close_instances(&[c.id], &terminated(c.reason, ctx)).await?;
+                Outcome::Done
+            }
+            Command::DeleteInstances(c) => {
+                store.close_instances(&c.ids, &terminated(c.reason, ctx)).await?;
+                Outcome::Done
+            }
+            Command::GetIdentityLinks(r) => Outcome::IdentityLinks(self.open(r.id).await?.identity_links),
+            Command::GetIdentityLink(r) => {
+                let instance = self.open(r.id).await?;
+                if !instance.identity_links.contains(&r.link) {
+                    return Err(CoreError::NotFound(Missing::IdentityLink {
+                        instance: r.id,
+                        link: r.link,
+                    }));
+                }
+                Outcome::IdentityLink(r.link)
+            }
+            Command::AddIdentityLink(r) => {
+                store.add_identity_link(r.id, &r.link).await?;
+                Outcome::IdentityLink(r.link)
+            }
+            Command::RemoveIdentityLink(r) => {
+                store.remove_identity_link(r.id, &r.link).await?;
+                Outcome::Done
+            }
+            Command::GetVariables(r) => Outcome::Variables(to_list(self.open(r.id).await?.variables)),
+            Command::GetVariable(r) => {
+                let mut instance = self.open(r.id).await?;
+                match instance.variables.remove(&r.name) {
+                    Some(value) => Outcome::Variable(Variable { name: r.name, value }),
+                    None => {
+                        return Err(CoreError::NotFound(Missing::Variable {
+                            instance: r.id,
+                            name: r.name,
+                        }))
+                    }
+                }
+            }
+            Command::SetVariables(c) => {
+                let mut after = store.set_variables(c.id, &c.variables, c.mode).await?;
+                let written = c
+                    .variables
+                    .into_iter()
+                    .map(|v| {
+                        let value = after.variables.remove(&v.name).unwrap_or(v.value);
+                        Variable { name: v.name, value }
+                    })
+                    .collect();
+                Outcome::Variables(written)
+            }
+            Command::DeleteVariable(r) => {
+                store.delete_variables(r.id, Some(&r.name)).await?;
+                Outcome::Done
+            }
+            Command::DeleteVariables(r) => {
+                store.delete_variables(r.id, None).await?;
+                Outcome::Done
+            }
+        })
+    }
+
+    async fn start(&self, start: StartInstance, ctx: &RequestCtx) -> Result<InstanceView, CoreError> {
+        let definition = self
+            .definitions
+            .resolve(&start.definition)
+            .ok_or_else(|| CoreError::NotFound(Missing::Definition(start.definition.clone())))?
+            .clone();
+        let message = match &start.definition {
+            bpm_compat_model::DefinitionSelector::Message { name, .. } => Some(name.as_str()),
+            _ => None,
+        };
+        let start_event = definition
+            .start_event(message)
+            .ok_or_else(|| CoreError::Internal {
+                message: format!("definition {} has no start event", definition.id),
+            })?;
+        let wait = definition.first_wait_state(&start_event.id);
+        let mut variables = Variables::new();
+        for v in start.variables {
+            variables.insert(v.name, v.value);
+        }
+        let mut identity_links = Vec::new();
+        if let Some(user) = &start.start_user {
+            identity_links.push(IdentityLink::user(user.clone(), STARTER_LINK));
+        }
+        let new = NewInstance {
+            definition_id: definition.id.clone(),
+            definition_key: definition.key.clone(),
+            definition_version: definition.version,
+            tenant_id: definition.tenant_id.clone(),
+            name: start.name,
+            business_key: start.business_key,
+            state: if wait.is_some() {
+                InstanceState::Active
+            } else {
+                InstanceState::Completed
+            },
+            activity_id: wait.map(|a| a.id.clone()),
+            start_time: ctx.now,
+            end_time: if wait.is_some() { None } else { Some(ctx.now) },
+            start_user_id: start.start_user,
+            origin: start.origin,
+            variables,
+            identity_links,
+        };
+        let instance = self.store.create_instance(new).await?;
+        Ok(InstanceView { instance, definition })
+    }
+
+    /// An instance that is still running (active or suspended); closed ones are not found.
+    async fn open(&self, id: InstanceId) -> Result<ProcessInstance, CoreError> {
+        match self.store.get_instance(id).await? {
+            Some(i) if i.state.is_open() => Ok(i),
+            _ => Err(CoreError::NotFound(Missing::Instance(id))),
+        }
+    }
+
+    fn view(&self, instance: ProcessInstance) -> InstanceView {
+        let definition = match self.definitions.get(&instance.definition_id) {
+            Some(d) => d.clone(),
+            // The definition is gone from the directory since the instance started: show what
+            // the instance itself knows rather than failing every read of it.
+            None => Arc::new(ProcessDefinition {
+                id: instance.definition_id.clone(),
+                key: instance.definition_key.clone(),
+                name: None,
+                description: None,
+                category: None,
+                version: instance.definition_version,
+                tenant_id: instance.tenant_id.clone(),
+                resource_name: None,
+                activities: Vec::new(),
+                flows: Vec::new(),
+                layout: None,
+                aliases: Vec::new(),
+            }),
+        };
+        InstanceView { instance, definition }
+    }
+
+    /// Filters on definition fields the store does not keep become a list of definition ids.
+    fn resolve_definition_filters(&self, _filter: &mut bpm_compat_model::InstanceFilter) {}
+}
+
+fn terminated(reason: Option<String>, ctx: &RequestCtx) -> Closing {
+    Closing {
+        state: InstanceState::Terminated,
+        reason,
+        at: ctx.now,
+    }
+}
+
+fn to_list(vars: Variables) -> Vec<Variable> {
+    vars.into_iter()
+        .map(|(name, value)| Variable { name, value })
+        .collect()
+}
