@@ -31,7 +31,7 @@ pub enum DefinitionError {
 /// The declarative format: steps in order, chained by implicit sequence flows unless `flows`
 /// is given.
 ///
-/// ```json
+/// ```text
 /// {"key": "expenseApproval", "name": "Expense approval", "version": 1,
 ///  "steps": [{"id": "start", "type": "startEvent"}, {"id": "approve", "type": "userTask"},
 ///            {"id": "end", "type": "endEvent"}],
