@@ -30,9 +30,16 @@ fn adapters_depend_only_on_the_model_and_pure_crates() {
     let packages = meta["packages"].as_array().expect("packages");
     let adapters: Vec<&serde_json::Value> = packages
         .iter()
-        .filter(|p| p["manifest_path"].as_str().is_some_and(|m| m.contains("/adapters/")))
+        .filter(|p| {
+            p["manifest_path"]
+                .as_str()
+                .is_some_and(|m| m.contains("/adapters/"))
+        })
         .collect();
-    assert!(adapters.len() >= 2, "the model and at least one adapter are workspace members");
+    assert!(
+        adapters.len() >= 2,
+        "the model and at least one adapter are workspace members"
+    );
     let mut violations = Vec::new();
     for p in adapters {
         let name = p["name"].as_str().unwrap_or_default();
@@ -47,5 +54,8 @@ fn adapters_depend_only_on_the_model_and_pure_crates() {
             }
         }
     }
-    assert!(violations.is_empty(), "adapter crates must stay pure: {violations:#?}");
+    assert!(
+        violations.is_empty(),
+        "adapter crates must stay pure: {violations:#?}"
+    );
 }

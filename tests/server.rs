@@ -19,7 +19,10 @@ async fn shutdown_finishes_and_closes_the_port() {
     let root = server.root.clone();
     server.stop().await;
     let addr = root.trim_start_matches("http://");
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener is closed after shutdown");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "listener is closed after shutdown"
+    );
 }
 
 #[tokio::test]

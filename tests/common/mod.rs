@@ -30,7 +30,11 @@ pub fn unique_prefix(tag: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("test:{tag}:{}:{nanos}:{}:", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "test:{tag}:{}:{nanos}:{}:",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub fn definitions_dir() -> PathBuf {
@@ -52,14 +56,20 @@ impl TestServer {
     }
 
     pub async fn start_with(store: StoreKind, tweak: impl FnOnce(&mut ServeConfig)) -> TestServer {
-        let mut config = ServeConfig { definitions: definitions_dir(), ..ServeConfig::default() };
+        let mut config = ServeConfig {
+            definitions: definitions_dir(),
+            ..ServeConfig::default()
+        };
         if store == StoreKind::Redis {
             config.store = redis_url();
             config.redis_prefix = unique_prefix("server");
         }
         tweak(&mut config);
         let app = config.build_app().await.unwrap_or_else(|e| {
-            panic!("server does not start (Redis tests need a Redis at {}): {e}", redis_url())
+            panic!(
+                "server does not start (Redis tests need a Redis at {}): {e}",
+                redis_url()
+            )
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
         let addr = listener.local_addr().expect("address");
@@ -73,7 +83,12 @@ impl TestServer {
                 .expect("server runs");
         });
         let root = format!("http://{addr}");
-        TestServer { flowable: format!("{root}/flowable-rest/service"), root, stop: Some(stop), done: Some(done) }
+        TestServer {
+            flowable: format!("{root}/flowable-rest/service"),
+            root,
+            stop: Some(stop),
+            done: Some(done),
+        }
     }
 
     /// Stops accepting and waits for the server to finish.
@@ -130,7 +145,11 @@ pub async fn send(
     let res = client.request(req).await.expect("server answers");
     let (parts, body) = res.into_parts();
     let body = body.collect().await.expect("body").to_bytes();
-    Reply { status: parts.status.as_u16(), headers: parts.headers, body }
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    }
 }
 
 pub async fn get(url: &str) -> Reply {
@@ -138,5 +157,12 @@ pub async fn get(url: &str) -> Reply {
 }
 
 pub async fn json(method: &str, url: &str, body: serde_json::Value) -> Reply {
-    send(method, url, Some("application/json"), body.to_string(), Some(ADMIN)).await
+    send(
+        method,
+        url,
+        Some("application/json"),
+        body.to_string(),
+        Some(ADMIN),
+    )
+    .await
 }
