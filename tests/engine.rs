@@ -238,6 +238,48 @@ async fn variables_and_links(store: Arc<dyn Store>) {
     );
 }
 
+async fn definition_filters_resolve(store: Arc<dyn Store>) {
+    let e = engine(store).await;
+    e.apply(start(key("oneTaskProcess")), &ctx())
+        .await
+        .expect("starts");
+    let msg = DefinitionSelector::Message {
+        name: "newOrderMessage".into(),
+        tenant_id: String::new(),
+    };
+    let wanted = instance(e.apply(start(msg), &ctx()).await.expect("starts"))
+        .instance
+        .id;
+    let list = |filter: InstanceFilter| {
+        let e = e.clone();
+        async move {
+            let query = InstanceQuery {
+                filter,
+                ..InstanceQuery::default()
+            };
+            match e
+                .apply(Command::ListInstances(query), &ctx())
+                .await
+                .expect("lists")
+            {
+                Outcome::Instances(p) => p.items.into_iter().map(|v| v.instance.id).collect::<Vec<_>>(),
+                other => panic!("a page, got {other:?}"),
+            }
+        }
+    };
+    let by_name = InstanceFilter {
+        definition_name: Some(TextMatch::Like("Message%".into())),
+        ..InstanceFilter::default()
+    };
+    assert_eq!(list(by_name).await, vec![wanted]);
+    let by_version = InstanceFilter {
+        definition_version: Some(7),
+        ..InstanceFilter::default()
+    };
+    assert_eq!(list(by_version).await, Vec::<InstanceId>::new());
+    assert_eq!(list(InstanceFilter::default()).await.len(), 2);
+}
+
 async fn redis() -> Arc<dyn Store> {
     let prefix = common::unique_prefix("engine");
     Arc::new(
@@ -265,4 +307,5 @@ on_both_stores!(
     a_start_without_wait_state_ends_at_once,
     deleted_instances_leave_the_runtime,
     variables_and_links,
+    definition_filters_resolve,
 );

@@ -198,8 +198,27 @@ impl Engine {
         InstanceView { instance, definition }
     }
 
-    /// Filters on definition fields the store does not keep become a list of definition ids.
-    fn resolve_definition_filters(&self, _filter: &mut bpm_compat_model::InstanceFilter) {}
+    /// Filters on definition fields the store does not keep (name, category, version) become
+    /// a list of definition ids, intersected with any list the query already has.
+    fn resolve_definition_filters(&self, filter: &mut bpm_compat_model::InstanceFilter) {
+        let name = filter.definition_name.take();
+        let category = filter.definition_category.take();
+        let version = filter.definition_version.take();
+        if name.is_none() && category.is_none() && version.is_none() {
+            return;
+        }
+        let ids: Vec<String> = self
+            .definitions
+            .all()
+            .iter()
+            .filter(|d| name.as_ref().is_none_or(|m| m.matches(d.name.as_deref())))
+            .filter(|d| category.as_ref().is_none_or(|m| m.matches(d.category.as_deref())))
+            .filter(|d| version.is_none_or(|v| d.version == v))
+            .filter(|d| filter.definition_ids.as_ref().is_none_or(|l| l.contains(&d.id)))
+            .map(|d| d.id.clone())
+            .collect();
+        filter.definition_ids = Some(ids);
+    }
 }
 
 fn terminated(reason: Option<String>, ctx: &RequestCtx) -> Closing {
