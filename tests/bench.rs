@@ -257,3 +257,31 @@ fn the_binary_spawns_its_ceiling_in_a_child_process() {
     assert!(ceiling["requests"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(ceiling["errors"], 0, "{report}");
 }
+
+/// Needs a Redis (`REDIS_URL`, e.g. `redis://127.0.0.1:6379`); skipped without one. Only reads
+/// `INFO memory` and `DBSIZE`, writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preload_reports_redis_memory() {
+    let Ok(redis_url) = std::env::var("REDIS_URL") else {
+        eprintln!("REDIS_URL not set: skipped");
+        return;
+    };
+    let server = fake_flowable().await;
+    let base = format!("http://{server}/flowable-rest/service");
+    let report = bench::run(&args(&[
+        "--base-url",
+        &base,
+        "--scenarios",
+        "list",
+        "--preload",
+        "10",
+        "--redis-url",
+        &redis_url,
+    ]))
+    .await
+    .unwrap();
+
+    let redis = report.preload.unwrap().redis.unwrap();
+    assert!(redis.used_memory_before > 0 && redis.used_memory_after > 0);
+    assert!(redis.bytes_per_instance.is_some());
+}
