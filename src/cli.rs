@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::bench;
 use crate::config::ServeConfig;
 
 #[derive(Debug, Parser)]
@@ -19,4 +20,9 @@ pub struct Cli {
 pub enum CliCommand {
     /// Run the server (the default when no subcommand is given).
     Serve(ServeConfig),
+    /// Drive a running server with a load generator and report throughput and latency.
+    Bench(bench::BenchArgs),
+    /// The HTTP-ceiling reference server the benchmark spawns.
+    #[command(name = bench::CEILING_SUBCOMMAND, hide = true)]
+    BenchCeiling(bench::CeilingArgs),
 }

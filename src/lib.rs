@@ -10,10 +10,12 @@
 //! - `server`: hyper accept loop, graceful shutdown, and the glue that routes a request to the
 //!   dialect mounted at its path (parse → engine → render).
 //! - `config`, `cli`, `telemetry`: the binary's settings, subcommands and logging.
+//! - `bench`: the load generator and HTTP-ceiling server behind `bpm-compat bench`.
 //!
 //! The dialects themselves live in `adapters/*`, pure crates that depend only on
 //! `adapters/model`.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod definitions;
