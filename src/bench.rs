@@ -579,7 +579,6 @@ pub async fn run_ceiling_cli(args: CeilingArgs) -> ExitCode {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 mod tests {
     use super::*;
 

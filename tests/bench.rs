@@ -2,8 +2,6 @@
 //! a fake Flowable that checks what each scenario sends. No timing thresholds: these tests say
 //! that requests are counted and errors reported, never how fast anything is.
 
-#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
-
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -49,7 +49,6 @@ pub fn percentile(sorted: &[u64], per_mille: u64) -> u64 {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is the failure report.
 mod tests {
     use super::*;
 

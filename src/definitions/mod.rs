@@ -229,10 +229,7 @@ impl Definitions {
         self.by_id.get(id)
     }
 
-    fn latest<'a>(
-        &'a self,
-        mut pick: impl FnMut(&ProcessDefinition) -> bool,
-    ) -> Option<&'a Arc<ProcessDefinition>> {
+    fn latest(&self, mut pick: impl FnMut(&ProcessDefinition) -> bool) -> Option<&Arc<ProcessDefinition>> {
         self.all.iter().filter(|d| pick(d)).max_by_key(|d| d.version)
     }
 

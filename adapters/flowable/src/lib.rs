@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 
 #[derive(Debug, Default)]
-pub struct Flowable;
+pub struct Flowable {}
 
 impl Adapter for Flowable {
     type Op = ();

@@ -8,6 +8,9 @@ use crate::query::InstanceQuery;
 use crate::time::Timestamp;
 use crate::variable::Variable;
 
+// One command per request, moved a couple of times: boxing the large query would cost an
+// allocation per list call and buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Command {
     StartInstance(StartInstance),

@@ -190,7 +190,7 @@ impl InstanceFilter {
             && self
                 .excluded_definition_keys
                 .as_ref()
-                .is_none_or(|l| !l.iter().any(|k| *k == i.definition_key))
+                .is_none_or(|l| !l.contains(&i.definition_key))
             && within(&self.definition_ids, &i.definition_id)
             && text(&self.business_key, i.business_key.as_deref())
             && text(&self.business_status, i.business_status.as_deref())
