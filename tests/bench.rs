@@ -1,6 +1,7 @@
 //! The load generator end to end, against in-process servers on 127.0.0.1:0: the ceiling, and
 //! a fake Flowable that checks what each scenario sends. No timing thresholds: these tests say
 //! that requests are counted and errors reported, never how fast anything is.
+#![allow(clippy::unwrap_used)] // Integration-test helpers may unwrap: a panic is the failure report.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
