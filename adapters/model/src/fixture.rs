@@ -233,6 +233,7 @@ impl Scenario {
     pub fn from_json(text: &str) -> Result<Scenario, String> {
         let scenario: Scenario = serde_json::from_str(text).map_err(|e| e.to_string())?;
         scenario.validate().map_err(|e| e.to_string())?;
+        scenario.check_bindings().map_err(|e| e.to_string())?;
         Ok(scenario)
     }
 
@@ -265,6 +266,61 @@ impl Scenario {
                         part.name
                     )));
                 }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Scenario {
+    /// Checks that every `{{NAME}}` is bound before use: in a request by an earlier step's
+    /// response, in a response by an earlier step or the same response. Catches typos in
+    /// hand-written fixtures before they run. `{{base}}` is always bound.
+    pub fn check_bindings(&self) -> Result<(), FixtureError> {
+        let mut bound: Vec<String> = Vec::new();
+        for step in &self.steps {
+            let refs = |strings: &[String]| -> Result<(Vec<String>, Vec<String>), FixtureError> {
+                let (mut binds, mut uses) = (Vec::new(), Vec::new());
+                for s in strings.iter().filter(|s| s.as_str() != UNORDERED) {
+                    for token in tokenize(s)? {
+                        match token {
+                            Token::Bind(n) => binds.push(n),
+                            Token::Var(n) => uses.push(n),
+                            _ => {}
+                        }
+                    }
+                }
+                Ok((binds, uses))
+            };
+            let mut request_strings = vec![step.request.path.clone()];
+            request_strings.extend(step.request.query.clone());
+            request_strings.extend(step.request.headers.values().cloned());
+            request_strings.extend(step.request.text.clone());
+            if let Some(v) = &step.request.json {
+                collect_strings(v, &mut request_strings);
+            }
+            for part in step.request.multipart.iter().flatten() {
+                request_strings.extend(part.text.clone());
+            }
+            let (_, uses) = refs(&request_strings)?;
+            if let Some(name) = uses.into_iter().find(|n| !bound.contains(n)) {
+                return Err(FixtureError::Invalid {
+                    step: step.name.clone(),
+                    message: format!("request uses {{{{{name}}}}} before any step binds it"),
+                });
+            }
+            let mut response_strings: Vec<String> = step.response.headers.values().cloned().collect();
+            response_strings.extend(step.response.text.clone());
+            if let Some(v) = &step.response.json {
+                collect_strings(v, &mut response_strings);
+            }
+            let (binds, uses) = refs(&response_strings)?;
+            bound.extend(binds);
+            if let Some(name) = uses.into_iter().find(|n| !bound.contains(n)) {
+                return Err(FixtureError::Invalid {
+                    step: step.name.clone(),
+                    message: format!("response uses {{{{{name}}}}} but nothing binds it"),
+                });
             }
         }
         Ok(())
