@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum CliCommand {
     /// Run the server (the default when no subcommand is given).
     Serve(ServeConfig),
+    /// Run contract fixtures (request -> expected response) against any endpoint.
+    Contract(crate::contract::ContractArgs),
     /// Drive a running server with a load generator and report throughput and latency.
     Bench(bench::BenchArgs),
     /// The HTTP-ceiling reference server the benchmark spawns.

@@ -10,6 +10,7 @@
 //! - `server`: hyper accept loop, graceful shutdown, and the glue that routes a request to the
 //!   dialect mounted at its path (parse → engine → render).
 //! - `config`, `cli`, `telemetry`: the binary's settings, subcommands and logging.
+//! - `contract`: the HTTP runner of the contract fixtures (`bpm-compat contract`).
 //! - `bench`: the load generator and HTTP-ceiling server behind `bpm-compat bench`.
 //!
 //! The dialects themselves live in `adapters/*`, pure crates that depend only on
@@ -18,6 +19,7 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod contract;
 pub mod definitions;
 pub mod engine;
 pub mod server;

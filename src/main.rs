@@ -15,6 +15,7 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|| CliCommand::Serve(ServeConfig::parse_default()))
     {
         CliCommand::Serve(config) => serve(config).await,
+        CliCommand::Contract(args) => bpm_compat::contract::run_cli(args).await,
         CliCommand::Bench(args) => bpm_compat::bench::run_cli(args).await,
         CliCommand::BenchCeiling(args) => bpm_compat::bench::run_ceiling_cli(args).await,
     }

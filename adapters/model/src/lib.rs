@@ -19,6 +19,7 @@ pub mod adapter;
 pub mod command;
 pub mod definition;
 pub mod error;
+pub mod fixture;
 pub mod instance;
 pub mod outcome;
 pub mod query;
