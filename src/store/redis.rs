@@ -232,7 +232,8 @@ impl RedisStore {
         query: &InstanceQuery,
         index: &str,
     ) -> Result<Page<ProcessInstance>, StoreError> {
-        let want = query.start.saturating_add(query.size);
+        // Redis takes a signed 64-bit count.
+        let want = query.start.saturating_add(query.size).min(i64::MAX as usize);
         let desc = query.order == SortOrder::Desc;
         let shards = (0..SHARDS).map(|shard| {
             let mut inv = SCRIPTS.page.key(self.base(shard));
