@@ -262,6 +262,8 @@ fn every_variable_kind() -> Variables {
         ("double", VariableValue::Double(0.1)),
         ("doubleBig", VariableValue::Double(-1.7976931348623157e308)),
         ("doubleTiny", VariableValue::Double(5e-324)),
+        ("doubleInfinite", VariableValue::Double(f64::INFINITY)),
+        ("doubleNegInfinite", VariableValue::Double(f64::NEG_INFINITY)),
         ("boolean", VariableValue::Boolean(true)),
         ("date", VariableValue::Date(Timestamp(1_700_000_000_123))),
         ("datePre1970", VariableValue::Date(Timestamp(-86_400_001))),
@@ -357,6 +359,19 @@ async fn create_and_get_round_trip(s: &dyn Store) {
             "variable {name:?}"
         );
     }
+
+    // NaN is a value like any other (JSON cannot spell it; the store must keep it anyway).
+    let mut nan = Variables::new();
+    nan.insert("nan".to_owned(), VariableValue::Double(f64::NAN));
+    let created = create(
+        s,
+        NewInstance {
+            variables: nan,
+            ..new_instance("nan")
+        },
+    )
+    .await;
+    assert!(matches!(get(s, created.id).await.variables["nan"], VariableValue::Double(x) if x.is_nan()));
 
     let bare = NewInstance {
         activity_id: None,
@@ -1562,6 +1577,28 @@ async fn redis_unreachable_fails_fast_with_backend_error() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+/// A server that accepts connections and never answers: an error within seconds, no hang.
+#[tokio::test]
+async fn redis_silent_server_fails_fast_with_backend_error() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let started = Instant::now();
+    let answer = RedisStore::connect(&format!("redis://{addr}"), "bpmtest:silent:").await;
+    assert!(matches!(answer, Err(StoreError::Backend(_))), "{answer:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    hold.abort();
 }
 
 #[tokio::test]
