@@ -23,12 +23,15 @@
 //! Every sorted set has all scores 0 and the decimal ids as members, so `ZRANGE ... BYLEX`
 //! walks them in Flowable's string order (`"10" < "9"`). An instance and every index entry
 //! that changes with it share the shard's hash tag `{sn}`, so each script touches one slot
-//! (scripts build the index keys from `KEYS[1]`, the shard's key base). New instances go to
-//! the shards round-robin.
+//! (scripts build the index keys from `KEYS[1]`, the shard's key base: Cluster routes the
+//! script by that key and the others hash to the same slot by construction). New instances go
+//! to the shards round-robin. The tags do not include the prefix, so every prefix uses the
+//! same 16 slots; `SHARDS` cannot change once ids exist, as ids encode it.
 //!
-//! Instance hash fields, one per scalar so the hash stays a listpack (every value under 64
-//! bytes, a few bytes of overhead per field) and Lua never decodes JSON (cjson would corrupt
-//! `i64` values and empty arrays): `d` definition id, `k` definition key, `n` version, `t`
+//! Instance hash fields, one per scalar so the hash stays a listpack (a few bytes of overhead
+//! per field; Redis converts it to a far bigger hashtable once any value exceeds
+//! `hash-max-listpack-value`, 64 bytes by default, e.g. a large variable) and Lua never decodes
+//! JSON (cjson would corrupt `i64` values and empty arrays): `d` definition id, `k` definition key, `n` version, `t`
 //! tenant (absent when empty), `nm` name, `b` business key, `bs` business status, `s` state
 //! (`active`, `suspended`, `completed`, `failed`, `failedEscalated`, `terminated`), `a`
 //! activity, `st` start time, `et` end time, `su` start user, `dd` due date, `cb` claimed by,
@@ -52,7 +55,7 @@
 //! - General path (every other filter or sort): each shard reads the smallest index that holds
 //!   every open match (`open` when nothing narrower applies), plus `closed` when the filter
 //!   asks for closed states, or just the listed ids for an id filter, and answers those
-//!   hashes; Rust decodes them, applies `InstanceFilter::matches`, sorts with
+//!   hashes (for an id filter, O(ids)); Rust decodes them, applies `InstanceFilter::matches`, sorts with
 //!   `InstanceQuery::compare` and pages. One round trip per shard, O(candidates) in Redis,
 //!   O(candidates · log) in Rust. With no narrowing index this is every open instance: about
 //!   0.7 s for 50,000 in a release build, so around a million it would exceed
@@ -70,9 +73,11 @@
 //! round fail on that shard after others may have been applied.
 //!
 //! # Failures
-//! Redis errors become `StoreError::Backend`; every call is bounded by [`CALL_TIMEOUT`], so a
-//! dead Redis answers an error, never a hang (a write that timed out may still have been
-//! applied). Hashes that do not decode are `StoreError::Corrupt`.
+//! Redis errors become `StoreError::Backend`; every call is bounded by [`CALL_TIMEOUT`]
+//! (`tokio::time::timeout`, plus the connection's own response timeout), so a dead Redis
+//! answers an error, never a hang (a write that timed out may still have been applied). The
+//! bound runs on tokio's clock: under `tokio::time::pause()` it fires as soon as the runtime
+//! idles. Hashes that do not decode are `StoreError::Corrupt`.
 
 use std::collections::BTreeMap;
 use std::fmt;
