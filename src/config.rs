@@ -109,8 +109,7 @@ impl ServeConfig {
         if self.store == "memory" {
             Ok(Arc::new(MemoryStore::new()))
         } else if self.store.starts_with("redis://") || self.store.starts_with("rediss://") {
-            let _store: RedisStore = RedisStore::connect(&self.store, &self.redis_prefix).await?;
-            Err(StoreError::Backend("unreachable".into()).into())
+            Ok(Arc::new(RedisStore::connect(&self.store, &self.redis_prefix).await?))
         } else {
             Err(StartError::StoreKind(self.store.clone()))
         }

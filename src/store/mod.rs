@@ -26,9 +26,6 @@ use bpm_compat_model::{
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
 
-#[allow(dead_code)]
-fn _placeholder_store_is_not_a_store(_: &RedisStore) {}
-
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]

@@ -1,13 +1,931 @@
-//! Redis store (being written on its own branch).
+//! The Redis store: the same behaviour as [`MemoryStore`](super::MemoryStore), on a Redis
+//! (standalone or Cluster) that several bpm-compat processes can share.
+//!
+//! # Atomicity
+//! Every mutation is one Lua script (`lua/*.lua`, built once, invoked with EVALSHA and loaded
+//! on NOSCRIPT), so it is one atomic round trip: the script checks its preconditions first and
+//! writes nothing when one fails, answering a small coded reply (`{'nf'}`, `{'vx', field}` ...)
+//! that `failure` maps onto the same `StoreError` the memory store gives. Reads of one
+//! instance are a single `HGETALL`. No method reads in one round trip and writes in another.
+//!
+//! # Key layout
+//! `P` is the configured prefix (no braces allowed), `n` the shard (`0..SHARDS`):
+//! ```text
+//! P{sn}:seq        STRING  per-shard counter; an id is seq * SHARDS + n, so id % SHARDS = shard
+//! P{sn}:i:<id>     HASH    one instance (fields below)
+//! P{sn}:open       ZSET    open (active or suspended) instances of the shard
+//! P{sn}:k:<key>    ZSET    open instances by definition key
+//! P{sn}:b:<bkey>   ZSET    open instances by business key
+//! P{sn}:t:<tenant> ZSET    open instances by non-empty tenant id
+//! P{sn}:sus        ZSET    suspended instances
+//! P{sn}:closed     ZSET    closed instances (any other state), for queries that ask for them
+//! ```
+//! Every sorted set has all scores 0 and the decimal ids as members, so `ZRANGE ... BYLEX`
+//! walks them in Flowable's string order (`"10" < "9"`). An instance and every index entry
+//! that changes with it share the shard's hash tag `{sn}`, so each script touches one slot
+//! (scripts build the index keys from `KEYS[1]`, the shard's key base: Cluster routes the
+//! script by that key and the others hash to the same slot by construction). New instances go
+//! to the shards round-robin. The tags do not include the prefix, so every prefix uses the
+//! same 16 slots; `SHARDS` cannot change once ids exist, as ids encode it.
+//!
+//! Instance hash fields, one per scalar so the hash stays a listpack (a few bytes of overhead
+//! per field; Redis converts it to a far bigger hashtable once any value exceeds
+//! `hash-max-listpack-value`, 64 bytes by default, e.g. a large variable) and Lua never decodes
+//! JSON (cjson would corrupt `i64` values and empty arrays): `d` definition id, `k` definition key, `n` version, `t`
+//! tenant (absent when empty), `nm` name, `b` business key, `bs` business status, `s` state
+//! (`active`, `suspended`, `completed`, `failed`, `failedEscalated`, `terminated`), `a`
+//! activity, `st` start time, `et` end time, `su` start user, `dd` due date, `cb` claimed by,
+//! `ct` claim time, `dr` delete reason, `o` origin (times in epoch milliseconds; an absent
+//! field is `None`), `v:<name>` a variable (`<type>:<JSON value>`, e.g. `long:42`: the serde
+//! form of its `VariableValue` without the tag wrapper, written and read by Rust only) and
+//! `l:["u"|"g",<identity>,<type>]` an identity link (empty value).
+//!
+//! Measured on Redis 7.0 with 50,000 open instances, each with a unique business key, a
+//! starter link and five small variables: about 740 bytes per instance in all (the hash
+//! ~390, each of the `open`, `k:` and `b:` entries ~100). The `{"type":..,"value":..}`
+//! wrapper the variables dropped was worth ~75 of those bytes.
+//!
+//! # Cost of `list_instances`
+//! - Fast path: the filter is served by at most one index with equality semantics (none, a
+//!   definition key, a business key, a non-empty tenant, or suspended = true), only open
+//!   instances, sorted by id. Each shard answers the size of its index and its first
+//!   `start + size` ids (`ZRANGE BYLEX LIMIT`, O(log N + start + size)); Rust merges the
+//!   `SHARDS * (start + size)` ids in string order, keeps the page and reads only the page's
+//!   hashes (a second round trip per shard). Cost grows with the page, not with N.
+//! - General path (every other filter or sort): each shard reads the smallest index that holds
+//!   every open match (`open` when nothing narrower applies), plus `closed` when the filter
+//!   asks for closed states, or just the listed ids for an id filter, and answers those
+//!   hashes (for an id filter, O(ids)); Rust decodes them, applies `InstanceFilter::matches`, sorts with
+//!   `InstanceQuery::compare` and pages. One round trip per shard, O(candidates) in Redis,
+//!   O(candidates · log) in Rust. With no narrowing index this is every open instance: about
+//!   0.7 s for 50,000 in a release build, so around a million it would exceed
+//!   [`CALL_TIMEOUT`]; sorts other than by id (e.g. start time) need their own sorted sets
+//!   before such sizes.
+//!
+//! A list is a fan-out: it sees each shard atomically but is no snapshot across shards, and an
+//! instance that changes between the two fast-path round trips is dropped from the page if it
+//! no longer matches.
+//!
+//! # `close_instances` across shards
+//! Within one shard the close is atomic (the script checks every id, then closes them). Over
+//! several shards it is validate-then-apply: a checking round on every shard touched, then the
+//! closing round; an instance closed by someone else between the two rounds makes the second
+//! round fail on that shard after others may have been applied.
+//!
+//! # Failures
+//! Redis errors become `StoreError::Backend`; every call is bounded by [`CALL_TIMEOUT`]
+//! (`tokio::time::timeout`, plus the connection's own response timeout), so a dead Redis
+//! answers an error, never a hang (a write that timed out may still have been applied). The
+//! bound runs on tokio's clock: under `tokio::time::pause()` it fires as soon as the runtime
+//! idles. Hashes that do not decode are `StoreError::Corrupt`.
 
-use super::StoreError;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
-/// Placeholder until the Redis implementation lands.
-#[derive(Debug, Clone)]
-pub struct RedisStore;
+use async_trait::async_trait;
+use bpm_compat_model::{
+    Clash, Identity, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState,
+    Missing, NewInstance, Page, ProcessInstance, SetMode, SortOrder, TextMatch, Timestamp, UpdateInstance,
+    Variable, VariableValue, Variables,
+};
+use futures_util::future::try_join_all;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Script, ScriptInvocation, Value};
+
+use super::{Closing, Store, StoreError};
+
+/// Number of shards, each with its own hash tag. Fixed: ids encode their shard.
+pub const SHARDS: u64 = 16;
+/// Upper bound of one call to Redis, connection included.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Upper bound of [`RedisStore::connect`].
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+struct Scripts {
+    create: Script,
+    update: Script,
+    suspend: Script,
+    close: Script,
+    add_link: Script,
+    remove_link: Script,
+    set_vars: Script,
+    delete_vars: Script,
+    page: Script,
+    gather: Script,
+}
+
+/// Built once: `Script::new` hashes the source, and EVALSHA sends only the hash.
+static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
+    const COMMON: &str = include_str!("lua/common.lua");
+    let build = |body: &str| Script::new(&[COMMON, body].concat());
+    Scripts {
+        create: build(include_str!("lua/create.lua")),
+        update: build(include_str!("lua/update.lua")),
+        suspend: build(include_str!("lua/suspend.lua")),
+        close: build(include_str!("lua/close.lua")),
+        add_link: build(include_str!("lua/add_link.lua")),
+        remove_link: build(include_str!("lua/remove_link.lua")),
+        set_vars: build(include_str!("lua/set_vars.lua")),
+        delete_vars: build(include_str!("lua/delete_vars.lua")),
+        page: build(include_str!("lua/page.lua")),
+        gather: build(include_str!("lua/gather.lua")),
+    }
+});
+
+/// A clone-cheap handle; clones share the connection and the shard rotation.
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Multiplexed and reconnecting; cloned per call (a cheap handle), so no lock is needed.
+    con: ConnectionManager,
+    prefix: String,
+    /// Round-robin over the shards for new instances. Relaxed: any spread will do.
+    next_shard: AtomicU64,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.inner.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend(e: redis::RedisError) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn corrupt(what: impl fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+/// Runs one call to Redis within [`CALL_TIMEOUT`].
+async fn bounded<T>(call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(result) => result.map_err(backend),
+        Err(_) => Err(StoreError::Backend(format!(
+            "Redis did not answer within {CALL_TIMEOUT:?}"
+        ))),
+    }
+}
+
+fn shard_of(id: InstanceId) -> u64 {
+    id.0 % SHARDS
+}
 
 impl RedisStore {
-    pub async fn connect(_url: &str, _prefix: &str) -> Result<RedisStore, StoreError> {
-        Err(StoreError::Backend("the Redis store is not built yet".into()))
+    /// Connects to `url` (`redis://host:port/db`); every key starts with `prefix`, which must
+    /// not contain `{` or `}` (the shards' hash tags follow it). Fails with
+    /// `StoreError::Backend` when Redis does not answer within a few seconds.
+    pub async fn connect(url: &str, prefix: &str) -> Result<RedisStore, StoreError> {
+        if prefix.contains(['{', '}']) {
+            return Err(StoreError::Backend(format!(
+                "key prefix {prefix:?} must not contain braces: they would change the hash tags"
+            )));
+        }
+        let client = redis::Client::open(url).map_err(backend)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(CALL_TIMEOUT))
+            .set_number_of_retries(3)
+            .set_max_delay(Duration::from_secs(1));
+        let mut con = match tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        {
+            Ok(con) => con.map_err(backend)?,
+            Err(_) => {
+                return Err(StoreError::Backend(format!(
+                    "Redis did not answer within {CONNECT_TIMEOUT:?}"
+                )))
+            }
+        };
+        let _: Value = bounded(redis::cmd("PING").query_async(&mut con)).await?;
+        Ok(RedisStore {
+            inner: Arc::new(Inner {
+                con,
+                prefix: prefix.to_owned(),
+                next_shard: AtomicU64::new(0),
+            }),
+        })
     }
+
+    /// The key base of a shard, `<prefix>{s<n>}:`; scripts get it as `KEYS[1]`.
+    fn base(&self, shard: u64) -> String {
+        format!("{}{{s{shard}}}:", self.inner.prefix)
+    }
+
+    fn instance_key(&self, id: InstanceId) -> String {
+        format!("{}i:{id}", self.base(shard_of(id)))
+    }
+
+    /// Invokes a prepared script within [`CALL_TIMEOUT`].
+    async fn invoke(&self, inv: ScriptInvocation<'static>) -> Result<Value, StoreError> {
+        let mut con = self.inner.con.clone();
+        bounded(inv.invoke_async::<Value>(&mut con)).await
+    }
+
+    /// A script on the shard of `id`, with the id as `ARGV[1]`.
+    fn on_instance(&self, script: &'static Script, id: InstanceId) -> ScriptInvocation<'static> {
+        let mut inv = script.key(self.base(shard_of(id)));
+        inv.arg(id.0);
+        inv
+    }
+
+    async fn list_fast(
+        &self,
+        query: &InstanceQuery,
+        index: &str,
+    ) -> Result<Page<ProcessInstance>, StoreError> {
+        // Redis takes a signed 64-bit count.
+        let want = query.start.saturating_add(query.size).min(i64::MAX as usize);
+        let desc = query.order == SortOrder::Desc;
+        let shards = (0..SHARDS).map(|shard| {
+            let mut inv = SCRIPTS.page.key(self.base(shard));
+            inv.arg(index).arg(want).arg(if desc { "desc" } else { "asc" });
+            self.invoke(inv)
+        });
+        let mut total = 0u64;
+        let mut ids: Vec<Vec<u8>> = Vec::new();
+        for reply in try_join_all(shards).await? {
+            let mut parts = array(reply)?.into_iter();
+            let (Some(Value::Int(card)), Some(members)) = (parts.next(), parts.next()) else {
+                return Err(corrupt("malformed page reply"));
+            };
+            total += u64::try_from(card).map_err(corrupt)?;
+            ids.extend(bulk_list(members)?);
+        }
+        // Decimal strings compare bytewise exactly as `id_string_cmp` compares ids.
+        ids.sort_unstable();
+        if desc {
+            ids.reverse();
+        }
+        let page: Vec<InstanceId> = ids
+            .iter()
+            .skip(query.start)
+            .take(query.size)
+            .map(|id| parse_id(id))
+            .collect::<Result<_, _>>()?;
+        let mut found = self.fetch(&page).await?;
+        let items = page
+            .iter()
+            .filter_map(|id| found.remove(id))
+            .filter(|i| query.filter.matches(i))
+            .collect();
+        Ok(Page {
+            items,
+            total,
+            start: query.start,
+        })
+    }
+
+    /// Reads the instances with these ids, one round trip per shard touched.
+    async fn fetch(&self, ids: &[InstanceId]) -> Result<BTreeMap<InstanceId, ProcessInstance>, StoreError> {
+        let mut by_shard: BTreeMap<u64, Vec<InstanceId>> = BTreeMap::new();
+        for id in ids {
+            let list = by_shard.entry(shard_of(*id)).or_default();
+            if !list.contains(id) {
+                list.push(*id);
+            }
+        }
+        let calls = by_shard.into_iter().map(|(shard, ids)| {
+            let mut inv = SCRIPTS.gather.key(self.base(shard));
+            inv.arg("ids");
+            for id in ids {
+                inv.arg(id.0);
+            }
+            self.invoke(inv)
+        });
+        let mut found = BTreeMap::new();
+        for reply in try_join_all(calls).await? {
+            for i in decode_gathered(reply)? {
+                found.insert(i.id, i);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn list_general(&self, query: &InstanceQuery) -> Result<Page<ProcessInstance>, StoreError> {
+        let f = &query.filter;
+        let mut hits: Vec<ProcessInstance> = match &f.ids {
+            Some(ids) => self.fetch(ids).await?.into_values().collect(),
+            None => {
+                let (open, closed) = candidate_indexes(f);
+                let calls = (0..SHARDS).map(|shard| {
+                    let mut inv = SCRIPTS.gather.key(self.base(shard));
+                    inv.arg("idx").arg(open.len());
+                    for index in &open {
+                        inv.arg(index);
+                    }
+                    inv.arg(if closed { "1" } else { "0" });
+                    self.invoke(inv)
+                });
+                let mut all = Vec::new();
+                for reply in try_join_all(calls).await? {
+                    all.extend(decode_gathered(reply)?);
+                }
+                all
+            }
+        };
+        hits.retain(|i| f.matches(i));
+        hits.sort_by(|a, b| query.compare(a, b));
+        let total = hits.len() as u64;
+        let items = hits.into_iter().skip(query.start).take(query.size).collect();
+        Ok(Page {
+            items,
+            total,
+            start: query.start,
+        })
+    }
+
+    async fn close_on_shard(
+        &self,
+        mode: &str,
+        shard: u64,
+        ids: &[InstanceId],
+        closing: &Closing,
+    ) -> Result<Option<InstanceId>, StoreError> {
+        let mut inv = SCRIPTS.close.key(self.base(shard));
+        inv.arg(mode)
+            .arg(state_code(closing.state))
+            .arg(closing.at.0)
+            .arg(if closing.reason.is_some() { "1" } else { "0" })
+            .arg(closing.reason.as_deref().unwrap_or(""));
+        for id in ids {
+            inv.arg(id.0);
+        }
+        let (code, rest) = status(self.invoke(inv).await?)?;
+        match code.as_str() {
+            "ok" => Ok(None),
+            "nf" => {
+                let id = rest
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| corrupt("close reply without id"))?;
+                Ok(Some(parse_id(&bulk(id)?)?))
+            }
+            other => Err(corrupt(format!("unexpected close reply {other:?}"))),
+        }
+    }
+}
+
+/// The index a list can be answered from by the fast path: the filter is at most one
+/// equality an index serves, over open instances, sorted by id.
+fn fast_index(query: &InstanceQuery) -> Option<String> {
+    if query.sort != InstanceSort::Id {
+        return None;
+    }
+    let f = &query.filter;
+    let default = InstanceFilter::default();
+    if *f == default {
+        return Some("open".to_owned());
+    }
+    let only = |clear: fn(&mut InstanceFilter)| {
+        let mut rest = f.clone();
+        clear(&mut rest);
+        rest == default
+    };
+    if let Some(TextMatch::Equals(k)) = &f.definition_key {
+        if only(|r| r.definition_key = None) {
+            return Some(format!("k:{k}"));
+        }
+    }
+    if let Some(TextMatch::Equals(bk)) = &f.business_key {
+        if only(|r| r.business_key = None) {
+            return Some(format!("b:{bk}"));
+        }
+    }
+    if let Some(TextMatch::Equals(t)) = &f.tenant_id {
+        if !t.is_empty() && only(|r| r.tenant_id = None) {
+            return Some(format!("t:{t}"));
+        }
+    }
+    if f.suspended == Some(true) && only(|r| r.suspended = None) {
+        return Some("sus".to_owned());
+    }
+    None
+}
+
+/// For the general path: the open-instance indexes each of which holds every open match (the
+/// shard reads the smallest; empty when no open state is asked for), and whether closed
+/// instances are candidates too.
+fn candidate_indexes(f: &InstanceFilter) -> (Vec<String>, bool) {
+    let open_states: Vec<InstanceState> = f.states.iter().copied().filter(|s| s.is_open()).collect();
+    let want_open = f.states.is_empty() || !open_states.is_empty();
+    let want_closed = f.states.iter().any(|s| !s.is_open());
+    let mut open = Vec::new();
+    if want_open {
+        open.push("open".to_owned());
+        if let Some(TextMatch::Equals(k)) = &f.definition_key {
+            open.push(format!("k:{k}"));
+        }
+        if let Some([k]) = f.definition_keys.as_deref() {
+            open.push(format!("k:{k}"));
+        }
+        if let Some(TextMatch::Equals(bk)) = &f.business_key {
+            open.push(format!("b:{bk}"));
+        }
+        if let Some(TextMatch::Equals(t)) = &f.tenant_id {
+            if !t.is_empty() {
+                open.push(format!("t:{t}"));
+            }
+        }
+        let only_suspended =
+            !open_states.is_empty() && open_states.iter().all(|s| *s == InstanceState::Suspended);
+        if f.suspended == Some(true) || only_suspended {
+            open.push("sus".to_owned());
+        }
+    }
+    (open, want_closed)
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn create_instance(&self, new: NewInstance) -> Result<ProcessInstance, StoreError> {
+        let shard = self.inner.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        let mut inv = SCRIPTS.create.key(self.base(shard));
+        inv.arg(shard).arg(SHARDS);
+        for (field, value) in encode_new(&new)? {
+            inv.arg(field).arg(value);
+        }
+        let (code, rest) = status(self.invoke(inv).await?)?;
+        let id = match (code.as_str(), rest.into_iter().next()) {
+            ("ok", Some(id)) => parse_id(&bulk(id)?)?,
+            ("dup", _) => return Err(corrupt(format!("the id counter of shard {shard} went backwards"))),
+            (other, _) => return Err(corrupt(format!("unexpected create reply {other:?}"))),
+        };
+        Ok(new.with_id(id))
+    }
+
+    async fn get_instance(&self, id: InstanceId) -> Result<Option<ProcessInstance>, StoreError> {
+        let mut con = self.inner.con.clone();
+        let hash: Value = bounded(
+            redis::cmd("HGETALL")
+                .arg(self.instance_key(id))
+                .query_async(&mut con),
+        )
+        .await?;
+        let fields = pairs(hash)?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        decode_instance(id, fields).map(Some)
+    }
+
+    async fn list_instances(&self, query: &InstanceQuery) -> Result<Page<ProcessInstance>, StoreError> {
+        if query.filter.impossible {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+                start: query.start,
+            });
+        }
+        match fast_index(query) {
+            Some(index) => self.list_fast(query, &index).await,
+            None => self.list_general(query).await,
+        }
+    }
+
+    async fn update_instance(&self, change: &UpdateInstance) -> Result<ProcessInstance, StoreError> {
+        let mut set: Vec<(&str, Vec<u8>)> = Vec::new();
+        let mut delete: Vec<&str> = Vec::new();
+        if let Some(v) = &change.name {
+            set.push(("nm", v.clone().into_bytes()));
+        }
+        if let Some(v) = &change.business_key {
+            set.push(("b", v.clone().into_bytes()));
+        }
+        if let Some(v) = &change.business_status {
+            set.push(("bs", v.clone().into_bytes()));
+        }
+        if let Some(v) = change.due_date {
+            set.push(("dd", v.0.to_string().into_bytes()));
+        }
+        match &change.claim {
+            Some(Some(claim)) => {
+                set.push(("cb", claim.user.clone().into_bytes()));
+                set.push(("ct", claim.at.0.to_string().into_bytes()));
+            }
+            Some(None) => delete.extend(["cb", "ct"]),
+            None => {}
+        }
+        let mut inv = self.on_instance(&SCRIPTS.update, change.id);
+        inv.arg(set.len());
+        for (field, value) in set {
+            inv.arg(field).arg(value);
+        }
+        for field in delete {
+            inv.arg(field);
+        }
+        instance_reply(change.id, self.invoke(inv).await?)
+    }
+
+    async fn set_suspended(&self, id: InstanceId, suspended: bool) -> Result<ProcessInstance, StoreError> {
+        let mut inv = self.on_instance(&SCRIPTS.suspend, id);
+        inv.arg(if suspended { "1" } else { "0" });
+        instance_reply(id, self.invoke(inv).await?)
+    }
+
+    async fn close_instances(&self, ids: &[InstanceId], closing: &Closing) -> Result<(), StoreError> {
+        let mut by_shard: BTreeMap<u64, Vec<InstanceId>> = BTreeMap::new();
+        for id in ids {
+            by_shard.entry(shard_of(*id)).or_default().push(*id);
+        }
+        // The first id (in the caller's order) that is unknown or closed, if any.
+        let first_missing = |missing: Vec<Option<InstanceId>>| {
+            missing
+                .into_iter()
+                .flatten()
+                .min_by_key(|m| ids.iter().position(|id| id == m))
+        };
+        if by_shard.len() > 1 {
+            let checks = by_shard
+                .iter()
+                .map(|(shard, ids)| self.close_on_shard("check", *shard, ids, closing));
+            if let Some(id) = first_missing(try_join_all(checks).await?) {
+                return Err(StoreError::NotFound(Missing::Instance(id)));
+            }
+        }
+        let applies = by_shard
+            .iter()
+            .map(|(shard, ids)| self.close_on_shard("apply", *shard, ids, closing));
+        match first_missing(try_join_all(applies).await?) {
+            Some(id) => Err(StoreError::NotFound(Missing::Instance(id))),
+            None => Ok(()),
+        }
+    }
+
+    async fn add_identity_link(&self, id: InstanceId, link: &IdentityLink) -> Result<(), StoreError> {
+        let mut inv = self.on_instance(&SCRIPTS.add_link, id);
+        inv.arg(link_field(link)?);
+        unit_reply(id, self.invoke(inv).await?)
+    }
+
+    async fn remove_identity_link(&self, id: InstanceId, link: &IdentityLink) -> Result<(), StoreError> {
+        let mut inv = self.on_instance(&SCRIPTS.remove_link, id);
+        inv.arg(link_field(link)?);
+        let (code, rest) = status(self.invoke(inv).await?)?;
+        match code.as_str() {
+            "ok" => Ok(()),
+            "lm" => Err(StoreError::NotFound(Missing::IdentityLink {
+                instance: id,
+                link: link.clone(),
+            })),
+            _ => Err(failure(id, &code, rest)),
+        }
+    }
+
+    async fn set_variables(
+        &self,
+        id: InstanceId,
+        variables: &[Variable],
+        mode: SetMode,
+    ) -> Result<ProcessInstance, StoreError> {
+        let mut inv = self.on_instance(&SCRIPTS.set_vars, id);
+        inv.arg(match mode {
+            SetMode::Create => "create",
+            SetMode::Upsert => "upsert",
+            SetMode::Update => "update",
+        });
+        for v in variables {
+            inv.arg(variable_field(&v.name)).arg(encode_value(&v.value)?);
+        }
+        instance_reply(id, self.invoke(inv).await?)
+    }
+
+    async fn delete_variables(&self, id: InstanceId, name: Option<&str>) -> Result<(), StoreError> {
+        let mut inv = self.on_instance(&SCRIPTS.delete_vars, id);
+        if let Some(name) = name {
+            inv.arg(variable_field(name));
+        }
+        unit_reply(id, self.invoke(inv).await?)
+    }
+}
+
+// ---- script replies ----
+
+/// Splits a script's `{code, ...}` reply.
+fn status(reply: Value) -> Result<(String, Vec<Value>), StoreError> {
+    let mut parts = array(reply)?.into_iter();
+    let code = parts.next().ok_or_else(|| corrupt("empty script reply"))?;
+    let code = String::from_utf8(bulk(code)?).map_err(corrupt)?;
+    Ok((code, parts.collect()))
+}
+
+/// The `StoreError` a failed precondition's code stands for, as the memory store answers it.
+fn failure(id: InstanceId, code: &str, rest: Vec<Value>) -> StoreError {
+    let name = || -> Result<String, StoreError> {
+        let field = rest
+            .into_iter()
+            .next()
+            .ok_or_else(|| corrupt("reply without a field"))?;
+        let field = String::from_utf8(bulk(field)?).map_err(corrupt)?;
+        field
+            .strip_prefix("v:")
+            .map(str::to_owned)
+            .ok_or_else(|| corrupt(format!("not a variable field: {field:?}")))
+    };
+    match code {
+        "nf" => StoreError::NotFound(Missing::Instance(id)),
+        "sus" => StoreError::Conflict(Clash::AlreadySuspended(id)),
+        "act" => StoreError::Conflict(Clash::AlreadyActive(id)),
+        "vx" => match name() {
+            Ok(name) => StoreError::Conflict(Clash::VariableExists { instance: id, name }),
+            Err(e) => e,
+        },
+        "vm" => match name() {
+            Ok(name) => StoreError::NotFound(Missing::Variable { instance: id, name }),
+            Err(e) => e,
+        },
+        other => corrupt(format!("unexpected script reply {other:?}")),
+    }
+}
+
+/// A `{'ok', hash}` reply, or the failure its code stands for.
+fn instance_reply(id: InstanceId, reply: Value) -> Result<ProcessInstance, StoreError> {
+    let (code, rest) = status(reply)?;
+    if code != "ok" {
+        return Err(failure(id, &code, rest));
+    }
+    let hash = rest
+        .into_iter()
+        .next()
+        .ok_or_else(|| corrupt("reply without the instance"))?;
+    decode_instance(id, pairs(hash)?)
+}
+
+/// A `{'ok'}` reply, or the failure its code stands for.
+fn unit_reply(id: InstanceId, reply: Value) -> Result<(), StoreError> {
+    let (code, rest) = status(reply)?;
+    if code == "ok" {
+        Ok(())
+    } else {
+        Err(failure(id, &code, rest))
+    }
+}
+
+fn array(v: Value) -> Result<Vec<Value>, StoreError> {
+    match v {
+        Value::Array(items) | Value::Set(items) => Ok(items),
+        other => Err(corrupt(format!("expected an array, got {other:?}"))),
+    }
+}
+
+fn bulk(v: Value) -> Result<Vec<u8>, StoreError> {
+    match v {
+        Value::BulkString(b) => Ok(b),
+        Value::SimpleString(s) => Ok(s.into_bytes()),
+        Value::Int(n) => Ok(n.to_string().into_bytes()),
+        other => Err(corrupt(format!("expected a string, got {other:?}"))),
+    }
+}
+
+fn bulk_list(v: Value) -> Result<Vec<Vec<u8>>, StoreError> {
+    array(v)?.into_iter().map(bulk).collect()
+}
+
+/// A hash's field/value pairs.
+type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A hash as field/value pairs (a flat RESP2 array, or a RESP3 map).
+fn pairs(v: Value) -> Result<Fields, StoreError> {
+    if let Value::Map(entries) = v {
+        return entries
+            .into_iter()
+            .map(|(f, v)| Ok((bulk(f)?, bulk(v)?)))
+            .collect();
+    }
+    let flat = bulk_list(v)?;
+    if flat.len() % 2 != 0 {
+        return Err(corrupt("hash reply with an odd number of items"));
+    }
+    let mut out = Vec::with_capacity(flat.len() / 2);
+    let mut it = flat.into_iter();
+    while let (Some(f), Some(v)) = (it.next(), it.next()) {
+        out.push((f, v));
+    }
+    Ok(out)
+}
+
+fn parse_id(raw: &[u8]) -> Result<InstanceId, StoreError> {
+    std::str::from_utf8(raw)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| corrupt(format!("bad instance id {:?}", String::from_utf8_lossy(raw))))
+}
+
+/// `{id, hash, id, hash ...}` from `gather.lua`.
+fn decode_gathered(reply: Value) -> Result<Vec<ProcessInstance>, StoreError> {
+    let mut it = array(reply)?.into_iter();
+    let mut out = Vec::new();
+    while let Some(id) = it.next() {
+        let id = parse_id(&bulk(id)?)?;
+        let hash = it.next().ok_or_else(|| corrupt("gather reply without a hash"))?;
+        out.push(decode_instance(id, pairs(hash)?)?);
+    }
+    Ok(out)
+}
+
+// ---- the instance hash ----
+
+fn state_code(s: InstanceState) -> &'static str {
+    match s {
+        InstanceState::Active => "active",
+        InstanceState::Suspended => "suspended",
+        InstanceState::Completed => "completed",
+        InstanceState::Failed => "failed",
+        InstanceState::FailedEscalated => "failedEscalated",
+        InstanceState::Terminated => "terminated",
+    }
+}
+
+fn parse_state(code: &str) -> Option<InstanceState> {
+    Some(match code {
+        "active" => InstanceState::Active,
+        "suspended" => InstanceState::Suspended,
+        "completed" => InstanceState::Completed,
+        "failed" => InstanceState::Failed,
+        "failedEscalated" => InstanceState::FailedEscalated,
+        "terminated" => InstanceState::Terminated,
+        _ => return None,
+    })
+}
+
+fn variable_field(name: &str) -> String {
+    format!("v:{name}")
+}
+
+/// `<type>:<JSON of the value>` (`long:42`, `string:"x"`, `null:`): the serde form of
+/// `VariableValue` without its `{"type":..,"value":..}` wrapper, 20 bytes less per variable.
+fn encode_value(value: &VariableValue) -> Result<Vec<u8>, StoreError> {
+    // JSON has no NaN or infinity (serde_json would write `null`, which reads back as an
+    // error on every later read of the instance), so those get names of their own.
+    if let VariableValue::Double(x) = value {
+        if let Some(name) = non_finite_name(*x) {
+            return Ok(format!("double:\"{name}\"").into_bytes());
+        }
+    }
+    let failed = |e: &dyn fmt::Display| corrupt(format!("variable does not serialize: {e}"));
+    let serde_json::Value::Object(mut tagged) = serde_json::to_value(value).map_err(|e| failed(&e))? else {
+        return Err(failed(&"not an object"));
+    };
+    let Some(serde_json::Value::String(type_name)) = tagged.remove("type") else {
+        return Err(failed(&"no type tag"));
+    };
+    let mut out = type_name.into_bytes();
+    out.push(b':');
+    if let Some(content) = tagged.remove("value") {
+        serde_json::to_writer(&mut out, &content).map_err(|e| failed(&e))?;
+    }
+    Ok(out)
+}
+
+fn non_finite_name(x: f64) -> Option<&'static str> {
+    match x {
+        x if x.is_nan() => Some("NaN"),
+        f64::INFINITY => Some("Infinity"),
+        f64::NEG_INFINITY => Some("-Infinity"),
+        _ => None,
+    }
+}
+
+fn decode_value(stored: &[u8]) -> Result<VariableValue, String> {
+    let text = std::str::from_utf8(stored).map_err(|e| e.to_string())?;
+    let (type_name, content) = text.split_once(':').ok_or("no type")?;
+    match (type_name, content) {
+        ("double", "\"NaN\"") => return Ok(VariableValue::Double(f64::NAN)),
+        ("double", "\"Infinity\"") => return Ok(VariableValue::Double(f64::INFINITY)),
+        ("double", "\"-Infinity\"") => return Ok(VariableValue::Double(f64::NEG_INFINITY)),
+        _ => {}
+    }
+    let type_name = serde_json::to_string(type_name).map_err(|e| e.to_string())?;
+    // Parsed from text, not via `serde_json::Value`, so numbers decode exactly as stored.
+    let tagged = if content.is_empty() {
+        format!("{{\"type\":{type_name}}}")
+    } else {
+        format!("{{\"type\":{type_name},\"value\":{content}}}")
+    };
+    serde_json::from_str(&tagged).map_err(|e| e.to_string())
+}
+
+/// `l:["u"|"g",<identity>,<type>]`: canonical JSON, so one link is always one field.
+fn link_field(link: &IdentityLink) -> Result<String, StoreError> {
+    let (kind, who) = match &link.identity {
+        Identity::User(u) => ("u", u),
+        Identity::Group(g) => ("g", g),
+    };
+    let json = serde_json::to_string(&(kind, who, &link.link_type))
+        .map_err(|e| corrupt(format!("identity link does not serialize: {e}")))?;
+    Ok(format!("l:{json}"))
+}
+
+fn decode_link(json: &str) -> Result<IdentityLink, StoreError> {
+    let (kind, who, link_type): (String, String, String) =
+        serde_json::from_str(json).map_err(|e| corrupt(format!("identity link {json:?}: {e}")))?;
+    let identity = match kind.as_str() {
+        "u" => Identity::User(who),
+        "g" => Identity::Group(who),
+        _ => return Err(corrupt(format!("identity link {json:?}: unknown kind"))),
+    };
+    Ok(IdentityLink { identity, link_type })
+}
+
+fn encode_new(new: &NewInstance) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let mut out: Vec<(String, Vec<u8>)> =
+        Vec::with_capacity(12 + new.variables.len() + new.identity_links.len());
+    let mut put = |field: &str, value: Vec<u8>| out.push((field.to_owned(), value));
+    put("d", new.definition_id.clone().into_bytes());
+    put("k", new.definition_key.clone().into_bytes());
+    put("n", new.definition_version.to_string().into_bytes());
+    if !new.tenant_id.is_empty() {
+        put("t", new.tenant_id.clone().into_bytes());
+    }
+    put("s", state_code(new.state).as_bytes().to_vec());
+    put("st", new.start_time.0.to_string().into_bytes());
+    let optional = [
+        ("nm", &new.name),
+        ("b", &new.business_key),
+        ("a", &new.activity_id),
+        ("su", &new.start_user_id),
+        ("o", &new.origin),
+    ];
+    for (field, value) in optional {
+        if let Some(v) = value {
+            put(field, v.clone().into_bytes());
+        }
+    }
+    if let Some(t) = new.end_time {
+        put("et", t.0.to_string().into_bytes());
+    }
+    for (name, value) in &new.variables {
+        out.push((variable_field(name), encode_value(value)?));
+    }
+    for link in &new.identity_links {
+        out.push((link_field(link)?, Vec::new()));
+    }
+    Ok(out)
+}
+
+fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, StoreError> {
+    let bad = |field: &str, why: &dyn fmt::Display| corrupt(format!("instance {id}, field {field:?}: {why}"));
+    let mut text: BTreeMap<String, String> = BTreeMap::new();
+    let mut variables = Variables::new();
+    let mut identity_links = Vec::new();
+    for (field, value) in fields {
+        let field =
+            String::from_utf8(field).map_err(|e| corrupt(format!("instance {id}: field name: {e}")))?;
+        if let Some(name) = field.strip_prefix("v:") {
+            let value = decode_value(&value).map_err(|e| bad(&field, &e))?;
+            variables.insert(name.to_owned(), value);
+        } else if let Some(json) = field.strip_prefix("l:") {
+            identity_links.push(decode_link(json)?);
+        } else {
+            let value = String::from_utf8(value).map_err(|e| bad(&field, &e))?;
+            text.insert(field, value);
+        }
+    }
+    identity_links.sort();
+    identity_links.dedup();
+    let mut take = |field: &str| text.remove(field);
+    let required = |field: &str, v: Option<String>| v.ok_or_else(|| bad(field, &"missing"));
+    let time = |field: &str, v: Option<String>| -> Result<Option<Timestamp>, StoreError> {
+        v.map(|v| v.parse().map(Timestamp).map_err(|e| bad(field, &e)))
+            .transpose()
+    };
+    let state_text = required("s", take("s"))?;
+    let instance = ProcessInstance {
+        id,
+        definition_id: required("d", take("d"))?,
+        definition_key: required("k", take("k"))?,
+        definition_version: required("n", take("n"))?.parse().map_err(|e| bad("n", &e))?,
+        tenant_id: take("t").unwrap_or_default(),
+        name: take("nm"),
+        business_key: take("b"),
+        business_status: take("bs"),
+        state: parse_state(&state_text).ok_or_else(|| bad("s", &state_text))?,
+        activity_id: take("a"),
+        start_time: time("st", take("st"))?.ok_or_else(|| bad("st", &"missing"))?,
+        end_time: time("et", take("et"))?,
+        start_user_id: take("su"),
+        due_date: time("dd", take("dd"))?,
+        claimed_by: take("cb"),
+        claim_time: time("ct", take("ct"))?,
+        delete_reason: take("dr"),
+        origin: take("o"),
+        variables,
+        identity_links,
+    };
+    if let Some(field) = text.keys().next() {
+        return Err(bad(field, &"unknown field"));
+    }
+    Ok(instance)
 }

@@ -1,0 +1,26 @@
+-- close_instances, for the ids of one shard. ARGV[1] 'check' (validate only) or 'apply',
+-- ARGV[2] closed state, ARGV[3] end time, ARGV[4] '1' when there is a delete reason,
+-- ARGV[5] the reason, ARGV[6..] ids. Checks every id before it writes anything.
+-- Answers {'ok'} or {'nf', first id that is unknown or closed}.
+for i = 6, #ARGV do
+  if not open_state(ARGV[i]) then
+    return {'nf', ARGV[i]}
+  end
+end
+if ARGV[1] == 'check' then
+  return {'ok'}
+end
+for i = 6, #ARGV do
+  local id = ARGV[i]
+  local key = inst_key(id)
+  reindex(id, 'ZREM')
+  redis.call('HSET', key, 's', ARGV[2], 'et', ARGV[3])
+  if ARGV[4] == '1' then
+    redis.call('HSET', key, 'dr', ARGV[5])
+  else
+    redis.call('HDEL', key, 'dr')
+  end
+  redis.call('HDEL', key, 'a')
+  reindex(id, 'ZADD')
+end
+return {'ok'}

@@ -1,0 +1,21 @@
+-- set_suspended. ARGV[1] id, ARGV[2] '1' to suspend, '0' to activate.
+-- Answers {'ok', hash}, {'nf'}, {'sus'} (already suspended) or {'act'} (already active).
+local id = ARGV[1]
+local s = open_state(id)
+if not s then
+  return {'nf'}
+end
+local want = 'active'
+if ARGV[2] == '1' then
+  want = 'suspended'
+end
+if s == want then
+  if want == 'suspended' then
+    return {'sus'}
+  end
+  return {'act'}
+end
+reindex(id, 'ZREM')
+redis.call('HSET', inst_key(id), 's', want)
+reindex(id, 'ZADD')
+return {'ok', redis.call('HGETALL', inst_key(id))}

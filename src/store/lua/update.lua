@@ -1,0 +1,17 @@
+-- update_instance. ARGV[1] id, ARGV[2] n, ARGV[3..2+2n] field/value pairs to set, the rest
+-- fields to delete. Answers {'ok', hash} or {'nf'}.
+local id = ARGV[1]
+if not open_state(id) then
+  return {'nf'}
+end
+local key = inst_key(id)
+local n = tonumber(ARGV[2])
+reindex(id, 'ZREM')
+if n > 0 then
+  hset_pairs(key, ARGV, 3, 2 + 2 * n)
+end
+for i = 3 + 2 * n, #ARGV do
+  redis.call('HDEL', key, ARGV[i])
+end
+reindex(id, 'ZADD')
+return {'ok', redis.call('HGETALL', key)}

@@ -1,0 +1,2024 @@
+//! One suite, two stores: every behaviour of the `Store` contract is written once, as an
+//! `async fn` over `&dyn Store`, and `store_tests!` runs it against `MemoryStore` and against
+//! `RedisStore` on a live Redis (`REDIS_URL`, default `redis://127.0.0.1:6379`; each test gets
+//! its own key prefix and removes its keys). A Redis that does not answer fails the Redis
+//! tests: they are never skipped. A model-based test then drives both stores with the same
+//! pseudo-random operations and compares every answer, the memory store being the oracle.
+//!
+//! Ids differ between the stores (Redis ids encode their shard), so tests never hard-code
+//! them; expected pages are computed from the instances the store returned.
+
+use std::collections::BTreeSet;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bpm_compat::store::{Closing, MemoryStore, RedisStore, Store, StoreError};
+use bpm_compat_model::{
+    Blob, Claim, Clash, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState,
+    Missing, NewInstance, Page, ProcessInstance, SetMode, SortOrder, TextMatch, Timestamp, UpdateInstance,
+    Variable, VariableFilter, VariableOp, VariableValue, Variables,
+};
+use futures_util::FutureExt;
+use serde_json::json;
+
+// ---- harness ----
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// Unique per test: pid, wall clock and a counter (no glob characters, no braces).
+fn unique_prefix() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("bpmtest:{}:{nanos}:{n}:", std::process::id())
+}
+
+async fn redis_store(prefix: &str) -> RedisStore {
+    let url = redis_url();
+    RedisStore::connect(&url, prefix).await.unwrap_or_else(|e| {
+        panic!("Redis at {url} does not answer ({e}); the store suite needs a live Redis (set REDIS_URL)")
+    })
+}
+
+async fn redis_raw() -> ::redis::aio::MultiplexedConnection {
+    ::redis::Client::open(redis_url())
+        .expect("REDIS_URL parses")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers")
+}
+
+/// Every key under `prefix` (SCAN is fine in tests, never on request paths).
+async fn keys_under(prefix: &str) -> Vec<Vec<u8>> {
+    let mut con = redis_raw().await;
+    let mut cursor = 0u64;
+    let mut keys = Vec::new();
+    loop {
+        let (next, batch): (u64, Vec<Vec<u8>>) = ::redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut con)
+            .await
+            .expect("SCAN");
+        keys.extend(batch);
+        if next == 0 {
+            return keys;
+        }
+        cursor = next;
+    }
+}
+
+async fn remove_keys(prefix: &str) {
+    let keys = keys_under(prefix).await;
+    let mut con = redis_raw().await;
+    for chunk in keys.chunks(500) {
+        let _: ::redis::Value = ::redis::cmd("DEL")
+            .arg(chunk)
+            .query_async(&mut con)
+            .await
+            .expect("DEL");
+    }
+}
+
+/// Runs a test body on a fresh Redis store and removes its keys, even when the body panics.
+async fn on_redis<F, Fut>(body: F)
+where
+    F: FnOnce(RedisStore, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let prefix = unique_prefix();
+    let store = redis_store(&prefix).await;
+    let outcome = AssertUnwindSafe(body(store, prefix.clone())).catch_unwind().await;
+    remove_keys(&prefix).await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+macro_rules! store_tests {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(&bpm_compat::store::MemoryStore::new()).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::on_redis(|store, _| async move { super::$test(&store).await }).await;
+                }
+            )*
+        }
+    };
+}
+
+store_tests!(
+    ids_are_unique,
+    create_and_get_round_trip,
+    unknown_ids_read_as_none,
+    list_default_is_open_instances_in_string_id_order,
+    list_filters,
+    list_sorts_and_paging,
+    fast_and_general_paths_agree,
+    update_instance_changes_fields_and_moves_indexes,
+    set_suspended_conflicts,
+    close_instances_all_or_nothing,
+    instances_created_closed_stay_out_of_open_lists,
+    identity_links,
+    set_variables_modes,
+    delete_variables,
+);
+
+// ---- fixtures ----
+
+const T0: i64 = 1_700_000_000_000;
+
+fn new_instance(key: &str) -> NewInstance {
+    NewInstance {
+        definition_id: format!("{key}:1:4"),
+        definition_key: key.to_owned(),
+        definition_version: 1,
+        tenant_id: String::new(),
+        name: None,
+        business_key: None,
+        state: InstanceState::Active,
+        activity_id: Some("task".to_owned()),
+        start_time: Timestamp(T0),
+        end_time: None,
+        start_user_id: None,
+        origin: None,
+        variables: Variables::new(),
+        identity_links: Vec::new(),
+    }
+}
+
+async fn create(s: &dyn Store, new: NewInstance) -> ProcessInstance {
+    s.create_instance(new).await.expect("create")
+}
+
+async fn get(s: &dyn Store, id: InstanceId) -> ProcessInstance {
+    s.get_instance(id).await.expect("get").expect("instance exists")
+}
+
+async fn list(s: &dyn Store, query: &InstanceQuery) -> Page<ProcessInstance> {
+    s.list_instances(query).await.expect("list")
+}
+
+fn query(filter: InstanceFilter) -> InstanceQuery {
+    InstanceQuery {
+        filter,
+        size: 1000,
+        ..InstanceQuery::default()
+    }
+}
+
+fn ids_of(items: &[ProcessInstance]) -> Vec<InstanceId> {
+    items.iter().map(|i| i.id).collect()
+}
+
+/// The page `query` should answer over `all`, by the reference matcher and order.
+fn expected(query: &InstanceQuery, all: &[ProcessInstance]) -> (Vec<InstanceId>, u64) {
+    let mut hits: Vec<&ProcessInstance> = all.iter().filter(|i| query.filter.matches(i)).collect();
+    hits.sort_by(|a, b| query.compare(a, b));
+    let total = hits.len() as u64;
+    let page = hits
+        .iter()
+        .skip(query.start)
+        .take(query.size)
+        .map(|i| i.id)
+        .collect();
+    (page, total)
+}
+
+/// Asserts the store answers `query` as the reference does over `all`; answers the page.
+async fn check(s: &dyn Store, query: &InstanceQuery, all: &[ProcessInstance]) -> Vec<InstanceId> {
+    let page = list(s, query).await;
+    let (ids, total) = expected(query, all);
+    assert_eq!(ids_of(&page.items), ids, "page of {query:?}");
+    assert_eq!(page.total, total, "total of {query:?}");
+    assert_eq!(page.start, query.start);
+    for item in &page.items {
+        let stored = all.iter().find(|i| i.id == item.id).expect("known instance");
+        assert_eq!(item, stored, "listed instance equals the stored one");
+    }
+    ids
+}
+
+async fn refresh(s: &dyn Store, all: &mut [ProcessInstance]) {
+    for i in all.iter_mut() {
+        *i = get(s, i.id).await;
+    }
+}
+
+fn closing(state: InstanceState, reason: Option<&str>) -> Closing {
+    Closing {
+        state,
+        reason: reason.map(str::to_owned),
+        at: Timestamp(T0 + 99_000),
+    }
+}
+
+const UNKNOWN: InstanceId = InstanceId(999_999_999);
+const UNKNOWN_2: InstanceId = InstanceId(999_999_984);
+
+// ---- behaviours ----
+
+async fn ids_are_unique(s: &dyn Store) {
+    let mut seen = BTreeSet::new();
+    for _ in 0..40 {
+        let i = create(s, new_instance("unique")).await;
+        assert!(seen.insert(i.id), "id {} handed out twice", i.id);
+        assert_eq!(get(s, i.id).await.id, i.id);
+    }
+}
+
+fn every_variable_kind() -> Variables {
+    let all_bytes: Vec<u8> = (0..=255).collect();
+    let values = [
+        ("null", VariableValue::Null),
+        (
+            "string",
+            VariableValue::String("Grüße, \"quoted\"\nline 2 🎉".to_owned()),
+        ),
+        ("emptyString", VariableValue::String(String::new())),
+        ("longString", VariableValue::String("x".repeat(300))),
+        ("short", VariableValue::Short(i16::MIN)),
+        ("integer", VariableValue::Integer(i32::MAX)),
+        ("long", VariableValue::Long(i64::MAX)),
+        ("longMin", VariableValue::Long(i64::MIN)),
+        ("double", VariableValue::Double(0.1)),
+        ("doubleBig", VariableValue::Double(-1.7976931348623157e308)),
+        ("doubleTiny", VariableValue::Double(5e-324)),
+        ("doubleInfinite", VariableValue::Double(f64::INFINITY)),
+        ("doubleNegInfinite", VariableValue::Double(f64::NEG_INFINITY)),
+        ("boolean", VariableValue::Boolean(true)),
+        ("date", VariableValue::Date(Timestamp(1_700_000_000_123))),
+        ("datePre1970", VariableValue::Date(Timestamp(-86_400_001))),
+        ("instant", VariableValue::Instant(Timestamp(0))),
+        ("localDate", VariableValue::LocalDate("2025-11-24".to_owned())),
+        (
+            "localDateTime",
+            VariableValue::LocalDateTime("2025-11-24T13:16:00".to_owned()),
+        ),
+        (
+            "bigDecimal",
+            VariableValue::BigDecimal("12345678901234567890.000000001".to_owned()),
+        ),
+        (
+            "bigInteger",
+            VariableValue::BigInteger("-123456789012345678901234567890".to_owned()),
+        ),
+        (
+            "uuid",
+            VariableValue::Uuid("5f0c8a4e-2d5b-4c8e-9a39-0d1c2b3a4f5e".to_owned()),
+        ),
+        (
+            "json",
+            VariableValue::Json(json!({
+                "emptyArray": [], "emptyObject": {}, "nested": [[], {}, [1, {"a": []}]],
+                "big": i64::MAX, "bigger": u64::MAX, "negative": i64::MIN, "float": 2.5,
+                "null": null, "text": "ü"
+            })),
+        ),
+        ("jsonEmptyArray", VariableValue::Json(json!([]))),
+        ("jsonEmptyObject", VariableValue::Json(json!({}))),
+        (
+            "binary",
+            VariableValue::Binary(Blob {
+                data: all_bytes.clone(),
+                content_type: Some("application/octet-stream".to_owned()),
+            }),
+        ),
+        (
+            "binaryEmpty",
+            VariableValue::Binary(Blob {
+                data: Vec::new(),
+                content_type: None,
+            }),
+        ),
+        (
+            "serializable",
+            VariableValue::Serializable(Blob {
+                data: all_bytes,
+                content_type: Some("application/x-java-serialized-object".to_owned()),
+            }),
+        ),
+        ("name:with:colons", VariableValue::Integer(1)),
+        ("", VariableValue::Boolean(false)),
+    ];
+    values.into_iter().map(|(n, v)| (n.to_owned(), v)).collect()
+}
+
+async fn create_and_get_round_trip(s: &dyn Store) {
+    let full = NewInstance {
+        definition_id: "order:3:17".to_owned(),
+        definition_key: "order".to_owned(),
+        definition_version: 3,
+        tenant_id: "acme".to_owned(),
+        name: Some("Order 4711 — ü".to_owned()),
+        business_key: Some("BK:4711 {x}".to_owned()),
+        state: InstanceState::Active,
+        activity_id: Some("approve".to_owned()),
+        start_time: Timestamp(1_732_454_160_123),
+        end_time: None,
+        start_user_id: Some("kermit".to_owned()),
+        origin: Some("flowable".to_owned()),
+        variables: every_variable_kind(),
+        // Unsorted, with a duplicate: the store keeps them sorted and unique.
+        identity_links: vec![
+            IdentityLink::user("kermit", "starter"),
+            IdentityLink::group("management", "candidate"),
+            IdentityLink::user("fozzie", "participant"),
+            IdentityLink::user("kermit", "starter"),
+            IdentityLink::user("kermit", "participant"),
+        ],
+    };
+    let created = create(s, full.clone()).await;
+    assert_eq!(created, full.clone().with_id(created.id));
+    assert_eq!(created.identity_links.len(), 4);
+    let read = get(s, created.id).await;
+    assert_eq!(read, created);
+    // Byte-exact through the stored JSON too.
+    for (name, value) in &read.variables {
+        assert_eq!(
+            serde_json::to_string(value).expect("serializes"),
+            serde_json::to_string(&full.variables[name]).expect("serializes"),
+            "variable {name:?}"
+        );
+    }
+
+    // NaN is a value like any other (JSON cannot spell it; the store must keep it anyway).
+    let mut nan = Variables::new();
+    nan.insert("nan".to_owned(), VariableValue::Double(f64::NAN));
+    let created = create(
+        s,
+        NewInstance {
+            variables: nan,
+            ..new_instance("nan")
+        },
+    )
+    .await;
+    assert!(matches!(get(s, created.id).await.variables["nan"], VariableValue::Double(x) if x.is_nan()));
+
+    let bare = NewInstance {
+        activity_id: None,
+        ..new_instance("bare")
+    };
+    let created = create(s, bare.clone()).await;
+    assert_eq!(get(s, created.id).await, bare.with_id(created.id));
+
+    let empty_strings = NewInstance {
+        name: Some(String::new()),
+        business_key: Some(String::new()),
+        start_user_id: Some(String::new()),
+        origin: Some(String::new()),
+        activity_id: Some(String::new()),
+        ..new_instance("empty")
+    };
+    let created = create(s, empty_strings.clone()).await;
+    assert_eq!(get(s, created.id).await, empty_strings.with_id(created.id));
+}
+
+async fn unknown_ids_read_as_none(s: &dyn Store) {
+    create(s, new_instance("one")).await;
+    for id in [UNKNOWN, UNKNOWN_2, InstanceId(0), InstanceId(u64::MAX)] {
+        assert_eq!(s.get_instance(id).await, Ok(None), "{id}");
+    }
+}
+
+async fn list_default_is_open_instances_in_string_id_order(s: &dyn Store) {
+    // Enough instances that ids cross a digit boundary in both stores ("99" > "100").
+    let mut all = Vec::new();
+    for n in 0..110 {
+        all.push(
+            create(
+                s,
+                NewInstance {
+                    name: Some(format!("n{n}")),
+                    ..new_instance("many")
+                },
+            )
+            .await,
+        );
+    }
+    let mut by_string: Vec<InstanceId> = ids_of(&all);
+    by_string.sort_by_key(|id| id.to_string());
+    let mut by_number = by_string.clone();
+    by_number.sort();
+    assert_ne!(by_string, by_number, "the ids must exercise string order");
+
+    let first = list(s, &InstanceQuery::default()).await;
+    assert_eq!(first.total, 110);
+    assert_eq!(first.start, 0);
+    assert_eq!(
+        ids_of(&first.items),
+        by_string[..10].to_vec(),
+        "default page: 10, string order"
+    );
+
+    let mut paged = Vec::new();
+    for start in (0..110).step_by(25) {
+        let page = list(
+            s,
+            &InstanceQuery {
+                start,
+                size: 25,
+                ..InstanceQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(page.total, 110);
+        paged.extend(ids_of(&page.items));
+    }
+    assert_eq!(paged, by_string);
+
+    let desc = list(
+        s,
+        &InstanceQuery {
+            order: SortOrder::Desc,
+            start: 5,
+            size: 7,
+            ..InstanceQuery::default()
+        },
+    )
+    .await;
+    let mut reversed = by_string.clone();
+    reversed.reverse();
+    assert_eq!(ids_of(&desc.items), reversed[5..12].to_vec());
+
+    let beyond = list(
+        s,
+        &InstanceQuery {
+            start: 500,
+            ..InstanceQuery::default()
+        },
+    )
+    .await;
+    assert!(beyond.items.is_empty());
+    assert_eq!((beyond.total, beyond.start), (110, 500));
+    let none = list(
+        s,
+        &InstanceQuery {
+            size: 0,
+            ..InstanceQuery::default()
+        },
+    )
+    .await;
+    assert!(none.items.is_empty());
+    assert_eq!(none.total, 110);
+    let huge = list(
+        s,
+        &InstanceQuery {
+            start: 100,
+            size: usize::MAX,
+            ..InstanceQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(ids_of(&huge.items), by_string[100..].to_vec());
+}
+
+/// 30 varied instances: three keys, business keys with repeats, three tenants, suspended and
+/// closed ones, links, variables and a business status. Answers them as stored.
+async fn varied(s: &dyn Store) -> Vec<ProcessInstance> {
+    let mut all = Vec::new();
+    for i in 0..30i64 {
+        let key = ["order", "invoice", "hr"][(i % 3) as usize];
+        let user = ["kermit", "fozzie"][(i % 2) as usize];
+        let mut variables = Variables::new();
+        variables.insert("amount".to_owned(), VariableValue::Long(i * 10));
+        variables.insert(
+            "who".to_owned(),
+            VariableValue::String(format!("Person {}", i % 4)),
+        );
+        let mut links = vec![IdentityLink::user(user, "starter")];
+        if i % 3 == 0 {
+            links.push(IdentityLink::group("mgmt", "candidate"));
+        }
+        if i % 5 == 0 {
+            links.push(IdentityLink::user("gonzo", "participant"));
+        }
+        let new = NewInstance {
+            definition_id: format!("{key}:{}:{}", 1 + i % 2, 100 + i % 2),
+            definition_version: (1 + i % 2) as u32,
+            tenant_id: ["", "acme", "globex"][((i / 3) % 3) as usize].to_owned(),
+            name: (i % 2 == 0).then(|| format!("Name {i}")),
+            business_key: (i % 4 != 0).then(|| format!("BK-{}", i % 5)),
+            activity_id: Some(["review", "approve", "ship"][((i / 2) % 3) as usize].to_owned()),
+            start_time: Timestamp(T0 + (i * 7919) % 30 * 1000),
+            start_user_id: Some(user.to_owned()),
+            variables,
+            identity_links: links,
+            ..new_instance(key)
+        };
+        all.push(create(s, new).await);
+    }
+    for (n, i) in all.iter().enumerate() {
+        if n % 6 == 0 {
+            s.update_instance(&UpdateInstance {
+                id: i.id,
+                business_status: Some("urgent".to_owned()),
+                ..UpdateInstance::default()
+            })
+            .await
+            .expect("update");
+        }
+        if n % 5 == 1 {
+            s.set_suspended(i.id, true).await.expect("suspend");
+        }
+    }
+    let completed: Vec<InstanceId> = all
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| n % 7 == 3)
+        .map(|(_, i)| i.id)
+        .collect();
+    s.close_instances(&completed, &closing(InstanceState::Completed, None))
+        .await
+        .expect("close");
+    s.close_instances(
+        &[all[20].id],
+        &closing(InstanceState::Terminated, Some("cancelled")),
+    )
+    .await
+    .expect("close");
+    refresh(s, &mut all).await;
+    all
+}
+
+fn text(m: fn(String) -> TextMatch, s: &str) -> Option<TextMatch> {
+    Some(m(s.to_owned()))
+}
+
+async fn list_filters(s: &dyn Store) {
+    let all = varied(s).await;
+    let open = |n: usize| all[n].state.is_open();
+    let f = InstanceFilter::default;
+    let var = |name: &str, op, value| VariableFilter {
+        name: Some(name.to_owned()),
+        op,
+        value,
+    };
+    let every_state = vec![
+        InstanceState::Active,
+        InstanceState::Suspended,
+        InstanceState::Completed,
+        InstanceState::Failed,
+        InstanceState::FailedEscalated,
+        InstanceState::Terminated,
+    ];
+    // (filter, number of matches worked out by hand from `varied`)
+    let cases: Vec<(InstanceFilter, usize)> = vec![
+        (f(), 25),
+        (
+            InstanceFilter {
+                ids: Some(vec![all[0].id, all[3].id, all[4].id, UNKNOWN]),
+                ..f()
+            },
+            2,
+        ),
+        (
+            InstanceFilter {
+                ids: Some(vec![]),
+                ..f()
+            },
+            0,
+        ),
+        (
+            InstanceFilter {
+                name: text(TextMatch::Equals, "Name 4"),
+                ..f()
+            },
+            1,
+        ),
+        (
+            InstanceFilter {
+                name: text(TextMatch::Like, "Name 1%"),
+                ..f()
+            },
+            4,
+        ),
+        (
+            InstanceFilter {
+                name: text(TextMatch::LikeIgnoreCase, "name _"),
+                ..f()
+            },
+            5,
+        ),
+        (
+            InstanceFilter {
+                definition_key: text(TextMatch::Equals, "order"),
+                ..f()
+            },
+            8,
+        ),
+        (
+            InstanceFilter {
+                definition_key: text(TextMatch::Equals, "nope"),
+                ..f()
+            },
+            0,
+        ),
+        (
+            InstanceFilter {
+                definition_key: text(TextMatch::Like, "%o%"),
+                ..f()
+            },
+            17,
+        ),
+        (
+            InstanceFilter {
+                definition_keys: Some(vec!["order".into(), "hr".into()]),
+                ..f()
+            },
+            16,
+        ),
+        (
+            InstanceFilter {
+                definition_keys: Some(vec!["hr".into()]),
+                ..f()
+            },
+            8,
+        ),
+        (
+            InstanceFilter {
+                excluded_definition_keys: Some(vec!["order".into()]),
+                ..f()
+            },
+            17,
+        ),
+        (
+            InstanceFilter {
+                definition_ids: Some(vec!["order:1:100".into()]),
+                ..f()
+            },
+            4,
+        ),
+        (
+            InstanceFilter {
+                business_key: text(TextMatch::Equals, "BK-1"),
+                ..f()
+            },
+            5,
+        ),
+        (
+            InstanceFilter {
+                business_key: text(TextMatch::Like, "bk-%"),
+                ..f()
+            },
+            0,
+        ),
+        (
+            InstanceFilter {
+                business_key: text(TextMatch::LikeIgnoreCase, "bk-%"),
+                ..f()
+            },
+            19,
+        ),
+        (
+            InstanceFilter {
+                business_status: text(TextMatch::Equals, "urgent"),
+                ..f()
+            },
+            4,
+        ),
+        (
+            InstanceFilter {
+                started_by: Some("fozzie".into()),
+                ..f()
+            },
+            13,
+        ),
+        (
+            InstanceFilter {
+                started_before: Some(Timestamp(T0 + 10_000)),
+                ..f()
+            },
+            9,
+        ),
+        (
+            InstanceFilter {
+                started_after: Some(Timestamp(T0 + 10_000)),
+                ..f()
+            },
+            16,
+        ),
+        (
+            InstanceFilter {
+                activity_ids: Some(vec!["ship".into(), "review".into()]),
+                ..f()
+            },
+            17,
+        ),
+        (
+            InstanceFilter {
+                involved_user: Some("gonzo".into()),
+                ..f()
+            },
+            4,
+        ),
+        (
+            InstanceFilter {
+                suspended: Some(true),
+                ..f()
+            },
+            6,
+        ),
+        (
+            InstanceFilter {
+                suspended: Some(false),
+                ..f()
+            },
+            19,
+        ),
+        (
+            InstanceFilter {
+                tenant_id: text(TextMatch::Equals, "acme"),
+                ..f()
+            },
+            8,
+        ),
+        (
+            InstanceFilter {
+                tenant_id: text(TextMatch::Equals, ""),
+                ..f()
+            },
+            10,
+        ),
+        (
+            InstanceFilter {
+                tenant_id: text(TextMatch::Like, "%e%"),
+                ..f()
+            },
+            15,
+        ),
+        (
+            InstanceFilter {
+                without_tenant: true,
+                ..f()
+            },
+            10,
+        ),
+        (
+            InstanceFilter {
+                variables: vec![var(
+                    "amount",
+                    VariableOp::GreaterThanOrEquals,
+                    Some(VariableValue::Long(200)),
+                )],
+                ..f()
+            },
+            8,
+        ),
+        (
+            InstanceFilter {
+                variables: vec![var("missing", VariableOp::NotExists, None)],
+                ..f()
+            },
+            25,
+        ),
+        (
+            InstanceFilter {
+                states: vec![InstanceState::Completed],
+                ..f()
+            },
+            4,
+        ),
+        (
+            InstanceFilter {
+                states: vec![InstanceState::Terminated],
+                ..f()
+            },
+            1,
+        ),
+        (
+            InstanceFilter {
+                states: vec![InstanceState::Active],
+                ..f()
+            },
+            19,
+        ),
+        (
+            InstanceFilter {
+                states: vec![InstanceState::Suspended],
+                ..f()
+            },
+            6,
+        ),
+        (
+            InstanceFilter {
+                states: vec![InstanceState::Suspended, InstanceState::Completed],
+                ..f()
+            },
+            10,
+        ),
+        (
+            InstanceFilter {
+                states: every_state.clone(),
+                ..f()
+            },
+            30,
+        ),
+        (
+            InstanceFilter {
+                states: every_state.clone(),
+                definition_key: text(TextMatch::Equals, "invoice"),
+                ..f()
+            },
+            10,
+        ),
+        (
+            InstanceFilter {
+                states: vec![InstanceState::Completed],
+                ids: Some(vec![all[3].id, all[4].id]),
+                ..f()
+            },
+            1,
+        ),
+        (
+            InstanceFilter {
+                impossible: true,
+                ..f()
+            },
+            0,
+        ),
+        (
+            InstanceFilter {
+                definition_key: text(TextMatch::Equals, "order"),
+                suspended: Some(true),
+                ..f()
+            },
+            2,
+        ),
+        (
+            InstanceFilter {
+                business_key: text(TextMatch::Equals, "BK-2"),
+                tenant_id: text(TextMatch::Equals, "globex"),
+                ..f()
+            },
+            1,
+        ),
+    ];
+    assert!(open(0) && !open(3) && !open(20));
+    for (filter, count) in cases {
+        let q = query(filter.clone());
+        let ids = check(s, &q, &all).await;
+        assert_eq!(ids.len(), count, "matches of {filter:?}");
+        // And a descending page out of the middle, in another order.
+        let q = InstanceQuery {
+            sort: InstanceSort::StartTime,
+            order: SortOrder::Desc,
+            start: 1,
+            size: 3,
+            ..q
+        };
+        check(s, &q, &all).await;
+    }
+}
+
+async fn list_sorts_and_paging(s: &dyn Store) {
+    let all = varied(s).await;
+    let sorts = [
+        InstanceSort::Id,
+        InstanceSort::DefinitionId,
+        InstanceSort::DefinitionKey,
+        InstanceSort::StartTime,
+        InstanceSort::TenantId,
+        InstanceSort::BusinessKey,
+    ];
+    let filters = [
+        InstanceFilter::default(),
+        InstanceFilter {
+            states: vec![
+                InstanceState::Active,
+                InstanceState::Completed,
+                InstanceState::Terminated,
+            ],
+            ..InstanceFilter::default()
+        },
+        InstanceFilter {
+            definition_key: text(TextMatch::Equals, "order"),
+            ..InstanceFilter::default()
+        },
+    ];
+    for filter in &filters {
+        for sort in sorts {
+            for order in [SortOrder::Asc, SortOrder::Desc] {
+                for (start, size) in [(0, 1000), (0, 4), (3, 5), (20, 10), (40, 5)] {
+                    let q = InstanceQuery {
+                        filter: filter.clone(),
+                        sort,
+                        order,
+                        start,
+                        size,
+                    };
+                    check(s, &q, &all).await;
+                }
+            }
+        }
+    }
+}
+
+/// The same selection asked so that one form can use an index's fast path and the other
+/// cannot: the answers are the same.
+async fn fast_and_general_paths_agree(s: &dyn Store) {
+    let all = varied(s).await;
+    let pairs = [
+        (
+            InstanceFilter {
+                definition_key: text(TextMatch::Equals, "hr"),
+                ..InstanceFilter::default()
+            },
+            InstanceFilter {
+                definition_keys: Some(vec!["hr".into()]),
+                ..InstanceFilter::default()
+            },
+        ),
+        (
+            InstanceFilter {
+                suspended: Some(true),
+                ..InstanceFilter::default()
+            },
+            InstanceFilter {
+                states: vec![InstanceState::Suspended],
+                ..InstanceFilter::default()
+            },
+        ),
+        (
+            InstanceFilter::default(),
+            InstanceFilter {
+                states: vec![InstanceState::Active, InstanceState::Suspended],
+                ..InstanceFilter::default()
+            },
+        ),
+        (
+            InstanceFilter {
+                business_key: text(TextMatch::Equals, "BK-3"),
+                ..InstanceFilter::default()
+            },
+            InstanceFilter {
+                business_key: text(TextMatch::Like, "BK-3"),
+                ..InstanceFilter::default()
+            },
+        ),
+        (
+            InstanceFilter {
+                tenant_id: text(TextMatch::Equals, "globex"),
+                ..InstanceFilter::default()
+            },
+            InstanceFilter {
+                tenant_id: text(TextMatch::Like, "globex"),
+                ..InstanceFilter::default()
+            },
+        ),
+    ];
+    for (a, b) in pairs {
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            for (start, size) in [(0, 1000), (1, 2), (4, 3)] {
+                let qa = InstanceQuery {
+                    filter: a.clone(),
+                    order,
+                    start,
+                    size,
+                    sort: InstanceSort::Id,
+                };
+                let qb = InstanceQuery {
+                    filter: b.clone(),
+                    ..qa.clone()
+                };
+                assert_eq!(list(s, &qa).await, list(s, &qb).await, "{a:?} vs {b:?}");
+                check(s, &qa, &all).await;
+            }
+        }
+    }
+}
+
+async fn update_instance_changes_fields_and_moves_indexes(s: &dyn Store) {
+    let a = create(
+        s,
+        NewInstance {
+            business_key: Some("old".into()),
+            ..new_instance("upd")
+        },
+    )
+    .await;
+    let b = create(s, new_instance("upd")).await;
+    let by_bk = |bk: &str| {
+        query(InstanceFilter {
+            business_key: text(TextMatch::Equals, bk),
+            ..InstanceFilter::default()
+        })
+    };
+
+    let change = UpdateInstance {
+        id: a.id,
+        name: Some("renamed".into()),
+        business_key: Some("new".into()),
+        business_status: Some("late".into()),
+        due_date: Some(Timestamp(T0 + 5)),
+        claim: Some(Some(Claim {
+            user: "kermit".into(),
+            at: Timestamp(T0 + 6),
+        })),
+    };
+    let after = s.update_instance(&change).await.expect("update");
+    let want = ProcessInstance {
+        name: Some("renamed".into()),
+        business_key: Some("new".into()),
+        business_status: Some("late".into()),
+        due_date: Some(Timestamp(T0 + 5)),
+        claimed_by: Some("kermit".into()),
+        claim_time: Some(Timestamp(T0 + 6)),
+        ..a.clone()
+    };
+    assert_eq!(after, want);
+    assert_eq!(get(s, a.id).await, want);
+    assert!(
+        list(s, &by_bk("old")).await.items.is_empty(),
+        "the old business key lets go"
+    );
+    assert_eq!(ids_of(&list(s, &by_bk("new")).await.items), vec![a.id]);
+
+    // None leaves fields alone; Some(None) unclaims.
+    let after = s
+        .update_instance(&UpdateInstance {
+            id: a.id,
+            claim: Some(None),
+            ..UpdateInstance::default()
+        })
+        .await
+        .expect("unclaim");
+    assert_eq!(
+        after,
+        ProcessInstance {
+            claimed_by: None,
+            claim_time: None,
+            ..want.clone()
+        }
+    );
+    let same = s
+        .update_instance(&UpdateInstance {
+            id: a.id,
+            ..UpdateInstance::default()
+        })
+        .await;
+    assert_eq!(same, Ok(after));
+
+    // A business key where there was none, shared with another instance.
+    s.update_instance(&UpdateInstance {
+        id: b.id,
+        business_key: Some("new".into()),
+        ..UpdateInstance::default()
+    })
+    .await
+    .expect("update");
+    let mut both = vec![a.id, b.id];
+    both.sort_by_key(|id| id.to_string());
+    assert_eq!(ids_of(&list(s, &by_bk("new")).await.items), both);
+
+    let unknown = UpdateInstance {
+        id: UNKNOWN,
+        name: Some("x".into()),
+        ..UpdateInstance::default()
+    };
+    assert_eq!(
+        s.update_instance(&unknown).await,
+        Err(StoreError::NotFound(Missing::Instance(UNKNOWN)))
+    );
+
+    s.close_instances(&[b.id], &closing(InstanceState::Completed, None))
+        .await
+        .expect("close");
+    let closed = UpdateInstance {
+        id: b.id,
+        business_key: Some("other".into()),
+        ..UpdateInstance::default()
+    };
+    assert_eq!(
+        s.update_instance(&closed).await,
+        Err(StoreError::NotFound(Missing::Instance(b.id)))
+    );
+    assert_eq!(get(s, b.id).await.business_key.as_deref(), Some("new"));
+    assert!(list(s, &by_bk("other")).await.items.is_empty());
+    assert_eq!(ids_of(&list(s, &by_bk("new")).await.items), vec![a.id]);
+}
+
+async fn set_suspended_conflicts(s: &dyn Store) {
+    let a = create(s, new_instance("susp")).await;
+    let suspended = query(InstanceFilter {
+        suspended: Some(true),
+        ..InstanceFilter::default()
+    });
+
+    let after = s.set_suspended(a.id, true).await.expect("suspend");
+    assert_eq!(
+        after,
+        ProcessInstance {
+            state: InstanceState::Suspended,
+            ..a.clone()
+        }
+    );
+    assert_eq!(get(s, a.id).await.state, InstanceState::Suspended);
+    assert_eq!(ids_of(&list(s, &suspended).await.items), vec![a.id]);
+    assert_eq!(
+        list(s, &InstanceQuery::default()).await.total,
+        1,
+        "suspended ones are open"
+    );
+    assert_eq!(
+        s.set_suspended(a.id, true).await,
+        Err(StoreError::Conflict(Clash::AlreadySuspended(a.id)))
+    );
+
+    let after = s.set_suspended(a.id, false).await.expect("activate");
+    assert_eq!(after, a);
+    assert!(list(s, &suspended).await.items.is_empty());
+    assert_eq!(
+        s.set_suspended(a.id, false).await,
+        Err(StoreError::Conflict(Clash::AlreadyActive(a.id)))
+    );
+    assert_eq!(get(s, a.id).await, a, "a conflict writes nothing");
+
+    for flag in [true, false] {
+        assert_eq!(
+            s.set_suspended(UNKNOWN, flag).await,
+            Err(StoreError::NotFound(Missing::Instance(UNKNOWN)))
+        );
+    }
+    s.set_suspended(a.id, true).await.expect("suspend");
+    s.close_instances(&[a.id], &closing(InstanceState::Terminated, None))
+        .await
+        .expect("close");
+    assert!(
+        list(s, &suspended).await.items.is_empty(),
+        "a closed instance is not suspended"
+    );
+    for flag in [true, false] {
+        assert_eq!(
+            s.set_suspended(a.id, flag).await,
+            Err(StoreError::NotFound(Missing::Instance(a.id)))
+        );
+    }
+}
+
+async fn close_instances_all_or_nothing(s: &dyn Store) {
+    // Several instances, so the Redis store spreads them over several shards.
+    let mut all = Vec::new();
+    for n in 0..6 {
+        let new = NewInstance {
+            business_key: Some(format!("c{}", n % 2)),
+            tenant_id: "acme".into(),
+            identity_links: vec![IdentityLink::user("kermit", "starter")],
+            ..new_instance("closing")
+        };
+        all.push(create(s, new).await);
+    }
+    let ids = ids_of(&all);
+    s.set_suspended(ids[1], true).await.expect("suspend");
+
+    // One unknown id: nothing closes, and the first bad id (in the caller's order) is named.
+    let batch = [ids[0], ids[1], UNKNOWN, ids[2], UNKNOWN_2];
+    let end = closing(InstanceState::Completed, Some("done"));
+    assert_eq!(
+        s.close_instances(&batch, &end).await,
+        Err(StoreError::NotFound(Missing::Instance(UNKNOWN)))
+    );
+    let batch = [ids[3], UNKNOWN_2, ids[4], UNKNOWN];
+    assert_eq!(
+        s.close_instances(&batch, &end).await,
+        Err(StoreError::NotFound(Missing::Instance(UNKNOWN_2)))
+    );
+    assert_eq!(
+        list(s, &InstanceQuery::default()).await.total,
+        6,
+        "nothing closed"
+    );
+    for i in &all[1..] {
+        assert!(get(s, i.id).await.state.is_open());
+    }
+
+    assert_eq!(s.close_instances(&[], &end).await, Ok(()));
+    s.close_instances(&[ids[0], ids[1], ids[2], ids[0]], &end)
+        .await
+        .expect("close");
+    s.close_instances(&[ids[3]], &closing(InstanceState::Failed, None))
+        .await
+        .expect("close");
+
+    let open = list(s, &InstanceQuery::default()).await;
+    assert_eq!(open.total, 2);
+    let mut rest = vec![ids[4], ids[5]];
+    rest.sort_by_key(|id| id.to_string());
+    assert_eq!(ids_of(&open.items), rest);
+    for filter in [
+        InstanceFilter {
+            definition_key: text(TextMatch::Equals, "closing"),
+            ..InstanceFilter::default()
+        },
+        InstanceFilter {
+            business_key: text(TextMatch::Equals, "c0"),
+            ..InstanceFilter::default()
+        },
+        InstanceFilter {
+            tenant_id: text(TextMatch::Equals, "acme"),
+            ..InstanceFilter::default()
+        },
+        InstanceFilter {
+            suspended: Some(true),
+            ..InstanceFilter::default()
+        },
+    ] {
+        for i in list(s, &query(filter.clone())).await.items {
+            assert!(i.state.is_open(), "{filter:?} lists closed {}", i.id);
+        }
+    }
+
+    let closed = get(s, ids[1]).await;
+    let want = ProcessInstance {
+        state: InstanceState::Completed,
+        end_time: Some(Timestamp(T0 + 99_000)),
+        delete_reason: Some("done".into()),
+        activity_id: None,
+        ..all[1].clone()
+    };
+    assert_eq!(closed, want, "a suspended instance closes like an active one");
+    let failed = get(s, ids[3]).await;
+    assert_eq!(
+        (failed.state, failed.delete_reason),
+        (InstanceState::Failed, None)
+    );
+
+    let completed = list(
+        s,
+        &query(InstanceFilter {
+            states: vec![InstanceState::Completed],
+            ..InstanceFilter::default()
+        }),
+    )
+    .await;
+    let mut done = vec![ids[0], ids[1], ids[2]];
+    done.sort_by_key(|id| id.to_string());
+    assert_eq!(ids_of(&completed.items), done);
+
+    // Closed instances are read-only.
+    let gone: Result<(), StoreError> = Err(StoreError::NotFound(Missing::Instance(ids[2])));
+    let link = IdentityLink::user("kermit", "starter");
+    assert_eq!(s.close_instances(&[ids[2]], &end).await, gone.clone());
+    assert_eq!(s.close_instances(&[ids[4], ids[2]], &end).await, gone.clone());
+    assert!(get(s, ids[4]).await.state.is_open(), "all or nothing");
+    assert_eq!(s.add_identity_link(ids[2], &link).await, gone.clone());
+    assert_eq!(s.remove_identity_link(ids[2], &link).await, gone.clone());
+    let vars = [Variable::new("x", VariableValue::Integer(1))];
+    for mode in [SetMode::Create, SetMode::Upsert, SetMode::Update] {
+        assert_eq!(
+            s.set_variables(ids[2], &vars, mode).await.map(|_| ()),
+            gone.clone()
+        );
+    }
+    assert_eq!(s.delete_variables(ids[2], None).await, gone.clone());
+    assert_eq!(s.delete_variables(ids[2], Some("x")).await, gone.clone());
+    assert_eq!(get(s, ids[2]).await.state, InstanceState::Completed);
+}
+
+async fn instances_created_closed_stay_out_of_open_lists(s: &dyn Store) {
+    let done = NewInstance {
+        state: InstanceState::Completed,
+        end_time: Some(Timestamp(T0 + 1)),
+        activity_id: None,
+        business_key: Some("bk".into()),
+        ..new_instance("history")
+    };
+    let done = create(s, done).await;
+    let open = create(
+        s,
+        NewInstance {
+            business_key: Some("bk".into()),
+            ..new_instance("history")
+        },
+    )
+    .await;
+    assert_eq!(
+        ids_of(&list(s, &InstanceQuery::default()).await.items),
+        vec![open.id]
+    );
+    let by_key = query(InstanceFilter {
+        definition_key: text(TextMatch::Equals, "history"),
+        ..InstanceFilter::default()
+    });
+    assert_eq!(ids_of(&list(s, &by_key).await.items), vec![open.id]);
+    let closed = query(InstanceFilter {
+        states: vec![InstanceState::Completed],
+        ..InstanceFilter::default()
+    });
+    assert_eq!(list(s, &closed).await.items, vec![done.clone()]);
+    assert_eq!(
+        s.set_suspended(done.id, true).await,
+        Err(StoreError::NotFound(Missing::Instance(done.id)))
+    );
+}
+
+async fn identity_links(s: &dyn Store) {
+    let a = create(
+        s,
+        NewInstance {
+            identity_links: vec![IdentityLink::user("kermit", "starter")],
+            ..new_instance("links")
+        },
+    )
+    .await;
+    let fozzie = IdentityLink::user("fozzie", "participant");
+    let group = IdentityLink::group("fozzie", "participant");
+    let odd = IdentityLink::user("a\"b:[c]", "type with spaces, \"quotes\" and ]");
+
+    for link in [&fozzie, &group, &odd, &fozzie] {
+        assert_eq!(
+            s.add_identity_link(a.id, link).await,
+            Ok(()),
+            "adding twice is a no-op"
+        );
+    }
+    let mut want = vec![
+        IdentityLink::user("kermit", "starter"),
+        fozzie.clone(),
+        group.clone(),
+        odd.clone(),
+    ];
+    want.sort();
+    assert_eq!(get(s, a.id).await.identity_links, want);
+    let involved = query(InstanceFilter {
+        involved_user: Some("fozzie".into()),
+        ..InstanceFilter::default()
+    });
+    assert_eq!(ids_of(&list(s, &involved).await.items), vec![a.id]);
+
+    assert_eq!(s.remove_identity_link(a.id, &fozzie).await, Ok(()));
+    want.retain(|l| *l != fozzie);
+    assert_eq!(
+        get(s, a.id).await.identity_links,
+        want,
+        "the group link with the same name stays"
+    );
+    assert_eq!(
+        s.remove_identity_link(a.id, &fozzie).await,
+        Err(StoreError::NotFound(Missing::IdentityLink {
+            instance: a.id,
+            link: fozzie.clone()
+        }))
+    );
+    assert!(list(s, &involved).await.items.is_empty());
+    assert_eq!(s.remove_identity_link(a.id, &odd).await, Ok(()));
+
+    assert_eq!(
+        s.add_identity_link(UNKNOWN, &fozzie).await,
+        Err(StoreError::NotFound(Missing::Instance(UNKNOWN)))
+    );
+    assert_eq!(
+        s.remove_identity_link(UNKNOWN, &fozzie).await,
+        Err(StoreError::NotFound(Missing::Instance(UNKNOWN)))
+    );
+}
+
+async fn set_variables_modes(s: &dyn Store) {
+    let mut vars = Variables::new();
+    vars.insert("a".into(), VariableValue::Integer(1));
+    let i = create(
+        s,
+        NewInstance {
+            variables: vars,
+            ..new_instance("vars")
+        },
+    )
+    .await;
+    let v = |name: &str, value: VariableValue| Variable::new(name, value);
+
+    // Create: every name must be new; one clash writes nothing.
+    let clash = [
+        v("b", VariableValue::Long(2)),
+        v("a", VariableValue::Long(9)),
+        v("c", VariableValue::Null),
+    ];
+    assert_eq!(
+        s.set_variables(i.id, &clash, SetMode::Create).await,
+        Err(StoreError::Conflict(Clash::VariableExists {
+            instance: i.id,
+            name: "a".into()
+        }))
+    );
+    assert_eq!(get(s, i.id).await, i, "nothing written");
+    let after = s
+        .set_variables(
+            i.id,
+            &[
+                v("b", VariableValue::Long(i64::MAX)),
+                v("c", VariableValue::Json(json!([]))),
+            ],
+            SetMode::Create,
+        )
+        .await
+        .expect("create");
+    assert_eq!(after.variables.len(), 3);
+    assert_eq!(after.variables["b"], VariableValue::Long(i64::MAX));
+    assert_eq!(get(s, i.id).await, after);
+
+    // Update: every name must exist; one missing writes nothing.
+    let missing = [
+        v("a", VariableValue::String("x".into())),
+        v("zzz", VariableValue::Null),
+    ];
+    assert_eq!(
+        s.set_variables(i.id, &missing, SetMode::Update).await,
+        Err(StoreError::NotFound(Missing::Variable {
+            instance: i.id,
+            name: "zzz".into()
+        }))
+    );
+    assert_eq!(get(s, i.id).await, after, "nothing written");
+    let after = s
+        .set_variables(
+            i.id,
+            &[v("a", VariableValue::String("x".into()))],
+            SetMode::Update,
+        )
+        .await
+        .expect("update");
+    assert_eq!(after.variables["a"], VariableValue::String("x".into()));
+
+    // Upsert: both.
+    let after = s
+        .set_variables(
+            i.id,
+            &[
+                v("a", VariableValue::Boolean(true)),
+                v("d", VariableValue::Double(0.5)),
+            ],
+            SetMode::Upsert,
+        )
+        .await
+        .expect("upsert");
+    assert_eq!(after.variables.len(), 4);
+    assert_eq!(after.variables["a"], VariableValue::Boolean(true));
+    assert_eq!(get(s, i.id).await, after);
+
+    // Nothing to write still answers the instance; many at once work.
+    assert_eq!(
+        s.set_variables(i.id, &[], SetMode::Create).await,
+        Ok(after.clone())
+    );
+    let many: Vec<Variable> = (0..600)
+        .map(|n| v(&format!("m{n}"), VariableValue::Integer(n)))
+        .collect();
+    let after = s.set_variables(i.id, &many, SetMode::Create).await.expect("many");
+    assert_eq!(after.variables.len(), 604);
+    assert_eq!(get(s, i.id).await, after);
+
+    for mode in [SetMode::Create, SetMode::Upsert, SetMode::Update] {
+        assert_eq!(
+            s.set_variables(UNKNOWN, &[v("a", VariableValue::Null)], mode)
+                .await,
+            Err(StoreError::NotFound(Missing::Instance(UNKNOWN)))
+        );
+    }
+}
+
+async fn delete_variables(s: &dyn Store) {
+    let mut vars = Variables::new();
+    for name in ["a", "b", "c"] {
+        vars.insert(name.into(), VariableValue::String(name.into()));
+    }
+    let links = vec![IdentityLink::user("kermit", "starter")];
+    let i = create(
+        s,
+        NewInstance {
+            variables: vars,
+            identity_links: links.clone(),
+            ..new_instance("del")
+        },
+    )
+    .await;
+
+    assert_eq!(s.delete_variables(i.id, Some("b")).await, Ok(()));
+    assert_eq!(
+        get(s, i.id).await.variables.keys().collect::<Vec<_>>(),
+        ["a", "c"]
+    );
+    assert_eq!(
+        s.delete_variables(i.id, Some("b")).await,
+        Err(StoreError::NotFound(Missing::Variable {
+            instance: i.id,
+            name: "b".into()
+        }))
+    );
+    assert_eq!(s.delete_variables(i.id, None).await, Ok(()));
+    let after = get(s, i.id).await;
+    assert!(after.variables.is_empty());
+    assert_eq!(after.identity_links, links, "links are not variables");
+    assert_eq!(
+        ProcessInstance {
+            variables: i.variables.clone(),
+            ..after
+        },
+        i
+    );
+    assert_eq!(
+        s.delete_variables(i.id, None).await,
+        Ok(()),
+        "deleting none is fine"
+    );
+    assert_eq!(
+        s.delete_variables(UNKNOWN, None).await,
+        Err(StoreError::NotFound(Missing::Instance(UNKNOWN)))
+    );
+    assert_eq!(
+        s.delete_variables(UNKNOWN, Some("a")).await,
+        Err(StoreError::NotFound(Missing::Instance(UNKNOWN)))
+    );
+}
+
+// ---- Redis only ----
+
+#[tokio::test]
+async fn redis_unreachable_fails_fast_with_backend_error() {
+    let started = Instant::now();
+    let answer = RedisStore::connect("redis://127.0.0.1:1", "bpmtest:dead:").await;
+    assert!(matches!(answer, Err(StoreError::Backend(_))), "{answer:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// A server that accepts connections and never answers: an error within seconds, no hang.
+#[tokio::test]
+async fn redis_silent_server_fails_fast_with_backend_error() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let started = Instant::now();
+    let answer = RedisStore::connect(&format!("redis://{addr}"), "bpmtest:silent:").await;
+    assert!(matches!(answer, Err(StoreError::Backend(_))), "{answer:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    hold.abort();
+}
+
+#[tokio::test]
+async fn redis_rejects_prefix_with_braces() {
+    let answer = RedisStore::connect(&redis_url(), "bpm{x}:").await;
+    assert!(matches!(answer, Err(StoreError::Backend(_))), "{answer:?}");
+}
+
+/// Every key carries the prefix and one shard's hash tag, an instance lives in the shard its
+/// id names, and an instance with five small variables stays a compact listpack hash.
+#[tokio::test]
+async fn redis_key_layout_is_sharded_and_compact() {
+    on_redis(|store, prefix| async move {
+        let mut ids = Vec::new();
+        for n in 0..40u32 {
+            let mut vars = Variables::new();
+            for v in 0..5 {
+                vars.insert(format!("var{v}"), VariableValue::String(format!("value {n}")));
+            }
+            let new = NewInstance {
+                business_key: Some(format!("order-{n}")),
+                tenant_id: "acme".into(),
+                start_user_id: Some("kermit".into()),
+                variables: vars,
+                identity_links: vec![IdentityLink::user("kermit", "starter")],
+                ..new_instance("layout")
+            };
+            ids.push(store.create_instance(new).await.expect("create").id);
+        }
+        store.set_suspended(ids[0], true).await.expect("suspend");
+        store
+            .close_instances(&[ids[1]], &closing(InstanceState::Completed, None))
+            .await
+            .expect("close");
+
+        let keys = keys_under(&prefix).await;
+        let mut shards = BTreeSet::new();
+        for key in &keys {
+            let key = String::from_utf8(key.clone()).expect("utf-8 key");
+            let rest = key.strip_prefix(&prefix).expect("prefixed");
+            let tag = rest
+                .strip_prefix("{s")
+                .and_then(|r| r.split_once("}:"))
+                .expect("hash tag after the prefix");
+            let shard: u64 = tag.0.parse().expect("shard number");
+            assert!(shard < 16, "{key}");
+            shards.insert(shard);
+            if let Some(id) = tag.1.strip_prefix("i:") {
+                let id: u64 = id.parse().expect("id");
+                assert_eq!(id % 16, shard, "{key} lives in its id's shard");
+            }
+        }
+        assert_eq!(shards.len(), 16, "instances spread over every shard");
+
+        let mut con = redis_raw().await;
+        let id = ids[5];
+        let key = format!("{prefix}{{s{}}}:i:{id}", id.0 % 16);
+        let encoding: String = ::redis::cmd("OBJECT")
+            .arg("ENCODING")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .expect("OBJECT");
+        assert_eq!(encoding, "listpack");
+        let bytes: u64 = ::redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .expect("MEMORY");
+        assert!(bytes < 512, "instance hash takes {bytes} bytes");
+    })
+    .await;
+}
+
+// ---- model-based: Redis against the memory store as oracle ----
+
+/// xorshift64*: deterministic, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())].clone()
+    }
+}
+
+/// Instances of both stores, paired by creation order.
+struct Pairs(Vec<(InstanceId, InstanceId)>);
+
+impl Pairs {
+    fn to_redis(&self, id: InstanceId) -> InstanceId {
+        self.0.iter().find(|(m, _)| *m == id).map_or(id, |(_, r)| *r)
+    }
+    fn instance(&self, mut i: ProcessInstance) -> ProcessInstance {
+        i.id = self.to_redis(i.id);
+        i
+    }
+    fn error(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::NotFound(Missing::Instance(id)) => {
+                StoreError::NotFound(Missing::Instance(self.to_redis(id)))
+            }
+            StoreError::NotFound(Missing::Variable { instance, name }) => {
+                StoreError::NotFound(Missing::Variable {
+                    instance: self.to_redis(instance),
+                    name,
+                })
+            }
+            StoreError::NotFound(Missing::IdentityLink { instance, link }) => {
+                StoreError::NotFound(Missing::IdentityLink {
+                    instance: self.to_redis(instance),
+                    link,
+                })
+            }
+            StoreError::Conflict(Clash::AlreadySuspended(id)) => {
+                StoreError::Conflict(Clash::AlreadySuspended(self.to_redis(id)))
+            }
+            StoreError::Conflict(Clash::AlreadyActive(id)) => {
+                StoreError::Conflict(Clash::AlreadyActive(self.to_redis(id)))
+            }
+            StoreError::Conflict(Clash::VariableExists { instance, name }) => {
+                StoreError::Conflict(Clash::VariableExists {
+                    instance: self.to_redis(instance),
+                    name,
+                })
+            }
+            other => other,
+        }
+    }
+    fn result<T>(&self, r: Result<T, StoreError>, map: impl FnOnce(T) -> T) -> Result<T, StoreError> {
+        r.map(map).map_err(|e| self.error(e))
+    }
+}
+
+const MODEL_UNKNOWN: InstanceId = InstanceId(7_777_777_777);
+
+fn random_value(rng: &mut Rng) -> VariableValue {
+    match rng.below(6) {
+        0 => VariableValue::Long(rng.next() as i64),
+        1 => VariableValue::String(rng.pick(&["", "a", "Kermit", "x y"]).to_owned()),
+        2 => VariableValue::Integer(rng.below(100) as i32),
+        3 => VariableValue::Json(rng.pick(&[json!([]), json!({}), json!({"n": u64::MAX, "l": [[]]})])),
+        4 => VariableValue::Double(rng.below(1000) as f64 / 8.0),
+        _ => VariableValue::Binary(Blob {
+            data: (0..rng.below(5)).map(|_| rng.next() as u8).collect(),
+            content_type: None,
+        }),
+    }
+}
+
+fn random_variables(rng: &mut Rng) -> Vec<Variable> {
+    (0..rng.below(4))
+        .map(|_| Variable::new(rng.pick(&["v1", "v2", "v3", "v4"]), random_value(rng)))
+        .collect()
+}
+
+fn random_link(rng: &mut Rng) -> IdentityLink {
+    let who = rng.pick(&["kermit", "fozzie", "gonzo"]);
+    let kind = rng.pick(&["starter", "participant", "candidate"]);
+    if rng.chance(70) {
+        IdentityLink::user(who, kind)
+    } else {
+        IdentityLink::group(who, kind)
+    }
+}
+
+fn random_new(rng: &mut Rng) -> NewInstance {
+    let key = rng.pick(&["a", "b", "c"]);
+    NewInstance {
+        definition_id: format!("{key}:{}:1", rng.below(2) + 1),
+        tenant_id: rng.pick(&["", "t1", "t2"]).to_owned(),
+        name: rng.chance(50).then(|| format!("name {}", rng.below(5))),
+        business_key: rng.chance(70).then(|| format!("bk{}", rng.below(6))),
+        state: if rng.chance(8) {
+            InstanceState::Completed
+        } else {
+            InstanceState::Active
+        },
+        start_time: Timestamp(T0 + rng.below(50) as i64),
+        start_user_id: rng.chance(50).then(|| rng.pick(&["kermit", "fozzie"]).to_owned()),
+        variables: random_variables(rng)
+            .into_iter()
+            .map(|v| (v.name, v.value))
+            .collect(),
+        identity_links: (0..rng.below(3)).map(|_| random_link(rng)).collect(),
+        ..new_instance(key)
+    }
+}
+
+fn random_query(rng: &mut Rng, known: &[InstanceId]) -> InstanceQuery {
+    let mut f = InstanceFilter::default();
+    // Half the queries use at most one indexed equality (the fast path), half mix freely.
+    let fast = rng.chance(50);
+    match rng.below(6) {
+        0 => f.definition_key = Some(TextMatch::Equals(rng.pick(&["a", "b", "c", "zz"]).to_owned())),
+        1 => f.business_key = Some(TextMatch::Equals(format!("bk{}", rng.below(7)))),
+        2 => f.suspended = Some(true),
+        3 => f.tenant_id = Some(TextMatch::Equals(rng.pick(&["t1", "t2", ""]).to_owned())),
+        _ => {}
+    }
+    if !fast {
+        if rng.chance(30) {
+            f.states = (0..rng.below(3) + 1)
+                .map(|_| {
+                    rng.pick(&[
+                        InstanceState::Active,
+                        InstanceState::Suspended,
+                        InstanceState::Completed,
+                        InstanceState::Terminated,
+                        InstanceState::Failed,
+                    ])
+                })
+                .collect();
+        }
+        if rng.chance(20) && !known.is_empty() {
+            let mut ids: Vec<InstanceId> = (0..rng.below(4)).map(|_| rng.pick(known)).collect();
+            if rng.chance(30) {
+                ids.push(MODEL_UNKNOWN);
+            }
+            f.ids = Some(ids);
+        }
+        if rng.chance(20) {
+            f.suspended = Some(rng.chance(50));
+        }
+        if rng.chance(20) {
+            f.involved_user = Some(rng.pick(&["kermit", "fozzie", "gonzo"]).to_owned());
+        }
+        if rng.chance(20) {
+            f.variables.push(VariableFilter {
+                name: Some(rng.pick(&["v1", "v2"]).to_owned()),
+                op: rng.pick(&[VariableOp::Exists, VariableOp::NotExists]),
+                value: None,
+            });
+        }
+        if rng.chance(15) {
+            f.name = Some(TextMatch::Like("name%".into()));
+        }
+        if rng.chance(3) {
+            f.impossible = true;
+        }
+    }
+    InstanceQuery {
+        filter: f,
+        sort: if fast || rng.chance(50) {
+            InstanceSort::Id
+        } else {
+            rng.pick(&[
+                InstanceSort::DefinitionId,
+                InstanceSort::DefinitionKey,
+                InstanceSort::StartTime,
+                InstanceSort::TenantId,
+                InstanceSort::BusinessKey,
+            ])
+        },
+        order: if rng.chance(50) {
+            SortOrder::Asc
+        } else {
+            SortOrder::Desc
+        },
+        start: if rng.chance(60) { 0 } else { rng.below(8) },
+        size: rng.below(15),
+    }
+}
+
+/// The page the memory store's matches give once its ids are the Redis ids: ids sort as
+/// strings, so the order is worked out after the mapping.
+async fn oracle_page(memory: &MemoryStore, q: &InstanceQuery, pairs: &Pairs) -> Page<ProcessInstance> {
+    let everything = InstanceQuery {
+        start: 0,
+        size: usize::MAX,
+        ..q.clone()
+    };
+    let all = memory.list_instances(&everything).await.expect("memory list");
+    let mut items: Vec<ProcessInstance> = all.items.into_iter().map(|i| pairs.instance(i)).collect();
+    items.sort_by(|a, b| q.compare(a, b));
+    Page {
+        total: all.total,
+        items: items.into_iter().skip(q.start).take(q.size).collect(),
+        start: q.start,
+    }
+}
+
+async fn run_model(seed: u64, steps: usize, redis: &RedisStore) {
+    let memory = MemoryStore::new();
+    let mut rng = Rng(seed);
+    let mut pairs = Pairs(Vec::new());
+    for step in 0..steps {
+        let known: Vec<InstanceId> = pairs.0.iter().map(|(m, _)| *m).collect();
+        let pick = |rng: &mut Rng| {
+            if known.is_empty() || rng.chance(5) {
+                MODEL_UNKNOWN
+            } else {
+                rng.pick(&known)
+            }
+        };
+        // Mostly creations, lists and variable work; closes are rarer so instances stay open.
+        let op = if known.len() < 5 {
+            0
+        } else {
+            rng.pick(&[0, 0, 0, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 7, 7, 8, 8, 9, 9, 9, 10])
+        };
+        let ctx = format!("seed {seed}, step {step}, op {op}");
+        match op {
+            0 => {
+                let new = random_new(&mut rng);
+                let m = memory.create_instance(new.clone()).await.expect("memory create");
+                let r = redis.create_instance(new).await.expect("redis create");
+                pairs.0.push((m.id, r.id));
+                assert_eq!(pairs.instance(m), r, "{ctx}");
+            }
+            1 => {
+                let id = pick(&mut rng);
+                let m = memory
+                    .get_instance(id)
+                    .await
+                    .map(|i| i.map(|i| pairs.instance(i)));
+                assert_eq!(m, redis.get_instance(pairs.to_redis(id)).await, "{ctx}");
+            }
+            2 | 3 => {
+                let q = random_query(&mut rng, &known);
+                let mut rq = q.clone();
+                if let Some(ids) = &mut rq.filter.ids {
+                    ids.iter_mut().for_each(|id| *id = pairs.to_redis(*id));
+                }
+                let want = oracle_page(&memory, &q, &pairs).await;
+                assert_eq!(redis.list_instances(&rq).await, Ok(want), "{ctx}: {q:?}");
+            }
+            4 => {
+                let id = pick(&mut rng);
+                let change = UpdateInstance {
+                    id,
+                    name: rng.chance(40).then(|| format!("name {}", rng.below(5))),
+                    business_key: rng.chance(50).then(|| format!("bk{}", rng.below(6))),
+                    business_status: rng.chance(30).then(|| "s".to_owned()),
+                    due_date: rng.chance(30).then_some(Timestamp(T0 + 5)),
+                    claim: match rng.below(3) {
+                        0 => Some(Some(Claim {
+                            user: "kermit".into(),
+                            at: Timestamp(T0 + 7),
+                        })),
+                        1 => Some(None),
+                        _ => None,
+                    },
+                };
+                let m = pairs.result(memory.update_instance(&change).await, |i| pairs.instance(i));
+                let change = UpdateInstance {
+                    id: pairs.to_redis(id),
+                    ..change
+                };
+                assert_eq!(m, redis.update_instance(&change).await, "{ctx}");
+            }
+            5 => {
+                let (id, flag) = (pick(&mut rng), rng.chance(50));
+                let m = pairs.result(memory.set_suspended(id, flag).await, |i| pairs.instance(i));
+                assert_eq!(m, redis.set_suspended(pairs.to_redis(id), flag).await, "{ctx}");
+            }
+            6 => {
+                let ids: Vec<InstanceId> = (0..rng.below(3) + 1).map(|_| pick(&mut rng)).collect();
+                let end = Closing {
+                    state: rng.pick(&[
+                        InstanceState::Completed,
+                        InstanceState::Terminated,
+                        InstanceState::Failed,
+                    ]),
+                    reason: rng.chance(50).then(|| "why".to_owned()),
+                    at: Timestamp(T0 + 1000),
+                };
+                let m = pairs.result(memory.close_instances(&ids, &end).await, |x| x);
+                let rids: Vec<InstanceId> = ids.iter().map(|id| pairs.to_redis(*id)).collect();
+                assert_eq!(m, redis.close_instances(&rids, &end).await, "{ctx}");
+            }
+            7 => {
+                let (id, link) = (pick(&mut rng), random_link(&mut rng));
+                let m = pairs.result(memory.add_identity_link(id, &link).await, |x| x);
+                assert_eq!(
+                    m,
+                    redis.add_identity_link(pairs.to_redis(id), &link).await,
+                    "{ctx}"
+                );
+            }
+            8 => {
+                let (id, link) = (pick(&mut rng), random_link(&mut rng));
+                let m = pairs.result(memory.remove_identity_link(id, &link).await, |x| x);
+                assert_eq!(
+                    m,
+                    redis.remove_identity_link(pairs.to_redis(id), &link).await,
+                    "{ctx}"
+                );
+            }
+            9 => {
+                let id = pick(&mut rng);
+                let vars = random_variables(&mut rng);
+                let mode = rng.pick(&[SetMode::Create, SetMode::Upsert, SetMode::Update]);
+                let m = pairs.result(memory.set_variables(id, &vars, mode).await, |i| pairs.instance(i));
+                assert_eq!(
+                    m,
+                    redis.set_variables(pairs.to_redis(id), &vars, mode).await,
+                    "{ctx}"
+                );
+            }
+            _ => {
+                let id = pick(&mut rng);
+                let name = rng.chance(70).then(|| rng.pick(&["v1", "v2", "v3", "v4"]));
+                let m = pairs.result(memory.delete_variables(id, name).await, |x| x);
+                assert_eq!(m, redis.delete_variables(pairs.to_redis(id), name).await, "{ctx}");
+            }
+        }
+    }
+    // Finally every instance, read back.
+    for (m, r) in &pairs.0 {
+        let want = memory
+            .get_instance(*m)
+            .await
+            .expect("memory get")
+            .map(|i| pairs.instance(i));
+        assert_eq!(
+            redis.get_instance(*r).await,
+            Ok(want),
+            "seed {seed}: final state of {r}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn model_redis_answers_like_memory() {
+    for seed in [0x9e37_79b9_7f4a_7c15, 42, 2024] {
+        on_redis(|store, _| async move { run_model(seed, 400, &store).await }).await;
+    }
+}
