@@ -145,6 +145,14 @@ pub struct InstanceFilter {
     /// Any of these definition ids (the engine also resolves definition name, category and
     /// version filters into this list).
     pub definition_ids: Option<Vec<String>>,
+    /// Definition name, category and version: not matched here; the engine resolves them
+    /// against the deployed definitions into `definition_ids` before the store sees the query.
+    #[serde(default)]
+    pub definition_name: Option<TextMatch>,
+    #[serde(default)]
+    pub definition_category: Option<TextMatch>,
+    #[serde(default)]
+    pub definition_version: Option<u32>,
     pub business_key: Option<TextMatch>,
     pub business_status: Option<TextMatch>,
     pub started_by: Option<String>,
@@ -182,7 +190,7 @@ impl InstanceFilter {
             && self
                 .excluded_definition_keys
                 .as_ref()
-                .is_none_or(|l| !l.iter().any(|k| *k == i.definition_key))
+                .is_none_or(|l| !l.contains(&i.definition_key))
             && within(&self.definition_ids, &i.definition_id)
             && text(&self.business_key, i.business_key.as_deref())
             && text(&self.business_status, i.business_status.as_deref())
