@@ -638,25 +638,25 @@ fn query_from_params(p: &Params) -> Result<ProcessInstanceQueryRequest, CoreErro
 
 /// A paging number: JSON number or numeric text; negative falls back to the default.
 fn paging(value: Option<Value>, name: &str, default: usize) -> Result<usize, CoreError> {
-    let n = match value {
+    let n = match &value {
         None | Some(Value::Null) => return Ok(default),
         Some(Value::Number(n)) => n.as_i64(),
         Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
         Some(_) => None,
     };
-    let text = |v: &str| format!("Value for param '{name}' is not a valid number: '{v}'");
     match n {
         Some(n) if n < 0 => Ok(default),
-        Some(n) => usize::try_from(n).map_err(|_| CoreError::invalid(text(&n.to_string()))),
-        None => Err(CoreError::invalid(text("?"))),
-    }
-}
-
-fn paging_text(value: &Option<Value>) -> String {
-    match value {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
+        Some(n) => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+        None => {
+            let text = match value {
+                Some(Value::String(s)) => s,
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            Err(CoreError::invalid(format!(
+                "Value for param '{name}' is not a valid number: '{text}'"
+            )))
+        }
     }
 }
 
@@ -729,18 +729,8 @@ fn sort_key(sort: &str) -> Option<InstanceSort> {
 
 /// The neutral query and the list shape of a Flowable process-instance query.
 pub fn build_query(q: ProcessInstanceQueryRequest) -> Result<(InstanceQuery, ListShape), CoreError> {
-    let start_text = paging_text(&q.start);
-    let size_text = paging_text(&q.size);
-    let start = paging(q.start, "start", 0).map_err(|_| {
-        CoreError::invalid(format!(
-            "Value for param 'start' is not a valid number: '{start_text}'"
-        ))
-    })?;
-    let size = paging(q.size, "size", 10).map_err(|_| {
-        CoreError::invalid(format!(
-            "Value for param 'size' is not a valid number: '{size_text}'"
-        ))
-    })?;
+    let start = paging(q.start, "start", 0)?;
+    let size = paging(q.size, "size", 10)?;
     let sort_name = q.sort.unwrap_or_else(|| "id".into());
     let sort = sort_key(&sort_name).ok_or_else(|| {
         CoreError::invalid(format!(
