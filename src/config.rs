@@ -109,7 +109,9 @@ impl ServeConfig {
         if self.store == "memory" {
             Ok(Arc::new(MemoryStore::new()))
         } else if self.store.starts_with("redis://") || self.store.starts_with("rediss://") {
-            Ok(Arc::new(RedisStore::connect(&self.store, &self.redis_prefix).await?))
+            Ok(Arc::new(
+                RedisStore::connect(&self.store, &self.redis_prefix).await?,
+            ))
         } else {
             Err(StartError::StoreKind(self.store.clone()))
         }
@@ -124,10 +126,7 @@ impl ServeConfig {
         } else {
             Some(Users::parse(&self.users).map_err(StartError::Users)?)
         };
-        let mounts = vec![Mount::new(
-            &self.flowable_mount,
-            bpm_compat_flowable::Flowable::default(),
-        )];
+        let mounts = vec![Mount::new(&self.flowable_mount, bpm_compat_flowable::Flowable)];
         Ok(App::new(
             Engine::new(store, definitions),
             mounts,

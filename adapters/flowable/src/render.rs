@@ -1,0 +1,353 @@
+//! [`Outcome`] → Flowable response, per operation: status code (201/204/200 exactly as
+//! Flowable), body shape and the absolute URLs (built from `ctx.base_url`, ids inserted without
+//! percent-encoding as Flowable's `RestUrlBuilder` does).
+
+use bpm_compat_model::{
+    CoreError, Identity, IdentityLink, InstanceId, InstanceState, InstanceView, Outcome, RequestCtx,
+    Variable, VariableValue,
+};
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+
+use crate::errors::{error_response, json_response, Category};
+use crate::ids::{parse_instance_id, render_instance_id};
+use crate::parse::{link_family, selected_variables};
+use crate::routes::{LinkFamily, Op, VarScope};
+use crate::variables::to_rest;
+use crate::wire::{DataResponse, ErrorInfo, ProcessInstanceResponse, RestIdentityLink, RestVariable};
+use crate::{diagram, routes::Family};
+
+const LOCAL: Option<&str> = Some("local");
+
+pub fn instance_url(base: &str, id: InstanceId) -> String {
+    format!("{base}/runtime/process-instances/{}", render_instance_id(id))
+}
+
+pub fn definition_url(base: &str, definition_id: &str) -> String {
+    format!("{base}/repository/process-definitions/{definition_id}")
+}
+
+pub fn variable_data_url(base: &str, id: InstanceId, name: &str) -> String {
+    format!("{}/variables/{name}/data", instance_url(base, id))
+}
+
+pub fn identity_link_url(base: &str, id: InstanceId, link: &IdentityLink) -> String {
+    let (family, who) = match &link.identity {
+        Identity::User(u) => (LinkFamily::Users, u),
+        Identity::Group(g) => (LinkFamily::Groups, g),
+    };
+    format!(
+        "{}/identitylinks/{}/{who}/{}",
+        instance_url(base, id),
+        family.segment(),
+        link.link_type
+    )
+}
+
+/// How much of the definition an instance response shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefinitionFields {
+    /// Name and description (GET, start, lists).
+    Shown,
+    /// Null (PUT responses).
+    Hidden,
+}
+
+pub fn instance_response(
+    view: &InstanceView,
+    ctx: &RequestCtx,
+    definition: DefinitionFields,
+    variables: &[Variable],
+) -> ProcessInstanceResponse {
+    let i = &view.instance;
+    let d = &view.definition;
+    let ended = !i.state.is_open();
+    let shown = definition == DefinitionFields::Shown;
+    ProcessInstanceResponse {
+        id: render_instance_id(i.id),
+        url: instance_url(&ctx.base_url, i.id),
+        name: i.name.clone(),
+        business_key: i.business_key.clone(),
+        business_status: i.business_status.clone(),
+        due_date: i.due_date.map(|t| t.to_iso_millis()),
+        claim_time: i.claim_time.map(|t| t.to_iso_millis()),
+        claimed_by: i.claimed_by.clone(),
+        suspended: i.state == InstanceState::Suspended,
+        ended,
+        process_definition_id: i.definition_id.clone(),
+        process_definition_url: definition_url(&ctx.base_url, &i.definition_id),
+        process_definition_name: if shown { d.name.clone() } else { None },
+        process_definition_description: if shown { d.description.clone() } else { None },
+        activity_id: i.activity_id.clone(),
+        start_user_id: i.start_user_id.clone(),
+        start_time: i.start_time.to_iso_millis(),
+        // No call activities: never a super instance.
+        super_process_instance_id: None,
+        variables: variables
+            .iter()
+            .map(|v| to_rest(v, LOCAL, &variable_data_url(&ctx.base_url, i.id, &v.name)))
+            .collect(),
+        callback_id: None,
+        callback_type: None,
+        reference_id: None,
+        reference_type: None,
+        propagated_stage_instance_id: None,
+        tenant_id: i.tenant_id.clone(),
+        completed: ended,
+    }
+}
+
+fn all_variables(view: &InstanceView) -> Vec<Variable> {
+    selected_variables(&view.instance.variables, &Some(None))
+}
+
+pub fn link_response(base: &str, id: InstanceId, link: &IdentityLink) -> RestIdentityLink {
+    let (user, group) = match &link.identity {
+        Identity::User(u) => (Some(u.clone()), None),
+        Identity::Group(g) => (None, Some(g.clone())),
+    };
+    RestIdentityLink {
+        url: identity_link_url(base, id, link),
+        user,
+        group,
+        link_type: link.link_type.clone(),
+    }
+}
+
+fn rest_variable(ctx: &RequestCtx, id: InstanceId, v: &Variable, scope: Option<&str>) -> RestVariable {
+    to_rest(v, scope, &variable_data_url(&ctx.base_url, id, &v.name))
+}
+
+fn empty(status: StatusCode) -> Response<Bytes> {
+    let mut resp = Response::new(Bytes::new());
+    *resp.status_mut() = status;
+    resp
+}
+
+fn bytes_response(data: Vec<u8>, content_type: &'static str) -> Response<Bytes> {
+    let mut resp = Response::new(Bytes::from(data));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// An error answer with a detail no `CoreError` carries.
+fn plain_error(category: Category, exception: String) -> Response<Bytes> {
+    json_response(
+        category.status(),
+        &ErrorInfo {
+            message: category.message().to_string(),
+            exception: Some(exception),
+        },
+    )
+}
+
+fn unexpected(op: &Op) -> CoreError {
+    CoreError::Internal {
+        message: format!("unexpected outcome for {}", op.name()),
+    }
+}
+
+/// The id of an op that passed parsing (so it parses again).
+fn op_id(text: &str) -> Result<InstanceId, CoreError> {
+    parse_instance_id(text)
+}
+
+fn one_variable(outcome: Outcome) -> Option<Variable> {
+    match outcome {
+        Outcome::Variable(v) => Some(v),
+        Outcome::Variables(list) => list.into_iter().next(),
+        _ => None,
+    }
+}
+
+/// Renders the engine's answer to an operation.
+pub fn render(op: Op, result: Result<Outcome, CoreError>, ctx: &RequestCtx) -> Response<Bytes> {
+    let family = op.family();
+    match result.and_then(|outcome| render_ok(op, outcome, ctx)) {
+        Ok(resp) => resp,
+        Err(err) => error_response(&err, family, ctx),
+    }
+}
+
+fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Bytes>, CoreError> {
+    let base = ctx.base_url.as_str();
+    Ok(match (&op, outcome) {
+        (Op::ListInstances { shape } | Op::QueryInstances { shape }, Outcome::Instances(page)) => {
+            let data: Vec<ProcessInstanceResponse> = page
+                .items
+                .iter()
+                .map(|view| {
+                    let vars = selected_variables(&view.instance.variables, &shape.variables);
+                    instance_response(view, ctx, DefinitionFields::Shown, &vars)
+                })
+                .collect();
+            let body = DataResponse {
+                size: data.len(),
+                data,
+                total: page.total,
+                start: page.start,
+                sort: shape.sort.clone(),
+                order: shape.order.clone(),
+            };
+            json_response(StatusCode::OK, &body)
+        }
+        (Op::StartInstance, Outcome::Instance(view)) => {
+            // The start response shows the variables set during the start.
+            let vars = all_variables(&view);
+            json_response(
+                StatusCode::CREATED,
+                &instance_response(&view, ctx, DefinitionFields::Shown, &vars),
+            )
+        }
+        (Op::GetInstance { .. }, Outcome::Instance(view)) => json_response(
+            StatusCode::OK,
+            &instance_response(&view, ctx, DefinitionFields::Shown, &[]),
+        ),
+        (Op::UpdateInstance { .. }, Outcome::Instance(view)) => json_response(
+            StatusCode::OK,
+            &instance_response(&view, ctx, DefinitionFields::Hidden, &[]),
+        ),
+        (Op::DeleteInstances | Op::DeleteInstance { .. }, _) => empty(StatusCode::NO_CONTENT),
+        (Op::GetDiagram { .. }, Outcome::Diagram(view) | Outcome::Instance(view)) => {
+            if !view.definition.has_layout() {
+                return Ok(plain_error(
+                    Category::BadRequest,
+                    format!(
+                        "Process instance with id '{}' has no graphical notation defined.",
+                        render_instance_id(view.instance.id)
+                    ),
+                ));
+            }
+            bytes_response(diagram::render_png(&view)?, "image/png")
+        }
+        (Op::ListIdentityLinks { id }, Outcome::IdentityLinks(links)) => {
+            let id = op_id(id)?;
+            let body: Vec<RestIdentityLink> = links.iter().map(|l| link_response(base, id, l)).collect();
+            json_response(StatusCode::OK, &body)
+        }
+        (Op::AddIdentityLink { id, link }, outcome) => {
+            let id = op_id(id)?;
+            let link = match outcome {
+                Outcome::IdentityLink(l) => l,
+                _ => link.clone().ok_or_else(|| unexpected(&op))?,
+            };
+            json_response(StatusCode::CREATED, &link_response(base, id, &link))
+        }
+        (
+            Op::GetIdentityLink {
+                id,
+                family,
+                identity,
+                link_type,
+            },
+            outcome,
+        ) => {
+            let id = op_id(id)?;
+            let link = match outcome {
+                Outcome::IdentityLink(l) => l,
+                _ => match link_family(family)? {
+                    LinkFamily::Users => IdentityLink::user(identity.clone(), link_type.clone()),
+                    LinkFamily::Groups => IdentityLink::group(identity.clone(), link_type.clone()),
+                },
+            };
+            json_response(StatusCode::OK, &link_response(base, id, &link))
+        }
+        (Op::DeleteIdentityLink { .. }, _) => empty(StatusCode::NO_CONTENT),
+        (Op::ListVariables { id, scope }, Outcome::Variables(list)) => {
+            let id = op_id(id)?;
+            let body: Vec<RestVariable> = match scope {
+                VarScope::Local => list.iter().map(|v| rest_variable(ctx, id, v, LOCAL)).collect(),
+                // A process instance has no parent scope.
+                VarScope::Global => Vec::new(),
+            };
+            json_response(StatusCode::OK, &body)
+        }
+        (
+            Op::CreateVariables { id, multipart } | Op::UpsertVariables { id, multipart },
+            Outcome::Variables(list),
+        ) => {
+            let id = op_id(id)?;
+            if *multipart {
+                let v = list.first().ok_or_else(|| unexpected(&op))?;
+                json_response(StatusCode::CREATED, &rest_variable(ctx, id, v, LOCAL))
+            } else {
+                let body: Vec<RestVariable> = list.iter().map(|v| rest_variable(ctx, id, v, LOCAL)).collect();
+                json_response(StatusCode::CREATED, &body)
+            }
+        }
+        (
+            Op::CreateVariables { id, multipart } | Op::UpsertVariables { id, multipart },
+            Outcome::Variable(v),
+        ) => {
+            let id = op_id(id)?;
+            let one = rest_variable(ctx, id, &v, LOCAL);
+            if *multipart {
+                json_response(StatusCode::CREATED, &one)
+            } else {
+                json_response(StatusCode::CREATED, &vec![one])
+            }
+        }
+        (Op::DeleteVariables { .. }, _) => empty(StatusCode::NO_CONTENT),
+        (Op::GetVariable { id, name, scope }, outcome) => {
+            let iid = op_id(id)?;
+            if *scope == VarScope::Global {
+                return Ok(plain_error(
+                    Category::NotFound,
+                    format!("Execution '{id}' does not have a variable with name: '{name}'."),
+                ));
+            }
+            let v = one_variable(outcome).ok_or_else(|| unexpected(&op))?;
+            json_response(StatusCode::OK, &rest_variable(ctx, iid, &v, None))
+        }
+        (Op::UpdateVariable { id, multipart, .. }, outcome) => {
+            let id = op_id(id)?;
+            let v = one_variable(outcome).ok_or_else(|| unexpected(&op))?;
+            let scope = if *multipart { LOCAL } else { None };
+            json_response(StatusCode::OK, &rest_variable(ctx, id, &v, scope))
+        }
+        (Op::DeleteVariable { id, name, scope }, _) => match scope {
+            VarScope::Local => empty(StatusCode::NO_CONTENT),
+            VarScope::Global => plain_error(
+                Category::NotFound,
+                format!("Execution '{id}' does not have a variable '{name}' in scope global"),
+            ),
+        },
+        (Op::GetVariableData { .. }, outcome) => {
+            let v = one_variable(outcome).ok_or_else(|| unexpected(&op))?;
+            match v.value {
+                VariableValue::Binary(blob) => bytes_response(blob.data, "application/octet-stream"),
+                VariableValue::Serializable(blob) => {
+                    bytes_response(blob.data, "application/x-java-serialized-object")
+                }
+                _ => plain_error(
+                    Category::NotFound,
+                    "The variable does not have a binary data stream.".into(),
+                ),
+            }
+        }
+        (
+            Op::ListInstances { .. }
+            | Op::QueryInstances { .. }
+            | Op::StartInstance
+            | Op::GetInstance { .. }
+            | Op::UpdateInstance { .. }
+            | Op::GetDiagram { .. }
+            | Op::ListIdentityLinks { .. }
+            | Op::ListVariables { .. }
+            | Op::CreateVariables { .. }
+            | Op::UpsertVariables { .. },
+            _,
+        ) => return Err(unexpected(&op)),
+    })
+}
+
+/// Renders an error that has no operation, in the words of the path's resource.
+pub fn render_error(err: CoreError, ctx: &RequestCtx) -> Response<Bytes> {
+    let family: Family = crate::routes::family_of_path(&ctx.path);
+    error_response(&err, family, ctx)
+}
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+pub(crate) mod tests;
