@@ -47,8 +47,11 @@ pub fn identity_link_url(base: &str, id: InstanceId, link: &IdentityLink) -> Str
 /// How much of the definition an instance response shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DefinitionFields {
-    /// Name and description (GET, start, lists).
+    /// Name and description (GET, start).
     Shown,
+    /// Name only (lists and queries): Flowable's process-instance query joins the definition
+    /// table for `P.NAME_ as ProcessDefinitionName` but selects no description.
+    NameOnly,
     /// Null (PUT responses).
     Hidden,
 }
@@ -63,6 +66,7 @@ pub fn instance_response(
     let d = &view.definition;
     let ended = !i.state.is_open();
     let shown = definition == DefinitionFields::Shown;
+    let named = definition != DefinitionFields::Hidden;
     ProcessInstanceResponse {
         id: render_instance_id(i.id),
         url: instance_url(&ctx.base_url, i.id),
@@ -76,7 +80,7 @@ pub fn instance_response(
         ended,
         process_definition_id: i.definition_id.clone(),
         process_definition_url: definition_url(&ctx.base_url, &i.definition_id),
-        process_definition_name: if shown { d.name.clone() } else { None },
+        process_definition_name: if named { d.name.clone() } else { None },
         process_definition_description: if shown { d.description.clone() } else { None },
         activity_id: i.activity_id.clone(),
         start_user_id: i.start_user_id.clone(),
@@ -179,7 +183,7 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
                 .iter()
                 .map(|view| {
                     let vars = selected_variables(&view.instance.variables, &shape.variables);
-                    instance_response(view, ctx, DefinitionFields::Shown, &vars)
+                    instance_response(view, ctx, DefinitionFields::NameOnly, &vars)
                 })
                 .collect();
             let body = DataResponse {
