@@ -257,7 +257,11 @@ fn list_envelope() {
     assert_eq!(b["sort"], json!("startTime"));
     assert_eq!(b["order"], json!("desc"));
     assert_eq!(b["size"], json!(2));
-    assert_eq!(b["data"][0], instance_json(json!([]), true));
+    // List items carry the definition name but not its description (Flowable's query joins
+    // only the name).
+    let mut first = instance_json(json!([]), true);
+    first["processDefinitionDescription"] = serde_json::Value::Null;
+    assert_eq!(b["data"][0], first);
     assert_eq!(b["data"][1]["id"], json!("10"));
     assert_eq!(b.as_object().map(|o| o.len()), Some(6));
 
