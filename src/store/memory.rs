@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use bpm_compat_model::{
-    Clash, IdentityLink, InstanceId, InstanceQuery, InstanceState, Missing, NewInstance, Page,
-    ProcessInstance, SetMode, TextMatch, UpdateInstance, Variable,
+    Clash, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState, LexId,
+    Missing, NewInstance, Page, ProcessInstance, SetMode, SortOrder, TextMatch, UpdateInstance, Variable,
 };
 
 use super::{Closing, Store, StoreError};
@@ -25,10 +25,15 @@ pub struct MemoryStore {
 struct State {
     next_id: u64,
     instances: HashMap<InstanceId, ProcessInstance>,
-    /// Open instances by definition key and by business key: the filters list calls use most.
-    by_key: HashMap<String, BTreeSet<InstanceId>>,
-    by_business_key: HashMap<String, BTreeSet<InstanceId>>,
+    /// Open instances in id string order (Flowable's default sort), all of them and by
+    /// definition key and business key, the filters list calls use most: a page sorted by id
+    /// costs the page, not the number of instances.
+    open: BTreeSet<LexId>,
+    by_key: HashMap<String, BTreeSet<LexId>>,
+    by_business_key: HashMap<String, BTreeSet<LexId>>,
 }
+
+static EMPTY: BTreeSet<LexId> = BTreeSet::new();
 
 impl MemoryStore {
     pub fn new() -> MemoryStore {
@@ -44,16 +49,16 @@ impl MemoryStore {
 
 impl State {
     fn index(&mut self, i: &ProcessInstance) {
-        self.by_key
-            .entry(i.definition_key.clone())
-            .or_default()
-            .insert(i.id);
+        let id = LexId(i.id);
+        self.open.insert(id);
+        self.by_key.entry(i.definition_key.clone()).or_default().insert(id);
         if let Some(bk) = &i.business_key {
-            self.by_business_key.entry(bk.clone()).or_default().insert(i.id);
+            self.by_business_key.entry(bk.clone()).or_default().insert(id);
         }
     }
 
     fn unindex(&mut self, i: &ProcessInstance) {
+        self.open.remove(&LexId(i.id));
         remove_from(&mut self.by_key, &i.definition_key, i.id);
         if let Some(bk) = &i.business_key {
             remove_from(&mut self.by_business_key, bk, i.id);
@@ -68,9 +73,9 @@ impl State {
     }
 }
 
-fn remove_from(index: &mut HashMap<String, BTreeSet<InstanceId>>, key: &str, id: InstanceId) {
+fn remove_from(index: &mut HashMap<String, BTreeSet<LexId>>, key: &str, id: InstanceId) {
     if let Some(set) = index.get_mut(key) {
-        set.remove(&id);
+        set.remove(&LexId(id));
         if set.is_empty() {
             index.remove(key);
         }
@@ -97,34 +102,54 @@ impl Store for MemoryStore {
     async fn list_instances(&self, query: &InstanceQuery) -> Result<Page<ProcessInstance>, StoreError> {
         let state = self.lock();
         let f = &query.filter;
-        let open_only = f.states.is_empty();
-        let indexed = match (&f.definition_key, &f.business_key) {
-            (Some(TextMatch::Equals(k)), _) if open_only => Some(state.by_key.get(k)),
-            (_, Some(TextMatch::Equals(bk))) if open_only => Some(state.by_business_key.get(bk)),
-            _ => None,
+        let page = |items, total| Ok(Page { items, total, start: query.start });
+        if f.impossible {
+            return page(Vec::new(), 0);
+        }
+        // The driver is an index that holds every possible match, in id string order; with
+        // closed states asked for there is none and every instance is a candidate.
+        let (driver, served): (Option<&BTreeSet<LexId>>, InstanceFilter) = if !f.states.is_empty() {
+            (None, f.clone())
+        } else if let Some(TextMatch::Equals(k)) = &f.definition_key {
+            (Some(state.by_key.get(k).unwrap_or(&EMPTY)), InstanceFilter { definition_key: None, ..f.clone() })
+        } else if let Some(TextMatch::Equals(bk)) = &f.business_key {
+            let set = state.by_business_key.get(bk).unwrap_or(&EMPTY);
+            (Some(set), InstanceFilter { business_key: None, ..f.clone() })
+        } else {
+            (Some(&state.open), f.clone())
         };
-        let mut hits: Vec<&ProcessInstance> = match indexed {
-            Some(ids) => ids
-                .into_iter()
-                .flatten()
-                .filter_map(|id| state.instances.get(id))
-                .filter(|i| f.matches(i))
-                .collect(),
-            None => state.instances.values().filter(|i| f.matches(i)).collect(),
-        };
-        hits.sort_by(|a, b| query.compare(a, b));
-        let total = hits.len() as u64;
-        let items = hits
-            .into_iter()
-            .skip(query.start)
-            .take(query.size)
-            .cloned()
-            .collect();
-        Ok(Page {
-            items,
-            total,
-            start: query.start,
-        })
+        let get = |id: &LexId| state.instances.get(&id.0);
+        match driver {
+            Some(set) if query.sort == InstanceSort::Id => {
+                let ordered: Box<dyn Iterator<Item = &LexId>> = match query.order {
+                    SortOrder::Asc => Box::new(set.iter()),
+                    SortOrder::Desc => Box::new(set.iter().rev()),
+                };
+                if served == InstanceFilter::default() {
+                    // The index answers the filter alone: walk just the page.
+                    let items = ordered.skip(query.start).take(query.size).filter_map(get).cloned().collect();
+                    return page(items, set.len() as u64);
+                }
+                let mut total = 0u64;
+                let mut items = Vec::new();
+                for i in ordered.filter_map(get).filter(|i| f.matches(i)) {
+                    if total as usize >= query.start && items.len() < query.size {
+                        items.push(i.clone());
+                    }
+                    total += 1;
+                }
+                page(items, total)
+            }
+            _ => {
+                let mut hits: Vec<&ProcessInstance> = match driver {
+                    Some(set) => set.iter().filter_map(get).filter(|i| f.matches(i)).collect(),
+                    None => state.instances.values().filter(|i| f.matches(i)).collect(),
+                };
+                hits.sort_by(|a, b| query.compare(a, b));
+                let total = hits.len() as u64;
+                page(hits.into_iter().skip(query.start).take(query.size).cloned().collect(), total)
+            }
+        }
     }
 
     async fn update_instance(&self, change: &UpdateInstance) -> Result<ProcessInstance, StoreError> {

@@ -252,7 +252,30 @@ impl InstanceSort {
 
 /// Ids compare as their decimal strings (`"10" < "9"`), as Flowable sorts them.
 pub fn id_string_cmp(a: InstanceId, b: InstanceId) -> Ordering {
-    a.0.to_string().cmp(&b.0.to_string())
+    // Without allocating: pad both to the same number of digits with trailing zeros and
+    // compare numerically; on a tie one is a prefix of the other, and the shorter sorts first.
+    let digits = |n: u64| n.checked_ilog10().unwrap_or(0) + 1;
+    let (da, db) = (digits(a.0), digits(b.0));
+    let width = da.max(db);
+    let pa = u128::from(a.0) * 10u128.pow(width - da);
+    let pb = u128::from(b.0) * 10u128.pow(width - db);
+    pa.cmp(&pb).then(da.cmp(&db))
+}
+
+/// An instance id that orders as its decimal string, for indexes kept in Flowable's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LexId(pub InstanceId);
+
+impl Ord for LexId {
+    fn cmp(&self, other: &Self) -> Ordering {
+        id_string_cmp(self.0, other.0)
+    }
+}
+
+impl PartialOrd for LexId {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// A page request with its filter.
@@ -298,6 +321,15 @@ pub struct Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_order_as_strings() {
+        let mut ids: Vec<u64> = vec![0, 1, 9, 10, 11, 100, 19, 2, 99, 1000, u64::MAX, 18_446_744_073_709_551_61];
+        let mut expected: Vec<String> = ids.iter().map(u64::to_string).collect();
+        expected.sort();
+        ids.sort_by(|a, b| id_string_cmp(InstanceId(*a), InstanceId(*b)));
+        assert_eq!(ids.iter().map(u64::to_string).collect::<Vec<_>>(), expected);
+    }
 
     #[test]
     fn like_patterns() {
