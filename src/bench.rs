@@ -564,6 +564,18 @@ pub async fn run_cli(args: BenchArgs) -> ExitCode {
         eprintln!("bench: {errors} requests failed; see the errors column");
         return ExitCode::FAILURE;
     }
+    // A scenario whose requests never came back within the run has no errors and no figures:
+    // that is a failure too, not a quiet row of zeros.
+    let stalled: Vec<&str> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.skipped.is_none() && s.requests == 0)
+        .map(|s| s.scenario.name())
+        .collect();
+    if !stalled.is_empty() {
+        eprintln!("bench: no request of {} completed within the run", stalled.join(", "));
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }
 
