@@ -573,7 +573,10 @@ pub async fn run_cli(args: BenchArgs) -> ExitCode {
         .map(|s| s.scenario.name())
         .collect();
     if !stalled.is_empty() {
-        eprintln!("bench: no request of {} completed within the run", stalled.join(", "));
+        eprintln!(
+            "bench: no request of {} completed within the run",
+            stalled.join(", ")
+        );
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS

@@ -6,6 +6,11 @@ use bpm_compat::{server, telemetry};
 use clap::Parser;
 use tracing::{error, info};
 
+// glibc malloc took a fifth of the server's CPU time under load (perf, start-instance
+// benchmark); mimalloc's thread-local free lists cut that (docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     telemetry::init();

@@ -12,7 +12,7 @@ use bpm_compat_model::{Adapter, AuthScheme, CoreError, RequestCtx, Timestamp};
 use bytes::Bytes;
 use http::{header, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use tracing::{debug, error, field, info_span, Instrument};
+use tracing::{debug, debug_span, error, field, Instrument};
 
 use super::auth::Users;
 use crate::engine::Engine;
@@ -201,7 +201,7 @@ impl App {
         let Some((mount, mut ctx)) = self.route(&req) else {
             return not_mounted();
         };
-        let span = info_span!(
+        let span = debug_span!(
             "request",
             vendor = mount.dialect.name(),
             method = %req.method(),

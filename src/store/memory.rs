@@ -5,7 +5,7 @@
 //! work between `lock()` and the end of a synchronous block), so an async mutex would only
 //! add overhead (mini-redis `db.rs` makes the same choice).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -24,7 +24,8 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     next_id: u64,
-    instances: HashMap<InstanceId, ProcessInstance>,
+    // A BTreeMap rather than a HashMap: no rehash pauses as the store grows, and no hashing.
+    instances: BTreeMap<InstanceId, ProcessInstance>,
     /// Open instances in id string order (Flowable's default sort), all of them and by
     /// definition key and business key, the filters list calls use most: a page sorted by id
     /// costs the page, not the number of instances.
@@ -51,7 +52,10 @@ impl State {
     fn index(&mut self, i: &ProcessInstance) {
         let id = LexId(i.id);
         self.open.insert(id);
-        self.by_key.entry(i.definition_key.clone()).or_default().insert(id);
+        self.by_key
+            .entry(i.definition_key.clone())
+            .or_default()
+            .insert(id);
         if let Some(bk) = &i.business_key {
             self.by_business_key.entry(bk.clone()).or_default().insert(id);
         }
@@ -102,7 +106,13 @@ impl Store for MemoryStore {
     async fn list_instances(&self, query: &InstanceQuery) -> Result<Page<ProcessInstance>, StoreError> {
         let state = self.lock();
         let f = &query.filter;
-        let page = |items, total| Ok(Page { items, total, start: query.start });
+        let page = |items, total| {
+            Ok(Page {
+                items,
+                total,
+                start: query.start,
+            })
+        };
         if f.impossible {
             return page(Vec::new(), 0);
         }
@@ -111,10 +121,22 @@ impl Store for MemoryStore {
         let (driver, served): (Option<&BTreeSet<LexId>>, InstanceFilter) = if !f.states.is_empty() {
             (None, f.clone())
         } else if let Some(TextMatch::Equals(k)) = &f.definition_key {
-            (Some(state.by_key.get(k).unwrap_or(&EMPTY)), InstanceFilter { definition_key: None, ..f.clone() })
+            (
+                Some(state.by_key.get(k).unwrap_or(&EMPTY)),
+                InstanceFilter {
+                    definition_key: None,
+                    ..f.clone()
+                },
+            )
         } else if let Some(TextMatch::Equals(bk)) = &f.business_key {
             let set = state.by_business_key.get(bk).unwrap_or(&EMPTY);
-            (Some(set), InstanceFilter { business_key: None, ..f.clone() })
+            (
+                Some(set),
+                InstanceFilter {
+                    business_key: None,
+                    ..f.clone()
+                },
+            )
         } else {
             (Some(&state.open), f.clone())
         };
@@ -127,7 +149,12 @@ impl Store for MemoryStore {
                 };
                 if served == InstanceFilter::default() {
                     // The index answers the filter alone: walk just the page.
-                    let items = ordered.skip(query.start).take(query.size).filter_map(get).cloned().collect();
+                    let items = ordered
+                        .skip(query.start)
+                        .take(query.size)
+                        .filter_map(get)
+                        .cloned()
+                        .collect();
                     return page(items, set.len() as u64);
                 }
                 let mut total = 0u64;
@@ -147,7 +174,14 @@ impl Store for MemoryStore {
                 };
                 hits.sort_by(|a, b| query.compare(a, b));
                 let total = hits.len() as u64;
-                page(hits.into_iter().skip(query.start).take(query.size).cloned().collect(), total)
+                page(
+                    hits.into_iter()
+                        .skip(query.start)
+                        .take(query.size)
+                        .cloned()
+                        .collect(),
+                    total,
+                )
             }
         }
     }

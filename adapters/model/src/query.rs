@@ -324,7 +324,20 @@ mod tests {
 
     #[test]
     fn ids_order_as_strings() {
-        let mut ids: Vec<u64> = vec![0, 1, 9, 10, 11, 100, 19, 2, 99, 1000, u64::MAX, 18_446_744_073_709_551_61];
+        let mut ids: Vec<u64> = vec![
+            0,
+            1,
+            9,
+            10,
+            11,
+            100,
+            19,
+            2,
+            99,
+            1000,
+            u64::MAX,
+            18_446_744_073_709_551_61,
+        ];
         let mut expected: Vec<String> = ids.iter().map(u64::to_string).collect();
         expected.sort();
         ids.sort_by(|a, b| id_string_cmp(InstanceId(*a), InstanceId(*b)));
