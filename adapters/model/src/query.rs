@@ -336,7 +336,7 @@ mod tests {
             99,
             1000,
             u64::MAX,
-            18_446_744_073_709_551_61,
+            1_844_674_407_370_955_161,
         ];
         let mut expected: Vec<String> = ids.iter().map(u64::to_string).collect();
         expected.sort();
