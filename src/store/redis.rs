@@ -48,10 +48,13 @@
 //! # Cost of `list_instances`
 //! - Fast path: the filter is served by at most one index with equality semantics (none, a
 //!   definition key, a business key, a non-empty tenant, or suspended = true), only open
-//!   instances, sorted by id. Each shard answers the size of its index and its first
-//!   `start + size` ids (`ZRANGE BYLEX LIMIT`, O(log N + start + size)); Rust merges the
-//!   `SHARDS * (start + size)` ids in string order, keeps the page and reads only the page's
-//!   hashes (a second round trip per shard). Cost grows with the page, not with N.
+//!   instances, sorted by id. One pipeline of plain commands asks each shard for the size of
+//!   its index and its first `start + size` ids (`ZCARD`, `ZRANGE BYLEX LIMIT`,
+//!   O(log N + start + size)); Rust merges the `SHARDS * (start + size)` ids in string order, keeps the page
+//!   and reads only the page's hashes (a second round trip per shard touched, each hash
+//!   packed into one string). Cost grows with the page, not with N. Measured (docs/PERFORMANCE.md):
+//!   plain `HGETALL`s made reply parsing most of the server's CPU, and a script per shard
+//!   for the first phase made Redis the bottleneck; this mix balances the two.
 //! - General path (every other filter or sort): each shard reads the smallest index that holds
 //!   every open match (`open` when nothing narrower applies), plus `closed` when the filter
 //!   asks for closed states, or just the listed ids for an id filter, and answers those
@@ -114,7 +117,6 @@ struct Scripts {
     remove_link: Script,
     set_vars: Script,
     delete_vars: Script,
-    page: Script,
     gather: Script,
 }
 
@@ -131,7 +133,6 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
         remove_link: build(include_str!("lua/remove_link.lua")),
         set_vars: build(include_str!("lua/set_vars.lua")),
         delete_vars: build(include_str!("lua/delete_vars.lua")),
-        page: build(include_str!("lua/page.lua")),
         gather: build(include_str!("lua/gather.lua")),
     }
 });
@@ -249,16 +250,30 @@ impl RedisStore {
         // Redis takes a signed 64-bit count.
         let want = query.start.saturating_add(query.size).min(i64::MAX as usize);
         let desc = query.order == SortOrder::Desc;
-        let shards = (0..SHARDS).map(|shard| {
-            let mut inv = SCRIPTS.page.key(self.base(shard));
-            inv.arg(index).arg(want).arg(if desc { "desc" } else { "asc" });
-            self.invoke(inv)
-        });
+        // Plain commands in one pipeline: reads need no atomicity across shards, and a
+        // ZCARD/ZRANGE costs Redis far less than a script call (EVALSHA sets up Lua each time).
+        let mut pipe = redis::pipe();
+        for shard in 0..SHARDS {
+            let key = format!("{}{index}", self.base(shard));
+            pipe.cmd("ZCARD").arg(&key);
+            let range = pipe.cmd("ZRANGE").arg(&key);
+            if desc {
+                range.arg("+").arg("-").arg("BYLEX").arg("REV");
+            } else {
+                range.arg("-").arg("+").arg("BYLEX");
+            }
+            range.arg("LIMIT").arg(0).arg(want);
+        }
+        let mut con = self.inner.con.clone();
+        let replies: Vec<Value> = bounded(pipe.query_async(&mut con)).await?;
+        if replies.len() != 2 * SHARDS as usize {
+            return Err(corrupt("malformed page reply"));
+        }
         let mut total = 0u64;
         let mut ids: Vec<Vec<u8>> = Vec::new();
-        for reply in try_join_all(shards).await? {
-            let mut parts = array(reply)?.into_iter();
-            let (Some(Value::Int(card)), Some(members)) = (parts.next(), parts.next()) else {
+        let mut replies = replies.into_iter();
+        while let (Some(card), Some(members)) = (replies.next(), replies.next()) {
+            let Value::Int(card) = card else {
                 return Err(corrupt("malformed page reply"));
             };
             total += u64::try_from(card).map_err(corrupt)?;
@@ -723,14 +738,44 @@ fn parse_id(raw: &[u8]) -> Result<InstanceId, StoreError> {
         .ok_or_else(|| corrupt(format!("bad instance id {:?}", String::from_utf8_lossy(raw))))
 }
 
-/// `{id, hash, id, hash ...}` from `gather.lua`.
+/// `{id, packed hash, id, packed hash ...}` from `gather.lua`.
 fn decode_gathered(reply: Value) -> Result<Vec<ProcessInstance>, StoreError> {
     let mut it = array(reply)?.into_iter();
     let mut out = Vec::new();
     while let Some(id) = it.next() {
         let id = parse_id(&bulk(id)?)?;
-        let hash = it.next().ok_or_else(|| corrupt("gather reply without a hash"))?;
-        out.push(decode_instance(id, pairs(hash)?)?);
+        let packed = bulk(it.next().ok_or_else(|| corrupt("gather reply without a hash"))?)?;
+        out.push(decode_instance(id, unpack(&packed)?)?);
+    }
+    Ok(out)
+}
+
+/// Splits `<len>:<bytes><len>:<bytes>...` into field/value pairs.
+fn unpack(mut packed: &[u8]) -> Result<Fields, StoreError> {
+    let mut items = Vec::new();
+    while !packed.is_empty() {
+        let colon = packed
+            .iter()
+            .position(|b| *b == b':')
+            .ok_or_else(|| corrupt("packed hash without ':'"))?;
+        let len: usize = std::str::from_utf8(&packed[..colon])
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| corrupt("packed hash with a bad length"))?;
+        let rest = &packed[colon + 1..];
+        if rest.len() < len {
+            return Err(corrupt("packed hash cut short"));
+        }
+        items.push(rest[..len].to_vec());
+        packed = &rest[len..];
+    }
+    if items.len() % 2 != 0 {
+        return Err(corrupt("packed hash with an odd number of items"));
+    }
+    let mut out = Vec::with_capacity(items.len() / 2);
+    let mut it = items.into_iter();
+    while let (Some(f), Some(v)) = (it.next(), it.next()) {
+        out.push((f, v));
     }
     Ok(out)
 }

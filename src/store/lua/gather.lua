@@ -1,5 +1,7 @@
--- Reads instances of one shard for list_instances. Answers {id, hash, id, hash, ...} for the
--- candidates that exist.
+-- Reads instances of one shard for list_instances. Answers {id, packed hash, id, packed
+-- hash, ...} for the candidates that exist; a packed hash is its fields and values, each as
+-- '<byte length>:<bytes>', in one string (one bulk reply per instance instead of two per
+-- field: parsing replies is what a list costs the client most).
 -- ARGV[1] 'ids': ARGV[2..] the ids to read.
 -- ARGV[1] 'idx': ARGV[2] n, ARGV[3..2+n] suffixes of open-instance indexes each of which
 --   holds every open match (the smallest one is read), ARGV[3+n] '1' to add the closed ones.
@@ -33,8 +35,12 @@ local out = {}
 for _, id in ipairs(ids) do
   local h = redis.call('HGETALL', inst_key(id))
   if #h > 0 then
+    local packed = {}
+    for i = 1, #h do
+      packed[i] = #h[i] .. ':' .. h[i]
+    end
     out[#out + 1] = id
-    out[#out + 1] = h
+    out[#out + 1] = table.concat(packed)
   end
 end
 return out
