@@ -974,3 +974,31 @@ fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, St
     }
     Ok(instance)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpack_reads_length_prefixed_pairs() {
+        let fields = unpack(b"1:s6:active3:v:a10:long:1:2:3").expect("well formed");
+        assert_eq!(
+            fields,
+            vec![
+                (b"s".to_vec(), b"active".to_vec()),
+                (b"v:a".to_vec(), b"long:1:2:3".to_vec())
+            ]
+        );
+        // Values may hold the separator and any byte.
+        let fields = unpack(b"1:b3:\x00:,").expect("binary");
+        assert_eq!(fields, vec![(b"b".to_vec(), b"\x00:,".to_vec())]);
+        assert_eq!(unpack(b"").expect("empty"), Vec::new());
+        for bad in [&b"1:s"[..], b"x:s", b"5:ab", b"1:s1", b"1:s2:ab3:abc"] {
+            assert!(
+                matches!(unpack(bad), Err(StoreError::Corrupt(_))),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}
