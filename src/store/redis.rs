@@ -750,29 +750,49 @@ fn decode_gathered(reply: Value) -> Result<Vec<ProcessInstance>, StoreError> {
     Ok(out)
 }
 
-/// Splits `<len>:<bytes><len>:<bytes>...` into field/value pairs.
-fn unpack(mut packed: &[u8]) -> Result<Fields, StoreError> {
-    let mut items = Vec::new();
-    while !packed.is_empty() {
-        let colon = packed
-            .iter()
-            .position(|b| *b == b':')
-            .ok_or_else(|| corrupt("packed hash without ':'"))?;
-        let len: usize = std::str::from_utf8(&packed[..colon])
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| corrupt("packed hash with a bad length"))?;
-        let rest = &packed[colon + 1..];
-        if rest.len() < len {
+/// Decodes a MessagePack array of strings (what `cmsgpack.pack` makes of an `HGETALL`
+/// reply) into field/value pairs. Only the array and string/binary forms occur.
+fn unpack(packed: &[u8]) -> Result<Fields, StoreError> {
+    fn take<'a>(buf: &mut &'a [u8], n: usize) -> Result<&'a [u8], StoreError> {
+        if buf.len() < n {
             return Err(corrupt("packed hash cut short"));
         }
-        items.push(rest[..len].to_vec());
-        packed = &rest[len..];
+        let (head, rest) = buf.split_at(n);
+        *buf = rest;
+        Ok(head)
     }
-    if items.len() % 2 != 0 {
+    fn length(buf: &mut &[u8], bytes: usize) -> Result<usize, StoreError> {
+        Ok(take(buf, bytes)?
+            .iter()
+            .fold(0usize, |n, b| (n << 8) | usize::from(*b)))
+    }
+    let mut buf = packed;
+    let tag = take(&mut buf, 1)?[0];
+    let count = match tag {
+        0x90..=0x9f => usize::from(tag & 0x0f),
+        0xdc => length(&mut buf, 2)?,
+        0xdd => length(&mut buf, 4)?,
+        _ => return Err(corrupt("packed hash is not an array")),
+    };
+    if count % 2 != 0 {
         return Err(corrupt("packed hash with an odd number of items"));
     }
-    let mut out = Vec::with_capacity(items.len() / 2);
+    let mut items = Vec::with_capacity(count);
+    for _ in 0..count {
+        let tag = take(&mut buf, 1)?[0];
+        let len = match tag {
+            0xa0..=0xbf => usize::from(tag & 0x1f),
+            0xd9 | 0xc4 => length(&mut buf, 1)?,
+            0xda | 0xc5 => length(&mut buf, 2)?,
+            0xdb | 0xc6 => length(&mut buf, 4)?,
+            _ => return Err(corrupt("packed hash item is not a string")),
+        };
+        items.push(take(&mut buf, len)?.to_vec());
+    }
+    if !buf.is_empty() {
+        return Err(corrupt("packed hash with trailing bytes"));
+    }
+    let mut out = Vec::with_capacity(count / 2);
     let mut it = items.into_iter();
     while let (Some(f), Some(v)) = (it.next(), it.next()) {
         out.push((f, v));
@@ -980,25 +1000,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unpack_reads_length_prefixed_pairs() {
-        let fields = unpack(b"1:s6:active3:v:a10:long:1:2:3").expect("well formed");
+    fn unpack_reads_messagepack_string_arrays() {
+        // fixarray of 4: fixstr "s", fixstr "active", str8 of 40 bytes, str16 "x".
+        let mut packed = vec![0x94, 0xa1, b's', 0xa6];
+        packed.extend(b"active");
+        packed.extend([0xd9, 40]);
+        packed.extend([b'v'; 40]);
+        packed.extend([0xda, 0, 1, b'\x00']);
+        let fields = unpack(&packed).expect("well formed");
         assert_eq!(
             fields,
             vec![
                 (b"s".to_vec(), b"active".to_vec()),
-                (b"v:a".to_vec(), b"long:1:2:3".to_vec())
+                (vec![b'v'; 40], b"\x00".to_vec())
             ]
         );
-        // Values may hold the separator and any byte.
-        let fields = unpack(b"1:b3:\x00:,").expect("binary");
-        assert_eq!(fields, vec![(b"b".to_vec(), b"\x00:,".to_vec())]);
-        assert_eq!(unpack(b"").expect("empty"), Vec::new());
-        for bad in [&b"1:s"[..], b"x:s", b"5:ab", b"1:s1", b"1:s2:ab3:abc"] {
-            assert!(
-                matches!(unpack(bad), Err(StoreError::Corrupt(_))),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
+        for bad in [
+            &[0x91, 0xa1, b's'][..],
+            &[0x92, 0xa1, b's'],
+            &[0x92, 0xa2, b's', 0xa0],
+            &[0x80],
+            &[0x92, 0x01, 0xa0],
+        ] {
+            assert!(matches!(unpack(bad), Err(StoreError::Corrupt(_))), "{bad:?}");
         }
+        let mut trailing = vec![0x92, 0xa0, 0xa0];
+        trailing.push(0);
+        assert!(unpack(&trailing).is_err());
     }
 }
