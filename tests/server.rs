@@ -32,3 +32,118 @@ async fn redis_server_starts_when_redis_answers() {
     assert_eq!(reply.status, 404);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn oversized_bodies_get_the_dialect_error_and_write_nothing() {
+    let server = TestServer::start_with(StoreKind::Memory, |c| c.max_body = 64).await;
+    let big = format!(
+        r#"{{"processDefinitionKey":"oneTaskProcess","businessKey":"{}"}}"#,
+        "x".repeat(200)
+    );
+    let url = format!("{}/runtime/process-instances", server.flowable);
+    let reply = send("POST", &url, Some("application/json"), big, Some(ADMIN)).await;
+    assert_eq!(reply.status, 400);
+    let body = reply.json();
+    assert_eq!(body["message"], "Bad request");
+    assert!(
+        body["exception"].as_str().is_some_and(|e| e.contains("64")),
+        "{body}"
+    );
+    let list = send("GET", &url, None, "", Some(ADMIN)).await.json();
+    assert_eq!(list["total"], 0, "nothing was started: {list}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn authentication_can_be_switched_off() {
+    let server = TestServer::start_with(StoreKind::Memory, |c| c.no_auth = true).await;
+    let url = format!("{}/runtime/process-instances", server.flowable);
+    let body = r#"{"processDefinitionKey":"oneTaskProcess"}"#;
+    let reply = send("POST", &url, Some("application/json"), body, None).await;
+    assert_eq!(reply.status, 201);
+    let started = reply.json();
+    // No authenticated user: no start user and no starter link.
+    assert_eq!(started["startUserId"], serde_json::Value::Null);
+    let links = send(
+        "GET",
+        &format!("{url}/{}/identitylinks", started["id"].as_str().unwrap_or("")),
+        None,
+        "",
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(links, serde_json::json!([]));
+    server.stop().await;
+}
+
+/// A Redis of our own on a free port, so the test can stop it under the server.
+struct OwnRedis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl OwnRedis {
+    fn start() -> OwnRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/test installs it)");
+        let url = format!("redis://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        OwnRedis { child, url }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_goes_down_is_a_flowable_500_not_a_hang() {
+    let mut redis = OwnRedis::start();
+    let url = redis.url.clone();
+    let server = TestServer::start_with(StoreKind::Redis, |c| c.store = url).await;
+    let instances = format!("{}/runtime/process-instances", server.flowable);
+    let body = r#"{"processDefinitionKey":"oneTaskProcess"}"#;
+    let reply = send("POST", &instances, Some("application/json"), body, Some(ADMIN)).await;
+    assert_eq!(reply.status, 201, "works while Redis is up");
+
+    let _ = redis.child.kill();
+    let _ = redis.child.wait();
+    let answered = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        send("POST", &instances, Some("application/json"), body, Some(ADMIN)),
+    )
+    .await
+    .expect("the server answers while its store is down");
+    assert_eq!(answered.status, 500);
+    let body = answered.json();
+    assert_eq!(body["message"], "Internal server error");
+    // No internals (no Redis error text) reach the client.
+    let text = body.to_string().to_lowercase();
+    assert!(!text.contains("redis") && !text.contains("connection"), "{body}");
+    server.stop().await;
+}
