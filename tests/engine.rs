@@ -280,13 +280,18 @@ async fn definition_filters_resolve(store: Arc<dyn Store>) {
     assert_eq!(list(InstanceFilter::default()).await.len(), 2);
 }
 
-async fn redis() -> Arc<dyn Store> {
+/// Runs a test on a Redis store of its own prefix, and removes its keys afterwards.
+async fn on_redis<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let prefix = common::unique_prefix("engine");
-    Arc::new(
-        RedisStore::connect(&common::redis_url(), &prefix)
-            .await
-            .expect("Redis answers at REDIS_URL"),
-    )
+    let store = RedisStore::connect(&common::redis_url(), &prefix)
+        .await
+        .expect("Redis answers at REDIS_URL");
+    test(Arc::new(store)).await;
+    common::remove_keys(&prefix).await;
 }
 
 macro_rules! on_both_stores {
@@ -296,7 +301,7 @@ macro_rules! on_both_stores {
             $(#[tokio::test] async fn $name() { super::$name(Arc::new(MemoryStore::new())).await })*
         }
         mod redis {
-            $(#[tokio::test] async fn $name() { super::$name(super::redis().await).await })*
+            $(#[tokio::test] async fn $name() { super::on_redis(super::$name).await })*
         }
     };
 }

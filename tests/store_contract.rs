@@ -8,10 +8,11 @@
 //! Ids differ between the stores (Redis ids encode their shard), so tests never hard-code
 //! them; expected pages are computed from the instances the store returned.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bpm_compat::store::{Closing, MemoryStore, RedisStore, Store, StoreError};
 use bpm_compat_model::{
@@ -24,20 +25,7 @@ use serde_json::json;
 
 // ---- harness ----
 
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-/// Unique per test: pid, wall clock and a counter (no glob characters, no braces).
-fn unique_prefix() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("bpmtest:{}:{nanos}:{n}:", std::process::id())
-}
+use common::{keys_under, redis_raw, redis_url, remove_keys, unique_prefix};
 
 async fn redis_store(prefix: &str) -> RedisStore {
     let url = redis_url();
@@ -46,56 +34,13 @@ async fn redis_store(prefix: &str) -> RedisStore {
     })
 }
 
-async fn redis_raw() -> ::redis::aio::MultiplexedConnection {
-    ::redis::Client::open(redis_url())
-        .expect("REDIS_URL parses")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("Redis answers")
-}
-
-/// Every key under `prefix` (SCAN is fine in tests, never on request paths).
-async fn keys_under(prefix: &str) -> Vec<Vec<u8>> {
-    let mut con = redis_raw().await;
-    let mut cursor = 0u64;
-    let mut keys = Vec::new();
-    loop {
-        let (next, batch): (u64, Vec<Vec<u8>>) = ::redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut con)
-            .await
-            .expect("SCAN");
-        keys.extend(batch);
-        if next == 0 {
-            return keys;
-        }
-        cursor = next;
-    }
-}
-
-async fn remove_keys(prefix: &str) {
-    let keys = keys_under(prefix).await;
-    let mut con = redis_raw().await;
-    for chunk in keys.chunks(500) {
-        let _: ::redis::Value = ::redis::cmd("DEL")
-            .arg(chunk)
-            .query_async(&mut con)
-            .await
-            .expect("DEL");
-    }
-}
-
 /// Runs a test body on a fresh Redis store and removes its keys, even when the body panics.
 async fn on_redis<F, Fut>(body: F)
 where
     F: FnOnce(RedisStore, String) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("store");
     let store = redis_store(&prefix).await;
     let outcome = AssertUnwindSafe(body(store, prefix.clone())).catch_unwind().await;
     remove_keys(&prefix).await;

@@ -23,18 +23,68 @@ pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-/// A key prefix no other test shares.
+/// A key prefix no other test shares (pid, wall clock and a counter; no glob characters,
+/// no braces).
 pub fn unique_prefix(tag: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!(
-        "test:{tag}:{}:{nanos}:{}:",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    format!("bpmtest:{tag}:{}:{nanos}:{n}:", std::process::id())
+}
+
+pub async fn redis_raw() -> redis::aio::MultiplexedConnection {
+    connect(&redis_url()).await.expect("Redis answers at REDIS_URL")
+}
+
+async fn connect(url: &str) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    redis::Client::open(url)?.get_multiplexed_async_connection().await
+}
+
+/// Every key under `prefix` (SCAN is fine in tests, never on request paths).
+pub async fn keys_under(prefix: &str) -> Vec<Vec<u8>> {
+    keys_at(&mut redis_raw().await, prefix).await
+}
+
+async fn keys_at(con: &mut redis::aio::MultiplexedConnection, prefix: &str) -> Vec<Vec<u8>> {
+    let mut cursor = 0u64;
+    let mut keys = Vec::new();
+    loop {
+        let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(con)
+            .await
+            .expect("SCAN");
+        keys.extend(batch);
+        if next == 0 {
+            return keys;
+        }
+        cursor = next;
+    }
+}
+
+/// Deletes every key under `prefix` on the Redis at REDIS_URL.
+pub async fn remove_keys(prefix: &str) {
+    remove_keys_at(&redis_url(), prefix).await;
+}
+
+/// Deletes every key under `prefix` on the Redis at `url`; a Redis that is gone has none left.
+pub async fn remove_keys_at(url: &str, prefix: &str) {
+    let Ok(mut con) = connect(url).await else { return };
+    let keys = keys_at(&mut con, prefix).await;
+    for chunk in keys.chunks(500) {
+        let _: redis::Value = redis::cmd("DEL")
+            .arg(chunk)
+            .query_async(&mut con)
+            .await
+            .expect("DEL");
+    }
 }
 
 pub fn definitions_dir() -> PathBuf {
@@ -48,6 +98,8 @@ pub struct TestServer {
     pub flowable: String,
     stop: Option<oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<()>>,
+    /// The Redis URL and key prefix to clean up on stop, when the store is Redis.
+    redis_keys: Option<(String, String)>,
 }
 
 impl TestServer {
@@ -65,6 +117,8 @@ impl TestServer {
             config.redis_prefix = unique_prefix("server");
         }
         tweak(&mut config);
+        let redis_keys =
+            (config.store != "memory").then(|| (config.store.clone(), config.redis_prefix.clone()));
         let app = config.build_app().await.unwrap_or_else(|e| {
             panic!(
                 "server does not start (Redis tests need a Redis at {}): {e}",
@@ -88,16 +142,20 @@ impl TestServer {
             root,
             stop: Some(stop),
             done: Some(done),
+            redis_keys,
         }
     }
 
-    /// Stops accepting and waits for the server to finish.
+    /// Stops accepting, waits for the server to finish and removes its Redis keys.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(done) = self.done.take() {
             done.await.expect("server task");
+        }
+        if let Some((url, prefix)) = self.redis_keys.take() {
+            remove_keys_at(&url, &prefix).await;
         }
     }
 }
