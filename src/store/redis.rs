@@ -11,7 +11,8 @@
 //! # Key layout
 //! `P` is the configured prefix (no braces allowed), `n` the shard (`0..SHARDS`):
 //! ```text
-//! P{sn}:seq        STRING  per-shard counter; an id is seq * SHARDS + n, so id % SHARDS = shard
+//! P{sn}:seq        STRING  per-shard counter; an id is (10 + n) * 10^12 + seq: 14 digits, the
+//!                          first two naming the shard
 //! P{sn}:i:<id>     HASH    one instance (fields below)
 //! P{sn}:open       ZSET    open (active or suspended) instances of the shard
 //! P{sn}:k:<key>    ZSET    open instances by definition key
@@ -26,7 +27,9 @@
 //! (scripts build the index keys from `KEYS[1]`, the shard's key base: Cluster routes the
 //! script by that key and the others hash to the same slot by construction). New instances go
 //! to the shards round-robin. The tags do not include the prefix, so every prefix uses the
-//! same 16 slots; `SHARDS` cannot change once ids exist, as ids encode it.
+//! same 16 slots; `SHARDS` cannot change once ids exist, as ids encode it. With every id of the
+//! same length, string order (Flowable's) is numeric order, and each shard holds one
+//! contiguous stretch of it.
 //!
 //! Instance hash fields, one per scalar so the hash stays a listpack (a few bytes of overhead
 //! per field; Redis converts it to a far bigger hashtable once any value exceeds
@@ -48,13 +51,14 @@
 //! # Cost of `list_instances`
 //! - Fast path: the filter is served by at most one index with equality semantics (none, a
 //!   definition key, a business key, a non-empty tenant, or suspended = true), only open
-//!   instances, sorted by id. One pipeline of plain commands asks each shard for the size of
-//!   its index and its first `start + size` ids (`ZCARD`, `ZRANGE BYLEX LIMIT`,
-//!   O(log N + start + size)); Rust merges the `SHARDS * (start + size)` ids in string order, keeps the page
-//!   and reads only the page's hashes (a second round trip per shard touched, each hash
-//!   packed into one string). Cost grows with the page, not with N. Measured (docs/PERFORMANCE.md):
-//!   plain `HGETALL`s made reply parsing most of the server's CPU, and a script per shard
-//!   for the first phase made Redis the bottleneck; this mix balances the two.
+//!   instances, sorted by id. One pipeline of `ZCARD`s gives every shard's index size (the
+//!   total); as shards own contiguous stretches of the id order, those sizes say which shards
+//!   hold the page (one, or two where it straddles), and one script call per such shard
+//!   answers its part: `ZRANGE BYLEX LIMIT offset count` and the hashes, each packed into
+//!   one MessagePack string. O(SHARDS + log N + start + size); cost grows with the page, not
+//!   with N. Measured (docs/PERFORMANCE.md): with ids spread round-robin over the shards, a
+//!   page needed ids from all 16 shards and hashes from ~8, and Redis or the client's reply
+//!   parsing was the bottleneck.
 //! - General path (every other filter or sort): each shard reads the smallest index that holds
 //!   every open match (`open` when nothing narrower applies), plus `closed` when the filter
 //!   asks for closed states, or just the listed ids for an id filter, and answers those
@@ -103,6 +107,11 @@ use super::{Closing, Store, StoreError};
 
 /// Number of shards, each with its own hash tag. Fixed: ids encode their shard.
 pub const SHARDS: u64 = 16;
+/// Ids are `(FIRST_PREFIX + shard) * ID_SPAN + seq`: 14 digits, the first two naming the
+/// shard. Equal length makes string order numeric order, and each shard owns one contiguous
+/// stretch of it, so a page in id order lies in one or two shards (see `list_fast`).
+pub const ID_SPAN: u64 = 1_000_000_000_000;
+const FIRST_PREFIX: u64 = 10;
 /// Upper bound of one call to Redis, connection included.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Upper bound of [`RedisStore::connect`].
@@ -178,7 +187,12 @@ async fn bounded<T>(call: impl Future<Output = redis::RedisResult<T>>) -> Result
 }
 
 fn shard_of(id: InstanceId) -> u64 {
-    id.0 % SHARDS
+    // An id this store did not make (a client's guess) maps to shard 0, where no key of it
+    // exists, so it is simply not found.
+    (id.0 / ID_SPAN)
+        .checked_sub(FIRST_PREFIX)
+        .filter(|s| *s < SHARDS)
+        .unwrap_or(0)
 }
 
 impl RedisStore {
@@ -247,55 +261,60 @@ impl RedisStore {
         query: &InstanceQuery,
         index: &str,
     ) -> Result<Page<ProcessInstance>, StoreError> {
-        // Redis takes a signed 64-bit count.
-        let want = query.start.saturating_add(query.size).min(i64::MAX as usize);
         let desc = query.order == SortOrder::Desc;
-        // Plain commands in one pipeline: reads need no atomicity across shards, and a
-        // ZCARD/ZRANGE costs Redis far less than a script call (EVALSHA sets up Lua each time).
+        // First the size of the index on every shard (plain ZCARDs in one pipeline: a read
+        // needs no atomicity across shards, and they cost Redis next to nothing).
         let mut pipe = redis::pipe();
         for shard in 0..SHARDS {
-            let key = format!("{}{index}", self.base(shard));
-            pipe.cmd("ZCARD").arg(&key);
-            let range = pipe.cmd("ZRANGE").arg(&key);
-            if desc {
-                range.arg("+").arg("-").arg("BYLEX").arg("REV");
-            } else {
-                range.arg("-").arg("+").arg("BYLEX");
-            }
-            range.arg("LIMIT").arg(0).arg(want);
+            pipe.cmd("ZCARD").arg(format!("{}{index}", self.base(shard)));
         }
         let mut con = self.inner.con.clone();
-        let replies: Vec<Value> = bounded(pipe.query_async(&mut con)).await?;
-        if replies.len() != 2 * SHARDS as usize {
+        let counts: Vec<u64> = bounded(pipe.query_async(&mut con)).await?;
+        if counts.len() != SHARDS as usize {
             return Err(corrupt("malformed page reply"));
         }
-        let mut total = 0u64;
-        let mut ids: Vec<Vec<u8>> = Vec::new();
-        let mut replies = replies.into_iter();
-        while let (Some(card), Some(members)) = (replies.next(), replies.next()) {
-            let Value::Int(card) = card else {
-                return Err(corrupt("malformed page reply"));
-            };
-            total += u64::try_from(card).map_err(corrupt)?;
-            ids.extend(bulk_list(members)?);
-        }
-        // Decimal strings compare bytewise exactly as `id_string_cmp` compares ids.
-        ids.sort_unstable();
+        let total = counts.iter().sum();
+        // Shards own contiguous stretches of the id order, so the page is the next
+        // `size` members after skipping `start`, walking the shards in order.
+        let mut order: Vec<u64> = (0..SHARDS).collect();
         if desc {
-            ids.reverse();
+            order.reverse();
         }
-        let page: Vec<InstanceId> = ids
-            .iter()
-            .skip(query.start)
-            .take(query.size)
-            .map(|id| parse_id(id))
-            .collect::<Result<_, _>>()?;
-        let mut found = self.fetch(&page).await?;
-        let items = page
-            .iter()
-            .filter_map(|id| found.remove(id))
-            .filter(|i| query.filter.matches(i))
-            .collect();
+        let (mut skip, mut wanted) = (query.start as u64, query.size as u64);
+        let mut plan = Vec::new();
+        for shard in order {
+            let count = counts[shard as usize];
+            if wanted == 0 {
+                break;
+            }
+            if skip >= count {
+                skip -= count;
+                continue;
+            }
+            let take = wanted.min(count - skip);
+            plan.push((shard, skip, take));
+            wanted -= take;
+            skip = 0;
+        }
+        // Then each shard's part of the page, ids and packed hashes in one script call: one
+        // or two calls for a page that does not straddle more shards.
+        let calls = plan.into_iter().map(|(shard, offset, count)| {
+            let mut inv = SCRIPTS.gather.key(self.base(shard));
+            inv.arg("page")
+                .arg(index)
+                .arg(offset)
+                .arg(count)
+                .arg(if desc { "desc" } else { "asc" });
+            self.invoke(inv)
+        });
+        let mut items = Vec::new();
+        for reply in try_join_all(calls).await? {
+            items.extend(
+                decode_gathered(reply)?
+                    .into_iter()
+                    .filter(|i| query.filter.matches(i)),
+            );
+        }
         Ok(Page {
             items,
             total,
@@ -468,7 +487,7 @@ impl Store for RedisStore {
     async fn create_instance(&self, new: NewInstance) -> Result<ProcessInstance, StoreError> {
         let shard = self.inner.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS;
         let mut inv = SCRIPTS.create.key(self.base(shard));
-        inv.arg(shard).arg(SHARDS);
+        inv.arg((FIRST_PREFIX + shard) * ID_SPAN).arg(ID_SPAN);
         for (field, value) in encode_new(&new)? {
             inv.arg(field).arg(value);
         }
@@ -476,6 +495,7 @@ impl Store for RedisStore {
         let id = match (code.as_str(), rest.into_iter().next()) {
             ("ok", Some(id)) => parse_id(&bulk(id)?)?,
             ("dup", _) => return Err(corrupt(format!("the id counter of shard {shard} went backwards"))),
+            ("full", _) => return Err(StoreError::Backend(format!("shard {shard} has used all its ids"))),
             (other, _) => return Err(corrupt(format!("unexpected create reply {other:?}"))),
         };
         Ok(new.with_id(id))

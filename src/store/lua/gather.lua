@@ -3,6 +3,8 @@
 -- MessagePack string (Redis' built-in cmsgpack, C code): one bulk reply per instance instead
 -- of two per field, as parsing reply elements is what a list costs the client most.
 -- ARGV[1] 'ids': ARGV[2..] the ids to read.
+-- ARGV[1] 'page': ARGV[2] index suffix, ARGV[3] offset, ARGV[4] count, ARGV[5] 'asc' or
+--   'desc': that stretch of the index in string order (O(log N + offset + count)).
 -- ARGV[1] 'idx': ARGV[2] n, ARGV[3..2+n] suffixes of open-instance indexes each of which
 --   holds every open match (the smallest one is read), ARGV[3+n] '1' to add the closed ones.
 local ids = {}
@@ -14,6 +16,13 @@ end
 if ARGV[1] == 'ids' then
   for i = 2, #ARGV do
     ids[#ids + 1] = ARGV[i]
+  end
+elseif ARGV[1] == 'page' then
+  local z = base .. ARGV[2]
+  if ARGV[5] == 'desc' then
+    ids = redis.call('ZRANGE', z, '+', '-', 'BYLEX', 'REV', 'LIMIT', ARGV[3], ARGV[4])
+  else
+    ids = redis.call('ZRANGE', z, '-', '+', 'BYLEX', 'LIMIT', ARGV[3], ARGV[4])
   end
 else
   local n = tonumber(ARGV[2])
