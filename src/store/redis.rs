@@ -89,7 +89,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -116,6 +116,8 @@ const FIRST_PREFIX: u64 = 10;
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Upper bound of [`RedisStore::connect`].
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Multiplexed connections per store handle (see `Inner::cons`).
+const CONNECTIONS: usize = 4;
 
 struct Scripts {
     create: Script,
@@ -154,7 +156,10 @@ pub struct RedisStore {
 
 struct Inner {
     /// Multiplexed and reconnecting; cloned per call (a cheap handle), so no lock is needed.
-    con: ConnectionManager,
+    /// A few multiplexed connections, used in turn: each has one driver task that writes
+    /// requests and parses replies, so with one connection all reply parsing ran on one core.
+    cons: Vec<ConnectionManager>,
+    next_con: AtomicUsize,
     prefix: String,
     /// Round-robin over the shards for new instances. Relaxed: any spread will do.
     next_shard: AtomicU64,
@@ -211,27 +216,38 @@ impl RedisStore {
             .set_response_timeout(Some(CALL_TIMEOUT))
             .set_number_of_retries(3)
             .set_max_delay(Duration::from_secs(1));
-        let mut con = match tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        {
-            Ok(con) => con.map_err(backend)?,
-            Err(_) => {
-                return Err(StoreError::Backend(format!(
-                    "Redis did not answer within {CONNECT_TIMEOUT:?}"
-                )))
-            }
-        };
-        let _: Value = bounded(redis::cmd("PING").query_async(&mut con)).await?;
+        let mut cons = Vec::with_capacity(CONNECTIONS);
+        for _ in 0..CONNECTIONS {
+            let mut con = match tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                ConnectionManager::new_with_config(client.clone(), config.clone()),
+            )
+            .await
+            {
+                Ok(con) => con.map_err(backend)?,
+                Err(_) => {
+                    return Err(StoreError::Backend(format!(
+                        "Redis did not answer within {CONNECT_TIMEOUT:?}"
+                    )))
+                }
+            };
+            let _: Value = bounded(redis::cmd("PING").query_async(&mut con)).await?;
+            cons.push(con);
+        }
         Ok(RedisStore {
             inner: Arc::new(Inner {
-                con,
+                cons,
+                next_con: AtomicUsize::new(0),
                 prefix: prefix.to_owned(),
                 next_shard: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// The next connection, round-robin (Relaxed: any spread will do).
+    fn con(&self) -> ConnectionManager {
+        let n = self.inner.next_con.fetch_add(1, Ordering::Relaxed);
+        self.inner.cons[n % self.inner.cons.len()].clone()
     }
 
     /// The key base of a shard, `<prefix>{s<n>}:`; scripts get it as `KEYS[1]`.
@@ -245,7 +261,7 @@ impl RedisStore {
 
     /// Invokes a prepared script within [`CALL_TIMEOUT`].
     async fn invoke(&self, inv: ScriptInvocation<'static>) -> Result<Value, StoreError> {
-        let mut con = self.inner.con.clone();
+        let mut con = self.con();
         bounded(inv.invoke_async::<Value>(&mut con)).await
     }
 
@@ -268,7 +284,7 @@ impl RedisStore {
         for shard in 0..SHARDS {
             pipe.cmd("ZCARD").arg(format!("{}{index}", self.base(shard)));
         }
-        let mut con = self.inner.con.clone();
+        let mut con = self.con();
         let counts: Vec<u64> = bounded(pipe.query_async(&mut con)).await?;
         if counts.len() != SHARDS as usize {
             return Err(corrupt("malformed page reply"));
@@ -502,7 +518,7 @@ impl Store for RedisStore {
     }
 
     async fn get_instance(&self, id: InstanceId) -> Result<Option<ProcessInstance>, StoreError> {
-        let mut con = self.inner.con.clone();
+        let mut con = self.con();
         let hash: Value = bounded(
             redis::cmd("HGETALL")
                 .arg(self.instance_key(id))
