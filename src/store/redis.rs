@@ -31,21 +31,23 @@
 //! same length, string order (Flowable's) is numeric order, and each shard holds one
 //! contiguous stretch of it.
 //!
-//! Instance hash fields, one per scalar so the hash stays a listpack (a few bytes of overhead
+//! Instance hash fields, small and separate so the hash stays a listpack (a few bytes of overhead
 //! per field; Redis converts it to a far bigger hashtable once any value exceeds
 //! `hash-max-listpack-value`, 64 bytes by default, e.g. a large variable) and Lua never decodes
-//! JSON (cjson would corrupt `i64` values and empty arrays): `d` definition id, `k` definition key, `n` version, `t`
-//! tenant (absent when empty), `nm` name, `b` business key, `bs` business status, `s` state
-//! (`active`, `suspended`, `completed`, `failed`, `failedEscalated`, `terminated`), `a`
-//! activity, `st` start time, `et` end time, `su` start user, `dd` due date, `cb` claimed by,
-//! `ct` claim time, `dr` delete reason, `o` origin (times in epoch milliseconds; an absent
-//! field is `None`), `v:<name>` a variable (`<type>:<JSON value>`, e.g. `long:42`: the serde
-//! form of its `VariableValue` without the tag wrapper, written and read by Rust only) and
-//! `l:["u"|"g",<identity>,<type>]` an identity link (empty value).
+//! JSON (cjson would corrupt `i64` values and empty arrays): `c` what never changes after the start
+//! and no script reads, as a JSON array `[definition id, version, start time]` (one field instead
+//! of three: every field is a reply element to carry and parse on each read; kept short so ordinary
+//! ids stay under the 64-byte listpack limit), `k` definition key, `t` tenant (absent when empty),
+//! `nm` name, `b` business key, `bs` business status, `s` state (`active`, `suspended`,
+//! `completed`, `failed`, `failedEscalated`, `terminated`), `a` activity, `et` end time, `dd` due
+//! date, `cb` claimed by, `ct` claim time, `dr` delete reason, `su` start user, `o` origin (times
+//! in epoch milliseconds; an absent field is `None`), `v:<name>` a variable (`<type>:<JSON value>`,
+//! e.g. `long:42`: the serde form of its `VariableValue` without the tag wrapper, written and read
+//! by Rust only) and `l:["u"|"g",<identity>,<type>]` an identity link (empty value).
 //!
-//! Measured on Redis 7.0 with 50,000 open instances, each with a unique business key, a
-//! starter link and five small variables: about 740 bytes per instance in all (the hash
-//! ~390, each of the `open`, `k:` and `b:` entries ~100). The `{"type":..,"value":..}`
+//! Measured on Redis 7.0 with 1,000,000 open instances, each with a unique business key, a
+//! starter link and five small variables: about 750 bytes per instance in all (the hash
+//! ~390, each of the `open`, `k:` and `b:` entries ~100; docs/PERFORMANCE.md). The `{"type":..,"value":..}`
 //! wrapper the variables dropped was worth ~75 of those bytes.
 //!
 //! # Cost of `list_instances`
@@ -944,14 +946,15 @@ fn encode_new(new: &NewInstance) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
     let mut out: Vec<(String, Vec<u8>)> =
         Vec::with_capacity(12 + new.variables.len() + new.identity_links.len());
     let mut put = |field: &str, value: Vec<u8>| out.push((field.to_owned(), value));
-    put("d", new.definition_id.clone().into_bytes());
+    // What never changes after the start and no script reads: one field, fewer to carry.
+    // Short enough to stay under `hash-max-listpack-value` (64 bytes) for ordinary ids.
+    let core = (&new.definition_id, new.definition_version, new.start_time.0);
+    put("c", serde_json::to_vec(&core).map_err(corrupt)?);
     put("k", new.definition_key.clone().into_bytes());
-    put("n", new.definition_version.to_string().into_bytes());
     if !new.tenant_id.is_empty() {
         put("t", new.tenant_id.clone().into_bytes());
     }
     put("s", state_code(new.state).as_bytes().to_vec());
-    put("st", new.start_time.0.to_string().into_bytes());
     let optional = [
         ("nm", &new.name),
         ("b", &new.business_key),
@@ -975,6 +978,9 @@ fn encode_new(new: &NewInstance) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
     }
     Ok(out)
 }
+
+/// The `c` field: definition id, version, start time.
+type Core = (String, u32, i64);
 
 fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, StoreError> {
     let bad = |field: &str, why: &dyn fmt::Display| corrupt(format!("instance {id}, field {field:?}: {why}"));
@@ -1003,18 +1009,21 @@ fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, St
             .transpose()
     };
     let state_text = required("s", take("s"))?;
+    let core = required("c", take("c"))?;
+    let (definition_id, definition_version, start_time): Core =
+        serde_json::from_str(&core).map_err(|e| bad("c", &e))?;
     let instance = ProcessInstance {
         id,
-        definition_id: required("d", take("d"))?,
+        definition_id,
         definition_key: required("k", take("k"))?,
-        definition_version: required("n", take("n"))?.parse().map_err(|e| bad("n", &e))?,
+        definition_version,
         tenant_id: take("t").unwrap_or_default(),
         name: take("nm"),
         business_key: take("b"),
         business_status: take("bs"),
         state: parse_state(&state_text).ok_or_else(|| bad("s", &state_text))?,
         activity_id: take("a"),
-        start_time: time("st", take("st"))?.ok_or_else(|| bad("st", &"missing"))?,
+        start_time: Timestamp(start_time),
         end_time: time("et", take("et"))?,
         start_user_id: take("su"),
         due_date: time("dd", take("dd"))?,
