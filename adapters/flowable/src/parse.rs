@@ -114,36 +114,24 @@ pub fn parse(op: Op, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Comm
             Ok((Op::AddIdentityLink { id, link: Some(link) }, cmd))
         }
         Op::GetIdentityLink {
-            id,
-            family,
-            identity,
-            link_type,
-        } => {
-            let r = instance(&id)?;
-            let link = identity_link_path(&family, &identity, &link_type)?;
-            let cmd = Command::GetIdentityLink(IdentityLinkRef { id: r.id, link });
-            let op = Op::GetIdentityLink {
-                id,
-                family,
-                identity,
-                link_type,
-            };
-            Ok((op, cmd))
+            ref id,
+            ref family,
+            ref identity,
+            ref link_type,
         }
-        Op::DeleteIdentityLink {
-            id,
-            family,
-            identity,
-            link_type,
+        | Op::DeleteIdentityLink {
+            ref id,
+            ref family,
+            ref identity,
+            ref link_type,
         } => {
-            let r = instance(&id)?;
-            let link = identity_link_path(&family, &identity, &link_type)?;
-            let cmd = Command::RemoveIdentityLink(IdentityLinkRef { id: r.id, link });
-            let op = Op::DeleteIdentityLink {
-                id,
-                family,
-                identity,
-                link_type,
+            let r = IdentityLinkRef {
+                id: instance(id)?.id,
+                link: identity_link_path(family, identity, link_type)?,
+            };
+            let cmd = match op {
+                Op::GetIdentityLink { .. } => Command::GetIdentityLink(r),
+                _ => Command::RemoveIdentityLink(r),
             };
             Ok((op, cmd))
         }
