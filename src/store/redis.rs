@@ -163,6 +163,8 @@ struct Inner {
     cons: Vec<ConnectionManager>,
     next_con: AtomicUsize,
     prefix: String,
+    /// The key base of each shard, `<prefix>{s<n>}:` (built once: lists use all 16).
+    bases: Vec<String>,
     /// Round-robin over the shards for new instances. Relaxed: any spread will do.
     next_shard: AtomicU64,
 }
@@ -241,6 +243,9 @@ impl RedisStore {
                 cons,
                 next_con: AtomicUsize::new(0),
                 prefix: prefix.to_owned(),
+                bases: (0..SHARDS)
+                    .map(|shard| format!("{prefix}{{s{shard}}}:"))
+                    .collect(),
                 next_shard: AtomicU64::new(0),
             }),
         })
@@ -253,12 +258,12 @@ impl RedisStore {
     }
 
     /// The key base of a shard, `<prefix>{s<n>}:`; scripts get it as `KEYS[1]`.
-    fn base(&self, shard: u64) -> String {
-        format!("{}{{s{shard}}}:", self.inner.prefix)
+    fn base(&self, shard: u64) -> &str {
+        &self.inner.bases[shard as usize]
     }
 
     fn instance_key(&self, id: InstanceId) -> String {
-        format!("{}i:{id}", self.base(shard_of(id)))
+        [self.base(shard_of(id)), "i:", &id.0.to_string()].concat()
     }
 
     /// Invokes a prepared script within [`CALL_TIMEOUT`].
@@ -284,7 +289,7 @@ impl RedisStore {
         // needs no atomicity across shards, and they cost Redis next to nothing).
         let mut pipe = redis::pipe();
         for shard in 0..SHARDS {
-            pipe.cmd("ZCARD").arg(format!("{}{index}", self.base(shard)));
+            pipe.cmd("ZCARD").arg([self.base(shard), index].concat());
         }
         let mut con = self.con();
         let counts: Vec<u64> = bounded(pipe.query_async(&mut con)).await?;
@@ -983,61 +988,81 @@ fn encode_new(new: &NewInstance) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
 type Core = (String, u32, i64);
 
 fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, StoreError> {
-    let bad = |field: &str, why: &dyn fmt::Display| corrupt(format!("instance {id}, field {field:?}: {why}"));
-    let mut text: BTreeMap<String, String> = BTreeMap::new();
+    let bad = |field: &[u8], why: &dyn fmt::Display| {
+        corrupt(format!(
+            "instance {id}, field {:?}: {why}",
+            String::from_utf8_lossy(field)
+        ))
+    };
+    // One slot per scalar field, filled in a single pass (this runs for every listed instance).
+    let [mut c, mut k, mut t, mut nm, mut b, mut bs, mut st, mut a, mut et] = Default::default();
+    let [mut dd, mut cb, mut ct, mut dr, mut su, mut o] = Default::default();
     let mut variables = Variables::new();
     let mut identity_links = Vec::new();
     for (field, value) in fields {
-        let field =
-            String::from_utf8(field).map_err(|e| corrupt(format!("instance {id}: field name: {e}")))?;
-        if let Some(name) = field.strip_prefix("v:") {
-            let value = decode_value(&value).map_err(|e| bad(&field, &e))?;
-            variables.insert(name.to_owned(), value);
-        } else if let Some(json) = field.strip_prefix("l:") {
-            identity_links.push(decode_link(json)?);
-        } else {
-            let value = String::from_utf8(value).map_err(|e| bad(&field, &e))?;
-            text.insert(field, value);
-        }
+        let slot: &mut Option<String> = match field.as_slice() {
+            b"c" => &mut c,
+            b"k" => &mut k,
+            b"t" => &mut t,
+            b"nm" => &mut nm,
+            b"b" => &mut b,
+            b"bs" => &mut bs,
+            b"s" => &mut st,
+            b"a" => &mut a,
+            b"et" => &mut et,
+            b"dd" => &mut dd,
+            b"cb" => &mut cb,
+            b"ct" => &mut ct,
+            b"dr" => &mut dr,
+            b"su" => &mut su,
+            b"o" => &mut o,
+            name => {
+                let text = std::str::from_utf8(name).map_err(|e| bad(name, &e))?;
+                if let Some(var) = text.strip_prefix("v:") {
+                    let value = decode_value(&value).map_err(|e| bad(name, &e))?;
+                    variables.insert(var.to_owned(), value);
+                } else if let Some(json) = text.strip_prefix("l:") {
+                    identity_links.push(decode_link(json)?);
+                } else {
+                    return Err(bad(name, &"unknown field"));
+                }
+                continue;
+            }
+        };
+        *slot = Some(String::from_utf8(value).map_err(|e| bad(&field, &e))?);
     }
     identity_links.sort();
     identity_links.dedup();
-    let mut take = |field: &str| text.remove(field);
-    let required = |field: &str, v: Option<String>| v.ok_or_else(|| bad(field, &"missing"));
+    let required = |field: &str, v: Option<String>| v.ok_or_else(|| bad(field.as_bytes(), &"missing"));
     let time = |field: &str, v: Option<String>| -> Result<Option<Timestamp>, StoreError> {
-        v.map(|v| v.parse().map(Timestamp).map_err(|e| bad(field, &e)))
+        v.map(|v| v.parse().map(Timestamp).map_err(|e| bad(field.as_bytes(), &e)))
             .transpose()
     };
-    let state_text = required("s", take("s"))?;
-    let core = required("c", take("c"))?;
+    let state_text = required("s", st)?;
     let (definition_id, definition_version, start_time): Core =
-        serde_json::from_str(&core).map_err(|e| bad("c", &e))?;
-    let instance = ProcessInstance {
+        serde_json::from_str(&required("c", c)?).map_err(|e| bad(b"c", &e))?;
+    Ok(ProcessInstance {
         id,
         definition_id,
-        definition_key: required("k", take("k"))?,
+        definition_key: required("k", k)?,
         definition_version,
-        tenant_id: take("t").unwrap_or_default(),
-        name: take("nm"),
-        business_key: take("b"),
-        business_status: take("bs"),
-        state: parse_state(&state_text).ok_or_else(|| bad("s", &state_text))?,
-        activity_id: take("a"),
+        tenant_id: t.unwrap_or_default(),
+        name: nm,
+        business_key: b,
+        business_status: bs,
+        state: parse_state(&state_text).ok_or_else(|| bad(b"s", &state_text))?,
+        activity_id: a,
         start_time: Timestamp(start_time),
-        end_time: time("et", take("et"))?,
-        start_user_id: take("su"),
-        due_date: time("dd", take("dd"))?,
-        claimed_by: take("cb"),
-        claim_time: time("ct", take("ct"))?,
-        delete_reason: take("dr"),
-        origin: take("o"),
+        end_time: time("et", et)?,
+        start_user_id: su,
+        due_date: time("dd", dd)?,
+        claimed_by: cb,
+        claim_time: time("ct", ct)?,
+        delete_reason: dr,
+        origin: o,
         variables,
         identity_links,
-    };
-    if let Some(field) = text.keys().next() {
-        return Err(bad(field, &"unknown field"));
-    }
-    Ok(instance)
+    })
 }
 
 #[cfg(test)]
