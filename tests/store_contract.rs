@@ -101,12 +101,16 @@ fn new_instance(key: &str) -> NewInstance {
         business_key: None,
         state: InstanceState::Active,
         activity_id: Some("task".to_owned()),
+        tokens: vec!["task".to_owned()],
+        start_activity_id: Some("start".to_owned()),
+        end_activity_id: None,
         start_time: Timestamp(T0),
         end_time: None,
         start_user_id: None,
         origin: None,
         variables: Variables::new(),
         identity_links: Vec::new(),
+        tasks: Vec::new(),
     }
 }
 
@@ -277,6 +281,9 @@ async fn create_and_get_round_trip(s: &dyn Store) {
         business_key: Some("BK:4711 {x}".to_owned()),
         state: InstanceState::Active,
         activity_id: Some("approve".to_owned()),
+        tokens: vec!["approve".to_owned(), "join".to_owned()],
+        start_activity_id: Some("start".to_owned()),
+        end_activity_id: None,
         start_time: Timestamp(1_732_454_160_123),
         end_time: None,
         start_user_id: Some("kermit".to_owned()),
@@ -290,6 +297,7 @@ async fn create_and_get_round_trip(s: &dyn Store) {
             IdentityLink::user("kermit", "starter"),
             IdentityLink::user("kermit", "participant"),
         ],
+        tasks: Vec::new(),
     };
     let created = create(s, full.clone()).await;
     assert_eq!(created, full.clone().with_id(created.id));
@@ -1196,6 +1204,7 @@ async fn close_instances_all_or_nothing(s: &dyn Store) {
         end_time: Some(Timestamp(T0 + 99_000)),
         delete_reason: Some("done".into()),
         activity_id: None,
+        tokens: Vec::new(),
         ..all[1].clone()
     };
     assert_eq!(closed, want, "a suspended instance closes like an active one");

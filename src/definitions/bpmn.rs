@@ -1,11 +1,15 @@
 //! BPMN 2.0 XML → [`ProcessDefinition`]s: the subset the core runs (start/end events, tasks,
 //! gateways, sequence flows with conditions) and BPMN DI shapes and edges when present.
 //! Elements outside that subset inside a process are rejected by name, not silently dropped,
-//! except documentation, extension elements and lanes, which carry no behaviour.
+//! except extension elements and lanes, which carry no behaviour. User tasks keep their
+//! assignment attributes (`flowable:assignee`, `candidateUsers`, `candidateGroups`, ... in any
+//! extension namespace, or `<humanPerformer>` / `<potentialOwner>`) and documentation.
 
 use std::collections::HashMap;
 
-use bpm_compat_model::{Activity, ActivityKind, Edge, Layout, ProcessDefinition, SequenceFlow, Shape};
+use bpm_compat_model::{
+    Activity, ActivityKind, Edge, Layout, ProcessDefinition, SequenceFlow, Shape, TaskSpec,
+};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
@@ -72,10 +76,17 @@ pub fn parse(xml: &str) -> Result<Vec<Parsed>, String> {
                         let p = processes.last_mut().ok_or("flow node outside a process")?;
                         let id = attr(&e, "id")?.ok_or_else(|| format!("a <{node}> has no id"))?;
                         let kind = activity_kind(node).unwrap_or(ActivityKind::Task);
+                        let task = match kind {
+                            ActivityKind::UserTask => Some(task_spec(&e)?),
+                            _ => None,
+                        };
                         p.activities.push(Activity {
                             id,
                             name: attr(&e, "name")?,
                             kind,
+                            documentation: None,
+                            default_flow: attr(&e, "default")?,
+                            task,
                         });
                     }
                     (Some("process"), "documentation" | "extensionElements" | "laneSet" | "dataObject")
@@ -139,6 +150,42 @@ pub fn parse(xml: &str) -> Result<Vec<Parsed>, String> {
                             p.description = Some(text.trim().to_owned());
                         }
                     }
+                    (Some(node), "documentation") if activity_kind(node).is_some() => {
+                        if let Some(a) = processes.last_mut().and_then(|p| p.activities.last_mut()) {
+                            a.documentation = Some(text.trim().to_owned());
+                        }
+                    }
+                    (Some("resourceAssignmentExpression"), "formalExpression") => {
+                        // <humanPerformer> names the assignee, <potentialOwner> candidates:
+                        // `user(kermit), group(management)`, a bare name being a group.
+                        let role = stack
+                            .iter()
+                            .rev()
+                            .find(|n| *n == "humanPerformer" || *n == "potentialOwner");
+                        let task = processes
+                            .last_mut()
+                            .and_then(|p| p.activities.last_mut())
+                            .and_then(|a| a.task.as_mut());
+                        if let (Some(role), Some(task)) = (role, task) {
+                            if role == "humanPerformer" {
+                                task.assignee = Some(text.trim().to_owned());
+                            } else {
+                                for part in split_list(text.trim()) {
+                                    if let Some(u) =
+                                        part.strip_prefix("user(").and_then(|r| r.strip_suffix(')'))
+                                    {
+                                        task.candidate_users.push(u.trim().to_owned());
+                                    } else if let Some(g) =
+                                        part.strip_prefix("group(").and_then(|r| r.strip_suffix(')'))
+                                    {
+                                        task.candidate_groups.push(g.trim().to_owned());
+                                    } else {
+                                        task.candidate_groups.push(part);
+                                    }
+                                }
+                            }
+                        }
+                    }
                     (Some("sequenceFlow"), "conditionExpression") => {
                         if let Some(f) = processes.last_mut().and_then(|p| p.flows.last_mut()) {
                             f.condition = Some(text.trim().to_owned());
@@ -181,6 +228,46 @@ pub fn parse(xml: &str) -> Result<Vec<Parsed>, String> {
         }
     }
     Ok(processes)
+}
+
+/// A user task's attributes, in any extension namespace (`flowable:`, `activiti:`, `camunda:`).
+fn task_spec(e: &BytesStart<'_>) -> Result<TaskSpec, String> {
+    let list = |v: Option<String>| v.map(|v| split_list(&v)).unwrap_or_default();
+    Ok(TaskSpec {
+        assignee: attr(e, "assignee")?,
+        owner: attr(e, "owner")?,
+        candidate_users: list(attr(e, "candidateUsers")?),
+        candidate_groups: list(attr(e, "candidateGroups")?),
+        priority: attr(e, "priority")?,
+        due_date: attr(e, "dueDate")?,
+        category: attr(e, "category")?,
+        form_key: attr(e, "formKey")?,
+    })
+}
+
+/// A comma-separated list, trimmed, without empty parts; commas inside `${...}` do not split.
+fn split_list(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut current = String::new();
+    for c in text.chars() {
+        match c {
+            '{' | '(' => depth += 1,
+            '}' | ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    parts.push(current);
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn local(e: &BytesStart<'_>) -> String {

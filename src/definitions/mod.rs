@@ -17,8 +17,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bpm_compat_model::{Activity, ActivityKind, Alias, DefinitionSelector, ProcessDefinition, SequenceFlow};
+use bpm_compat_model::{
+    Activity, ActivityKind, Alias, DefinitionSelector, ProcessDefinition, SequenceFlow, TaskSpec,
+};
 use serde::Deserialize;
+
+use crate::engine::expr::Expr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DefinitionError {
@@ -60,6 +64,16 @@ pub struct Step {
     pub name: Option<String>,
     /// For `startEvent`: the message that starts it.
     pub message: Option<String>,
+    pub documentation: Option<String>,
+    /// For `userTask`: who works on it (literals or `${...}` expressions).
+    pub assignee: Option<String>,
+    #[serde(default, rename = "candidateUsers")]
+    pub candidate_users: Vec<String>,
+    #[serde(default, rename = "candidateGroups")]
+    pub candidate_groups: Vec<String>,
+    /// For gateways: the flow (`flowN`, by position in `flows`) taken when no condition holds.
+    #[serde(rename = "default")]
+    pub default_flow: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,10 +102,19 @@ impl Declarative {
                 "parallelGateway" => ActivityKind::ParallelGateway,
                 other => return Err(format!("step '{}' has unknown type '{other}'", s.id)),
             };
+            let task = (kind == ActivityKind::UserTask).then(|| TaskSpec {
+                assignee: s.assignee.clone(),
+                candidate_users: s.candidate_users.clone(),
+                candidate_groups: s.candidate_groups.clone(),
+                ..TaskSpec::default()
+            });
             activities.push(Activity {
                 id: s.id.clone(),
                 name: s.name.clone(),
                 kind,
+                documentation: s.documentation.clone(),
+                default_flow: s.default_flow.clone(),
+                task,
             });
         }
         let flows = match self.flows {
@@ -134,7 +157,7 @@ impl Declarative {
 }
 
 /// Checks what the engine relies on: unique activity ids, flows between known activities,
-/// at least one start event.
+/// at least one start event, conditions that parse, default flows that leave their gateway.
 fn validate(d: &ProcessDefinition) -> Result<(), String> {
     if d.key.is_empty() {
         return Err("the process has an empty key".into());
@@ -157,6 +180,21 @@ fn validate(d: &ProcessDefinition) -> Result<(), String> {
     }
     if d.start_event(None).is_none() {
         return Err(format!("process '{}' has no start event", d.key));
+    }
+    for f in &d.flows {
+        if let Some(c) = &f.condition {
+            Expr::parse(c).map_err(|e| format!("sequence flow '{}': {e}", f.id))?;
+        }
+    }
+    for a in &d.activities {
+        if let Some(flow) = &a.default_flow {
+            if !d.outgoing(&a.id).any(|f| f.id == *flow) {
+                return Err(format!(
+                    "default flow '{flow}' of '{}' is not one of its outgoing flows",
+                    a.id
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -4,6 +4,10 @@
 //! One match, one arm per command; each arm is one atomic store step (plus, for reads that
 //! show definition fields, a lookup in the in-memory definition registry).
 
+pub mod expr;
+pub mod run;
+mod tasks;
+
 use std::sync::Arc;
 
 use bpm_compat_model::{
@@ -12,6 +16,7 @@ use bpm_compat_model::{
 };
 use tracing::instrument;
 
+use self::run::RunError;
 use crate::definitions::Definitions;
 use crate::store::{Closing, Store};
 
@@ -34,7 +39,7 @@ impl Engine {
         &self.store
     }
 
-    #[instrument(level = "debug", skip_all, fields(command = command.name(), instance_id = ?command.instance_id()))]
+    #[instrument(level = "debug", skip_all, fields(command = command.name(), instance_id = ?command.instance_id(), task_id = ?command.task_id()))]
     pub async fn apply(&self, command: Command, ctx: &RequestCtx) -> Result<Outcome, CoreError> {
         let store = &self.store;
         Ok(match command {
@@ -116,6 +121,15 @@ impl Engine {
                 store.delete_variables(r.id, None).await?;
                 Outcome::Done
             }
+            Command::GetTask(r) => Outcome::Task(self.task_view(self.task(r.id).await?, None)),
+            Command::ListTasks(query) => self.list_tasks(query).await?,
+            Command::CompleteTask(c) => {
+                self.complete_task(c, ctx).await?;
+                Outcome::Done
+            }
+            Command::ClaimTask(c) => Outcome::Task(self.claim_task(c, ctx).await?),
+            Command::DelegateTask(c) => Outcome::Task(self.delegate_task(c).await?),
+            Command::ResolveTask(r) => Outcome::Task(self.resolve_task(r.id).await?),
         })
     }
 
@@ -134,15 +148,22 @@ impl Engine {
             .ok_or_else(|| CoreError::Internal {
                 message: format!("definition {} has no start event", definition.id),
             })?;
-        let wait = definition.first_wait_state(&start_event.id);
         let mut variables = Variables::new();
         for v in start.variables {
             variables.insert(v.name, v.value);
         }
+        let mut seen = variables.clone();
+        for v in start.transient_variables {
+            seen.insert(v.name, v.value);
+        }
+        let step = run::start(&definition, &start_event.id, &seen).map_err(failure)?;
         let mut identity_links = Vec::new();
         if let Some(user) = &start.start_user {
             identity_links.push(IdentityLink::user(user.clone(), STARTER_LINK));
         }
+        let tasks = tasks::create(&definition, InstanceId(0), &step.new_tasks, &seen, ctx)?;
+        identity_links.extend(tasks::participants(&tasks));
+        let ended = step.ended();
         let new = NewInstance {
             definition_id: definition.id.clone(),
             definition_key: definition.key.clone(),
@@ -150,18 +171,22 @@ impl Engine {
             tenant_id: definition.tenant_id.clone(),
             name: start.name,
             business_key: start.business_key,
-            state: if wait.is_some() {
-                InstanceState::Active
-            } else {
+            state: if ended {
                 InstanceState::Completed
+            } else {
+                InstanceState::Active
             },
-            activity_id: wait.map(|a| a.id.clone()),
+            activity_id: step.current_activity(&definition),
+            tokens: step.tokens,
+            start_activity_id: Some(start_event.id.clone()),
+            end_activity_id: step.end_activity,
             start_time: ctx.now,
-            end_time: if wait.is_some() { None } else { Some(ctx.now) },
+            end_time: ended.then_some(ctx.now),
             start_user_id: start.start_user,
             origin: start.origin,
             variables,
             identity_links,
+            tasks,
         };
         let instance = self.store.create_instance(new).await?;
         Ok(InstanceView { instance, definition })
@@ -176,26 +201,35 @@ impl Engine {
     }
 
     fn view(&self, instance: ProcessInstance) -> InstanceView {
-        let definition = match self.definitions.get(&instance.definition_id) {
+        let definition = self.definition_of(
+            &instance.definition_id,
+            &instance.definition_key,
+            &instance.tenant_id,
+        );
+        InstanceView { instance, definition }
+    }
+
+    /// The definition an instance or task runs. When it is gone from the directory since
+    /// the instance started, a stand-in with what the instance itself knows, rather than
+    /// failing every read of it.
+    fn definition_of(&self, id: &str, key: &str, tenant_id: &str) -> Arc<ProcessDefinition> {
+        match self.definitions.get(id) {
             Some(d) => d.clone(),
-            // The definition is gone from the directory since the instance started: show what
-            // the instance itself knows rather than failing every read of it.
             None => Arc::new(ProcessDefinition {
-                id: instance.definition_id.clone(),
-                key: instance.definition_key.clone(),
+                id: id.to_owned(),
+                key: key.to_owned(),
                 name: None,
                 description: None,
                 category: None,
-                version: instance.definition_version,
-                tenant_id: instance.tenant_id.clone(),
+                version: id.split(':').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0),
+                tenant_id: tenant_id.to_owned(),
                 resource_name: None,
                 activities: Vec::new(),
                 flows: Vec::new(),
                 layout: None,
                 aliases: Vec::new(),
             }),
-        };
-        InstanceView { instance, definition }
+        }
     }
 
     /// Filters on definition fields the store does not keep (name, category, version) become
@@ -218,6 +252,13 @@ impl Engine {
             .map(|d| d.id.clone())
             .collect();
         filter.definition_ids = Some(ids);
+    }
+}
+
+/// A process that cannot go on: the vendor's engine would throw.
+fn failure(e: RunError) -> CoreError {
+    CoreError::ProcessFailure {
+        message: e.to_string(),
     }
 }
 

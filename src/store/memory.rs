@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use bpm_compat_model::{
     Clash, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState, LexId,
-    Missing, NewInstance, Page, ProcessInstance, SetMode, SortOrder, TextMatch, UpdateInstance, Variable,
+    Missing, NewInstance, Page, ProcessInstance, SetMode, SortOrder, Task, TaskId, TaskQuery, TextMatch,
+    UpdateInstance, Variable,
 };
 
-use super::{Closing, Store, StoreError};
+use super::{Closing, Commit, Store, StoreError};
 
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
@@ -32,6 +33,12 @@ struct State {
     open: BTreeSet<LexId>,
     by_key: HashMap<String, BTreeSet<LexId>>,
     by_business_key: HashMap<String, BTreeSet<LexId>>,
+    tasks: BTreeMap<TaskId, Task>,
+    /// Ids of open tasks, and every task of an instance: task lists are driven by one of
+    /// them (an instance's tasks, or the open ones), so their cost grows with open tasks,
+    /// not with history.
+    open_tasks: BTreeSet<TaskId>,
+    instance_tasks: HashMap<InstanceId, Vec<TaskId>>,
 }
 
 static EMPTY: BTreeSet<LexId> = BTreeSet::new();
@@ -69,6 +76,37 @@ impl State {
         }
     }
 
+    fn write_task(&mut self, mut task: Task) -> Task {
+        if task.id.0 == 0 {
+            self.next_id += 1;
+            task.id = TaskId(self.next_id);
+            self.instance_tasks
+                .entry(task.instance_id)
+                .or_default()
+                .push(task.id);
+        }
+        if task.is_open() {
+            self.open_tasks.insert(task.id);
+        } else {
+            self.open_tasks.remove(&task.id);
+        }
+        self.tasks.insert(task.id, task.clone());
+        task
+    }
+
+    /// Applies `f` to the open tasks of an instance.
+    fn each_open_task(&mut self, id: InstanceId, mut f: impl FnMut(&mut Task)) {
+        let ids = self.instance_tasks.get(&id).cloned().unwrap_or_default();
+        for t in ids {
+            if let Some(task) = self.tasks.get_mut(&t).filter(|t| t.is_open()) {
+                f(task);
+                if !task.is_open() {
+                    self.open_tasks.remove(&t);
+                }
+            }
+        }
+    }
+
     fn open_mut(&mut self, id: InstanceId) -> Result<&mut ProcessInstance, StoreError> {
         match self.instances.get_mut(&id) {
             Some(i) if i.state.is_open() => Ok(i),
@@ -88,15 +126,106 @@ fn remove_from(index: &mut HashMap<String, BTreeSet<LexId>>, key: &str, id: Inst
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn create_instance(&self, new: NewInstance) -> Result<ProcessInstance, StoreError> {
+    async fn create_instance(&self, mut new: NewInstance) -> Result<ProcessInstance, StoreError> {
         let mut state = self.lock();
         state.next_id += 1;
+        let tasks = std::mem::take(&mut new.tasks);
         let instance = new.with_id(InstanceId(state.next_id));
         if instance.state.is_open() {
             state.index(&instance);
         }
         state.instances.insert(instance.id, instance.clone());
+        for mut t in tasks {
+            t.id = TaskId(0);
+            t.instance_id = instance.id;
+            state.write_task(t);
+        }
         Ok(instance)
+    }
+
+    async fn commit(&self, commit: &Commit) -> Result<(ProcessInstance, Vec<Task>), StoreError> {
+        let mut state = self.lock();
+        let i = state.open_mut(commit.id)?;
+        if i.state == InstanceState::Suspended {
+            return Err(StoreError::Conflict(Clash::InstanceSuspended(commit.id)));
+        }
+        if i.revision != commit.revision {
+            return Err(StoreError::Conflict(Clash::Stale(commit.id)));
+        }
+        let before = i.clone();
+        let mut after = before.clone();
+        after.revision += 1;
+        for v in &commit.variables {
+            after.variables.insert(v.name.clone(), v.value.clone());
+        }
+        for link in &commit.links {
+            if let Err(at) = after.identity_links.binary_search(link) {
+                after.identity_links.insert(at, link.clone());
+            }
+        }
+        if let Some(p) = &commit.progress {
+            after.state = p.state;
+            after.activity_id = p.activity_id.clone();
+            after.tokens = p.tokens.clone();
+            after.end_time = p.end_time;
+            after.end_activity_id = p.end_activity_id.clone();
+        }
+        state.unindex(&before);
+        if after.state.is_open() {
+            state.index(&after);
+        }
+        state.instances.insert(after.id, after.clone());
+        let written = commit
+            .tasks
+            .iter()
+            .map(|t| {
+                let mut t = t.clone();
+                t.instance_id = commit.id;
+                state.write_task(t)
+            })
+            .collect();
+        Ok((after, written))
+    }
+
+    async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
+        Ok(self.lock().tasks.get(&id).cloned())
+    }
+
+    async fn list_tasks(&self, query: &TaskQuery) -> Result<Page<Task>, StoreError> {
+        let state = self.lock();
+        let f = &query.filter;
+        let open_only = !f.all && f.finished != Some(true);
+        let mut hits: Vec<&Task> = if let Some(id) = f.instance_id {
+            let ids = state
+                .instance_tasks
+                .get(&id)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            ids.iter()
+                .filter_map(|t| state.tasks.get(t))
+                .filter(|t| f.matches(t))
+                .collect()
+        } else if open_only {
+            state
+                .open_tasks
+                .iter()
+                .filter_map(|t| state.tasks.get(t))
+                .filter(|t| f.matches(t))
+                .collect()
+        } else {
+            state.tasks.values().filter(|t| f.matches(t)).collect()
+        };
+        hits.sort_by(|a, b| query.compare(a, b));
+        Ok(Page {
+            total: hits.len() as u64,
+            items: hits
+                .into_iter()
+                .skip(query.start)
+                .take(query.size)
+                .cloned()
+                .collect(),
+            start: query.start,
+        })
     }
 
     async fn get_instance(&self, id: InstanceId) -> Result<Option<ProcessInstance>, StoreError> {
@@ -224,7 +353,9 @@ impl Store for MemoryStore {
                 } else {
                     InstanceState::Active
                 };
-                Ok(i.clone())
+                let after = i.clone();
+                state.each_open_task(id, |t| t.suspended = suspended);
+                Ok(after)
             }
         }
     }
@@ -243,7 +374,12 @@ impl Store for MemoryStore {
             i.end_time = Some(closing.at);
             i.delete_reason = closing.reason.clone();
             i.activity_id = None;
+            i.tokens.clear();
             state.instances.insert(*id, i);
+            state.each_open_task(*id, |t| {
+                t.end_time = Some(closing.at);
+                t.delete_reason = closing.reason.clone();
+            });
         }
         Ok(())
     }

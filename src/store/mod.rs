@@ -12,7 +12,11 @@
 //!   `StoreError::NotFound(Missing::Instance)` for unknown or closed ones; reads see every
 //!   instance;
 //! - a failed precondition writes nothing;
-//! - identity links are kept sorted and without duplicates, variables by name.
+//! - identity links are kept sorted and without duplicates, variables by name;
+//! - tasks share the id sequence of instances and live with their instance: suspending an
+//!   instance suspends its open tasks, closing it ends them;
+//! - a [`Commit`] applies only while the instance is open, active, and still at the revision
+//!   the engine read (optimistic locking, as Flowable's own engine does).
 
 pub mod memory;
 pub mod redis;
@@ -20,7 +24,7 @@ pub mod redis;
 use async_trait::async_trait;
 use bpm_compat_model::{
     Clash, IdentityLink, InstanceId, InstanceQuery, InstanceState, Missing, NewInstance, Page,
-    ProcessInstance, SetMode, Timestamp, UpdateInstance, Variable,
+    ProcessInstance, SetMode, Task, TaskId, TaskQuery, Timestamp, UpdateInstance, Variable,
 };
 
 pub use self::memory::MemoryStore;
@@ -61,10 +65,49 @@ pub struct Closing {
     pub at: Timestamp,
 }
 
+/// One step of a running process: what the engine decided, written at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Commit {
+    pub id: InstanceId,
+    /// The revision the engine read; the commit fails with `Conflict(Stale)` if it moved.
+    pub revision: u64,
+    /// Where the process went, when the step moved it.
+    pub progress: Option<Progress>,
+    /// Instance variables to create or overwrite.
+    pub variables: Vec<Variable>,
+    /// Identity links to add to the instance (present ones are kept once).
+    pub links: Vec<IdentityLink>,
+    /// Tasks to write whole: a task with id 0 is new and gets an id; an ended task (with an
+    /// end time) leaves the open indexes.
+    pub tasks: Vec<Task>,
+}
+
+/// The process part of a [`Commit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// `Active`, or `Completed` when no token is left.
+    pub state: InstanceState,
+    pub activity_id: Option<String>,
+    pub tokens: Vec<String>,
+    pub end_time: Option<Timestamp>,
+    pub end_activity_id: Option<String>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Assigns a fresh id and writes the instance with its variables and links.
+    /// Assigns a fresh id and writes the instance with its variables, links and tasks.
     async fn create_instance(&self, new: NewInstance) -> Result<ProcessInstance, StoreError>;
+
+    /// Applies a step (see [`Commit`]); answers the instance after it and the tasks written,
+    /// with their ids. `NotFound` for an unknown or closed instance, `Conflict(InstanceSuspended)`
+    /// for a suspended one, `Conflict(Stale)` when the revision moved; nothing is written then.
+    async fn commit(&self, commit: &Commit) -> Result<(ProcessInstance, Vec<Task>), StoreError>;
+
+    /// Any task, open or ended.
+    async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError>;
+
+    /// One page of the tasks matching `query.filter`, in `query`'s order, and the total.
+    async fn list_tasks(&self, query: &TaskQuery) -> Result<Page<Task>, StoreError>;
 
     /// Any instance, open or closed.
     async fn get_instance(&self, id: InstanceId) -> Result<Option<ProcessInstance>, StoreError>;
@@ -75,11 +118,11 @@ pub trait Store: Send + Sync + 'static {
     /// Sets the given fields of an open instance; answers the instance after the change.
     async fn update_instance(&self, change: &UpdateInstance) -> Result<ProcessInstance, StoreError>;
 
-    /// Suspends or activates an open instance; `Conflict(AlreadySuspended | AlreadyActive)`
+    /// Suspends or activates an open instance and its open tasks; `Conflict(AlreadySuspended | AlreadyActive)`
     /// when it is in that state already. Answers the instance after the change.
     async fn set_suspended(&self, id: InstanceId, suspended: bool) -> Result<ProcessInstance, StoreError>;
 
-    /// Ends open instances. All or nothing: when any id is unknown or closed, the answer is
+    /// Ends open instances and their open tasks. All or nothing: when any id is unknown or closed, the answer is
     /// `NotFound` for the first such id and no instance changes.
     async fn close_instances(&self, ids: &[InstanceId], closing: &Closing) -> Result<(), StoreError>;
 

@@ -98,14 +98,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bpm_compat_model::{
     Clash, Identity, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState,
-    Missing, NewInstance, Page, ProcessInstance, SetMode, SortOrder, TextMatch, Timestamp, UpdateInstance,
-    Variable, VariableValue, Variables,
+    Missing, NewInstance, Page, ProcessInstance, SetMode, SortOrder, Task, TaskFilter, TaskId, TaskQuery,
+    TextMatch, Timestamp, UpdateInstance, Variable, VariableValue, Variables,
 };
 use futures_util::future::try_join_all;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, ScriptInvocation, Value};
 
-use super::{Closing, Store, StoreError};
+use super::{Closing, Commit, Store, StoreError};
 
 /// Number of shards, each with its own hash tag. Fixed: ids encode their shard.
 pub const SHARDS: u64 = 16;
@@ -131,6 +131,8 @@ struct Scripts {
     set_vars: Script,
     delete_vars: Script,
     gather: Script,
+    commit: Script,
+    tasks: Script,
 }
 
 /// Built once: `Script::new` hashes the source, and EVALSHA sends only the hash.
@@ -147,6 +149,8 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
         set_vars: build(include_str!("lua/set_vars.lua")),
         delete_vars: build(include_str!("lua/delete_vars.lua")),
         gather: build(include_str!("lua/gather.lua")),
+        commit: build(include_str!("lua/commit.lua")),
+        tasks: build(include_str!("lua/tasks.lua")),
     }
 });
 
@@ -511,8 +515,13 @@ impl Store for RedisStore {
         let shard = self.inner.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS;
         let mut inv = SCRIPTS.create.key(self.base(shard));
         inv.arg((FIRST_PREFIX + shard) * ID_SPAN).arg(ID_SPAN);
-        for (field, value) in encode_new(&new)? {
+        let fields = encode_new(&new)?;
+        inv.arg(fields.len() * 2);
+        for (field, value) in fields {
             inv.arg(field).arg(value);
+        }
+        for t in &new.tasks {
+            task_args(&mut inv, t)?;
         }
         let (code, rest) = status(self.invoke(inv).await?)?;
         let id = match (code.as_str(), rest.into_iter().next()) {
@@ -522,6 +531,113 @@ impl Store for RedisStore {
             (other, _) => return Err(corrupt(format!("unexpected create reply {other:?}"))),
         };
         Ok(new.with_id(id))
+    }
+
+    async fn commit(&self, commit: &Commit) -> Result<(ProcessInstance, Vec<Task>), StoreError> {
+        let id = commit.id;
+        let shard = shard_of(id);
+        let mut inv = self.on_instance(&SCRIPTS.commit, id);
+        inv.arg(commit.revision)
+            .arg((FIRST_PREFIX + shard) * ID_SPAN)
+            .arg(ID_SPAN);
+        let mut set: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut delete: Vec<&str> = Vec::new();
+        if let Some(p) = &commit.progress {
+            set.push(("s".into(), state_code(p.state).as_bytes().to_vec()));
+            let mut opt = |field: &'static str, value: Option<Vec<u8>>| match value {
+                Some(v) => set.push((field.into(), v)),
+                None => delete.push(field),
+            };
+            opt("a", p.activity_id.clone().map(String::into_bytes));
+            opt("x", tokens_field(&p.tokens, p.activity_id.as_deref())?);
+            opt("et", p.end_time.map(|t| t.0.to_string().into_bytes()));
+            opt("ea", p.end_activity_id.clone().map(String::into_bytes));
+        }
+        for v in &commit.variables {
+            set.push((variable_field(&v.name), encode_value(&v.value)?));
+        }
+        for link in &commit.links {
+            set.push((link_field(link)?, Vec::new()));
+        }
+        inv.arg(set.len());
+        for (field, value) in set {
+            inv.arg(field).arg(value);
+        }
+        inv.arg(delete.len());
+        for field in delete {
+            inv.arg(field);
+        }
+        for t in &commit.tasks {
+            task_args(&mut inv, t)?;
+        }
+        let (code, rest) = status(self.invoke(inv).await?)?;
+        match code.as_str() {
+            "ok" => {}
+            "isus" => return Err(StoreError::Conflict(Clash::InstanceSuspended(id))),
+            "stale" => return Err(StoreError::Conflict(Clash::Stale(id))),
+            "full" => return Err(StoreError::Backend(format!("shard {shard} has used all its ids"))),
+            _ => return Err(failure(id, &code, rest)),
+        }
+        let mut rest = rest.into_iter();
+        let hash = rest
+            .next()
+            .ok_or_else(|| corrupt("commit reply without the instance"))?;
+        let instance = decode_instance(id, pairs(hash)?)?;
+        let mut tasks = Vec::with_capacity(commit.tasks.len());
+        for (t, written) in commit.tasks.iter().zip(rest) {
+            tasks.push(Task {
+                id: TaskId(parse_id(&bulk(written)?)?.0),
+                instance_id: id,
+                ..t.clone()
+            });
+        }
+        Ok((instance, tasks))
+    }
+
+    async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
+        let mut con = self.con();
+        let key = [self.base(shard_of(InstanceId(id.0))), "tk:", &id.0.to_string()].concat();
+        let hash: Value = bounded(redis::cmd("HGETALL").arg(key).query_async(&mut con)).await?;
+        let fields = pairs(hash)?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        decode_task(id, fields).map(Some)
+    }
+
+    async fn list_tasks(&self, query: &TaskQuery) -> Result<Page<Task>, StoreError> {
+        let f = &query.filter;
+        let (indexes, extra) = task_indexes(f);
+        let shards: Vec<u64> = match f.instance_id {
+            Some(id) => vec![shard_of(id)],
+            None => (0..SHARDS).collect(),
+        };
+        let calls = shards.into_iter().map(|shard| {
+            let mut inv = SCRIPTS.tasks.key(self.base(shard));
+            inv.arg(indexes.len());
+            for index in &indexes {
+                inv.arg(index);
+            }
+            inv.arg(extra);
+            self.invoke(inv)
+        });
+        let mut hits = Vec::new();
+        for reply in try_join_all(calls).await? {
+            let mut parts = array(reply)?.into_iter();
+            while let (Some(id), Some(packed)) = (parts.next(), parts.next()) {
+                let id = TaskId(parse_id(&bulk(id)?)?.0);
+                let task = decode_task(id, unpack(&bulk(packed)?)?)?;
+                if f.matches(&task) {
+                    hits.push(task);
+                }
+            }
+        }
+        hits.sort_by(|a, b| query.compare(a, b));
+        Ok(Page {
+            total: hits.len() as u64,
+            items: hits.into_iter().skip(query.start).take(query.size).collect(),
+            start: query.start,
+        })
     }
 
     async fn get_instance(&self, id: InstanceId) -> Result<Option<ProcessInstance>, StoreError> {
@@ -953,7 +1069,12 @@ fn encode_new(new: &NewInstance) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
     let mut put = |field: &str, value: Vec<u8>| out.push((field.to_owned(), value));
     // What never changes after the start and no script reads: one field, fewer to carry.
     // Short enough to stay under `hash-max-listpack-value` (64 bytes) for ordinary ids.
-    let core = (&new.definition_id, new.definition_version, new.start_time.0);
+    let core = (
+        &new.definition_id,
+        new.definition_version,
+        new.start_time.0,
+        &new.start_activity_id,
+    );
     put("c", serde_json::to_vec(&core).map_err(corrupt)?);
     put("k", new.definition_key.clone().into_bytes());
     if !new.tenant_id.is_empty() {
@@ -975,6 +1096,12 @@ fn encode_new(new: &NewInstance) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
     if let Some(t) = new.end_time {
         put("et", t.0.to_string().into_bytes());
     }
+    if let Some(ea) = &new.end_activity_id {
+        put("ea", ea.clone().into_bytes());
+    }
+    if let Some(x) = tokens_field(&new.tokens, new.activity_id.as_deref())? {
+        put("x", x);
+    }
     for (name, value) in &new.variables {
         out.push((variable_field(name), encode_value(value)?));
     }
@@ -984,8 +1111,102 @@ fn encode_new(new: &NewInstance) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
     Ok(out)
 }
 
-/// The `c` field: definition id, version, start time.
-type Core = (String, u32, i64);
+/// The `x` field: every token, when they are more than the activity `a` alone.
+fn tokens_field(tokens: &[String], activity: Option<&str>) -> Result<Option<Vec<u8>>, StoreError> {
+    if tokens.iter().map(String::as_str).eq(activity) {
+        return Ok(None);
+    }
+    serde_json::to_vec(tokens).map(Some).map_err(corrupt)
+}
+
+/// Appends a task as `write_tasks` (lua/common.lua) reads it: id (`0` when new), the number
+/// of field/value arguments, then those: `j` the task as JSON, and for Lua's indexes `a`
+/// assignee, `c:u:<user>` / `c:g:<group>` candidates, `et` end time, `dr` delete reason, `s`
+/// suspended (`1`). Lua writes `p` (the instance) and changes `s`, `et`, `dr` of open tasks
+/// when their instance is suspended, activated or closed; those fields win over `j`.
+fn task_args(inv: &mut ScriptInvocation<'_>, t: &Task) -> Result<(), StoreError> {
+    let mut fields: Vec<(String, Vec<u8>)> = vec![("j".into(), serde_json::to_vec(t).map_err(corrupt)?)];
+    if let Some(a) = &t.assignee {
+        fields.push(("a".into(), a.clone().into_bytes()));
+    }
+    for c in &t.candidates {
+        let field = match c {
+            Identity::User(u) => format!("c:u:{u}"),
+            Identity::Group(g) => format!("c:g:{g}"),
+        };
+        fields.push((field, Vec::new()));
+    }
+    if let Some(et) = t.end_time {
+        fields.push(("et".into(), et.0.to_string().into_bytes()));
+    }
+    if let Some(dr) = &t.delete_reason {
+        fields.push(("dr".into(), dr.clone().into_bytes()));
+    }
+    if t.suspended {
+        fields.push(("s".into(), b"1".to_vec()));
+    }
+    inv.arg(t.id.0).arg(fields.len() * 2);
+    for (field, value) in fields {
+        inv.arg(field).arg(value);
+    }
+    Ok(())
+}
+
+fn decode_task(id: TaskId, fields: Fields) -> Result<Task, StoreError> {
+    let bad = |field: &str, why: &dyn fmt::Display| corrupt(format!("task {id}, field {field:?}: {why}"));
+    let mut task: Option<Task> = None;
+    let [mut p, mut et, mut dr, mut s] = Default::default();
+    for (field, value) in fields {
+        let slot: &mut Option<Vec<u8>> = match field.as_slice() {
+            b"j" => {
+                task = Some(serde_json::from_slice(&value).map_err(|e| bad("j", &e))?);
+                continue;
+            }
+            b"p" => &mut p,
+            b"et" => &mut et,
+            b"dr" => &mut dr,
+            b"s" => &mut s,
+            _ => continue,
+        };
+        *slot = Some(value);
+    }
+    let mut task = task.ok_or_else(|| bad("j", &"missing"))?;
+    let text = |field: &str, v: Vec<u8>| String::from_utf8(v).map_err(|e| bad(field, &e));
+    task.id = id;
+    task.instance_id = parse_id(&p.ok_or_else(|| bad("p", &"missing"))?)?;
+    task.suspended = s.is_some();
+    task.end_time = et
+        .map(|v| text("et", v)?.parse().map(Timestamp).map_err(|e| bad("et", &e)))
+        .transpose()?;
+    task.delete_reason = dr.map(|v| text("dr", v)).transpose()?;
+    Ok(task)
+}
+
+/// For `list_tasks`: task indexes each of which holds every match (the shard reads the
+/// smallest), and one more index to read whole (`td`, ended tasks) or none.
+fn task_indexes(f: &TaskFilter) -> (Vec<String>, &'static str) {
+    if let Some(id) = f.instance_id {
+        return (vec![format!("ti:{id}")], "");
+    }
+    let want_open = f.all || f.finished != Some(true);
+    let want_done = f.all || f.finished == Some(true);
+    if !want_open {
+        return (vec!["td".into()], "");
+    }
+    let mut open = vec!["to".to_owned()];
+    if let Some(TextMatch::Equals(a)) = &f.assignee {
+        open.push(format!("ta:{a}"));
+    }
+    match (&f.candidate_user, f.candidate_groups.as_deref()) {
+        (Some(u), None) => open.push(format!("tu:{u}")),
+        (None, Some([g])) => open.push(format!("tg:{g}")),
+        _ => {}
+    }
+    (open, if want_done { "td" } else { "" })
+}
+
+/// The `c` field: definition id, version, start time, start activity.
+type Core = (String, u32, i64, Option<String>);
 
 fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, StoreError> {
     let bad = |field: &[u8], why: &dyn fmt::Display| {
@@ -996,7 +1217,7 @@ fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, St
     };
     // One slot per scalar field, filled in a single pass (this runs for every listed instance).
     let [mut c, mut k, mut t, mut nm, mut b, mut bs, mut st, mut a, mut et] = Default::default();
-    let [mut dd, mut cb, mut ct, mut dr, mut su, mut o] = Default::default();
+    let [mut dd, mut cb, mut ct, mut dr, mut su, mut o, mut x, mut ea, mut r] = Default::default();
     let mut variables = Variables::new();
     let mut identity_links = Vec::new();
     for (field, value) in fields {
@@ -1016,6 +1237,9 @@ fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, St
             b"dr" => &mut dr,
             b"su" => &mut su,
             b"o" => &mut o,
+            b"x" => &mut x,
+            b"ea" => &mut ea,
+            b"r" => &mut r,
             name => {
                 let text = std::str::from_utf8(name).map_err(|e| bad(name, &e))?;
                 if let Some(var) = text.strip_prefix("v:") {
@@ -1039,8 +1263,16 @@ fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, St
             .transpose()
     };
     let state_text = required("s", st)?;
-    let (definition_id, definition_version, start_time): Core =
+    let (definition_id, definition_version, start_time, start_activity_id): Core =
         serde_json::from_str(&required("c", c)?).map_err(|e| bad(b"c", &e))?;
+    let tokens: Vec<String> = match x {
+        Some(x) => serde_json::from_str(&x).map_err(|e| bad(b"x", &e))?,
+        None => a.iter().cloned().collect(),
+    };
+    let revision = r
+        .map(|r| r.parse::<u64>().map_err(|e| bad(b"r", &e)))
+        .transpose()?
+        .unwrap_or(0);
     Ok(ProcessInstance {
         id,
         definition_id,
@@ -1052,6 +1284,10 @@ fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, St
         business_status: bs,
         state: parse_state(&state_text).ok_or_else(|| bad(b"s", &state_text))?,
         activity_id: a,
+        tokens,
+        start_activity_id,
+        end_activity_id: ea,
+        revision,
         start_time: Timestamp(start_time),
         end_time: time("et", et)?,
         start_user_id: su,

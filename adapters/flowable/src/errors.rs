@@ -68,6 +68,7 @@ pub fn category(code: ErrorCode) -> Category {
         ErrorCode::UnsupportedOperation => Category::NotFound,
         // A process-model rule: Flowable's FlowableIllegalStateException is a 400.
         ErrorCode::NotAllowed => Category::BadRequest,
+        ErrorCode::ProcessFailure => Category::InternalServerError,
         ErrorCode::Unavailable => Category::InternalServerError,
         ErrorCode::Internal => Category::InternalServerError,
     }
@@ -134,6 +135,8 @@ pub fn describe(err: &CoreError, family: Family, ctx: &RequestCtx) -> Described 
                 format!("Execution '{instance}' does not have a variable with name: '{name}'.")
             }),
             Missing::IdentityLink { .. } => plain("Could not find the requested identity link.".into()),
+            Missing::Task(id) => plain(format!("Could not find a task with id '{id}'.")),
+            Missing::TaskText(text) => plain(format!("Could not find a task with id '{text}'.")),
         },
         CoreError::Conflict(clash) => plain(match clash {
             Clash::AlreadySuspended(id) => format!("Process instance with id '{id}' is already suspended."),
@@ -141,6 +144,11 @@ pub fn describe(err: &CoreError, family: Family, ctx: &RequestCtx) -> Described 
             Clash::VariableExists { instance, name } => {
                 format!("Variable '{name}' is already present on execution '{instance}'.")
             }
+            Clash::InstanceSuspended(_) => "Cannot complete a suspended task".into(),
+            Clash::Stale(id) => {
+                format!("ProcessInstance[{id}] was updated by another transaction concurrently")
+            }
+            Clash::TaskClaimed { task, .. } => format!("Task '{task}' is already claimed by someone else."),
         }),
         CoreError::Invalid { message } => plain(message.clone()),
         CoreError::Unauthorized => Described {
@@ -167,7 +175,7 @@ pub fn describe(err: &CoreError, family: Family, ctx: &RequestCtx) -> Described 
                 _ => plain(format!("Operation '{operation}' is not supported.")),
             }
         }
-        CoreError::NotAllowed { message } => plain(message.clone()),
+        CoreError::NotAllowed { message } | CoreError::ProcessFailure { message } => plain(message.clone()),
         // Never show internals: Flowable without full error details says just this.
         CoreError::Unavailable { .. } | CoreError::Internal { .. } => {
             plain(format!("Error with ID: {}", ctx.request_id))

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::instance::{IdentityLink, InstanceId};
 use crate::query::InstanceQuery;
+use crate::task::{TaskId, TaskQuery};
 use crate::time::Timestamp;
 use crate::variable::Variable;
 
@@ -32,6 +33,15 @@ pub enum Command {
     DeleteVariables(InstanceRef),
     /// The instance together with its definition's layout, for a diagram.
     GetDiagram(InstanceRef),
+    GetTask(TaskRef),
+    ListTasks(TaskQuery),
+    /// Completes an open task and moves its instance on.
+    CompleteTask(CompleteTask),
+    /// Sets, changes or (with `user: None`) removes a task's assignee.
+    ClaimTask(ClaimTask),
+    DelegateTask(DelegateTask),
+    /// Hands a delegated task back to its owner.
+    ResolveTask(TaskRef),
 }
 
 impl Command {
@@ -55,6 +65,23 @@ impl Command {
             Command::DeleteVariable(_) => "delete_variable",
             Command::DeleteVariables(_) => "delete_variables",
             Command::GetDiagram(_) => "get_diagram",
+            Command::GetTask(_) => "get_task",
+            Command::ListTasks(_) => "list_tasks",
+            Command::CompleteTask(_) => "complete_task",
+            Command::ClaimTask(_) => "claim_task",
+            Command::DelegateTask(_) => "delegate_task",
+            Command::ResolveTask(_) => "resolve_task",
+        }
+    }
+
+    /// The task the command addresses, for spans.
+    pub fn task_id(&self) -> Option<TaskId> {
+        match self {
+            Command::GetTask(r) | Command::ResolveTask(r) => Some(r.id),
+            Command::CompleteTask(c) => Some(c.id),
+            Command::ClaimTask(c) => Some(c.id),
+            Command::DelegateTask(c) => Some(c.id),
+            _ => None,
         }
     }
 
@@ -74,7 +101,15 @@ impl Command {
             }
             Command::GetVariable(c) | Command::DeleteVariable(c) => Some(c.id),
             Command::SetVariables(c) => Some(c.id),
-            Command::StartInstance(_) | Command::ListInstances(_) | Command::DeleteInstances(_) => None,
+            Command::StartInstance(_)
+            | Command::ListInstances(_)
+            | Command::DeleteInstances(_)
+            | Command::GetTask(_)
+            | Command::ListTasks(_)
+            | Command::CompleteTask(_)
+            | Command::ClaimTask(_)
+            | Command::DelegateTask(_)
+            | Command::ResolveTask(_) => None,
         }
     }
 }
@@ -180,4 +215,33 @@ pub struct SetVariables {
     pub id: InstanceId,
     pub variables: Vec<Variable>,
     pub mode: SetMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TaskRef {
+    pub id: TaskId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompleteTask {
+    pub id: TaskId,
+    /// Written to the instance before it moves on.
+    pub variables: Vec<Variable>,
+    /// Seen by the conditions of this step only; never stored.
+    pub transient_variables: Vec<Variable>,
+    /// The user completing it.
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimTask {
+    pub id: TaskId,
+    /// `None` unclaims.
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DelegateTask {
+    pub id: TaskId,
+    pub assignee: String,
 }

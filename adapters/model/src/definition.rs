@@ -39,6 +39,43 @@ pub struct Activity {
     pub id: String,
     pub name: Option<String>,
     pub kind: ActivityKind,
+    /// BPMN `<documentation>` of the element.
+    #[serde(default)]
+    pub documentation: Option<String>,
+    /// The flow a gateway (or activity) takes when no condition of the others holds.
+    #[serde(default)]
+    pub default_flow: Option<String>,
+    /// Who works on a user task, and its other task attributes.
+    #[serde(default)]
+    pub task: Option<TaskSpec>,
+}
+
+impl Activity {
+    pub fn new(id: impl Into<String>, kind: ActivityKind) -> Activity {
+        Activity {
+            id: id.into(),
+            name: None,
+            kind,
+            documentation: None,
+            default_flow: None,
+            task: None,
+        }
+    }
+}
+
+/// The attributes of a user task, as written in the definition: each may be a literal or an
+/// expression over process variables (`${initiator}`), resolved when the task is created.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TaskSpec {
+    pub assignee: Option<String>,
+    pub owner: Option<String>,
+    pub candidate_users: Vec<String>,
+    pub candidate_groups: Vec<String>,
+    pub priority: Option<String>,
+    pub due_date: Option<String>,
+    pub category: Option<String>,
+    pub form_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +136,16 @@ pub struct Edge {
 impl ProcessDefinition {
     pub fn activity(&self, id: &str) -> Option<&Activity> {
         self.activities.iter().find(|a| a.id == id)
+    }
+
+    /// Sequence flows leaving `id`, in document order.
+    pub fn outgoing<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a SequenceFlow> + 'a {
+        self.flows.iter().filter(move |f| f.source == id)
+    }
+
+    /// How many sequence flows arrive at `id`.
+    pub fn incoming_count(&self, id: &str) -> usize {
+        self.flows.iter().filter(|f| f.target == id).count()
     }
 
     /// The start event a start should use: the message start for `message`, else the none

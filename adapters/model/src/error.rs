@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::command::DefinitionSelector;
 use crate::instance::{IdentityLink, InstanceId};
+use crate::task::TaskId;
 
 /// Stable, vendor-neutral error codes with a default HTTP status (meilisearch's
 /// `make_error_codes!`, s3s `S3ErrorCode`). Adapters may override the status.
@@ -21,6 +22,7 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedOperation,
     NotAllowed,
+    ProcessFailure,
     Unavailable,
     Internal,
 }
@@ -39,6 +41,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedOperation => S::NOT_FOUND,
             ErrorCode::NotAllowed => S::CONFLICT,
+            ErrorCode::ProcessFailure => S::INTERNAL_SERVER_ERROR,
             ErrorCode::Unavailable => S::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => S::INTERNAL_SERVER_ERROR,
         }
@@ -56,6 +59,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedOperation => "unsupported_operation",
             ErrorCode::NotAllowed => "not_allowed",
+            ErrorCode::ProcessFailure => "process_failure",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -79,6 +83,11 @@ pub enum Missing {
         instance: InstanceId,
         link: IdentityLink,
     },
+    #[error("task {0} not found")]
+    Task(TaskId),
+    /// A task id a dialect could not parse, as the client wrote it.
+    #[error("task '{0}' not found")]
+    TaskText(String),
 }
 
 /// What clashed with the current state.
@@ -90,6 +99,15 @@ pub enum Clash {
     AlreadyActive(InstanceId),
     #[error("variable '{name}' already exists on process instance {instance}")]
     VariableExists { instance: InstanceId, name: String },
+    /// The process cannot move while its instance is suspended.
+    #[error("process instance {0} is suspended")]
+    InstanceSuspended(InstanceId),
+    /// Someone else changed the instance between the read and the write of a step, more
+    /// often than the engine retries.
+    #[error("process instance {0} was changed by another request")]
+    Stale(InstanceId),
+    #[error("task {task} is already claimed by {by}")]
+    TaskClaimed { task: TaskId, by: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -116,6 +134,10 @@ pub enum CoreError {
     /// A rule of the process model forbids it (e.g. suspending an ended instance).
     #[error("{message}")]
     NotAllowed { message: String },
+    /// The process model cannot go on (no outgoing flow, a condition that does not
+    /// evaluate): the vendor's engine would throw; `message` is shown to the client.
+    #[error("{message}")]
+    ProcessFailure { message: String },
     /// The store did not answer; logged by the server, shown to clients generically.
     #[error("store unavailable: {message}")]
     Unavailable { message: String },
@@ -143,6 +165,7 @@ impl CoreError {
             CoreError::TooLarge { .. } => ErrorCode::PayloadTooLarge,
             CoreError::Unsupported { .. } => ErrorCode::UnsupportedOperation,
             CoreError::NotAllowed { .. } => ErrorCode::NotAllowed,
+            CoreError::ProcessFailure { .. } => ErrorCode::ProcessFailure,
             CoreError::Unavailable { .. } => ErrorCode::Unavailable,
             CoreError::Internal { .. } => ErrorCode::Internal,
         }

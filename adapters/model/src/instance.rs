@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::task::Task;
 use crate::time::Timestamp;
 use crate::variable::Variables;
 
@@ -97,8 +98,19 @@ pub struct ProcessInstance {
     pub business_key: Option<String>,
     pub business_status: Option<String>,
     pub state: InstanceState,
-    /// The activity the instance waits at (`None` once ended).
+    /// The activity the instance waits at (`None` once ended); with parallel paths, the
+    /// first of `tokens` that is not a join.
     pub activity_id: Option<String>,
+    /// Every activity a path of the instance waits at (wait states, and parallel joins that
+    /// wait for their other incoming paths), in the order the paths arrived.
+    pub tokens: Vec<String>,
+    /// The start event the instance started from.
+    pub start_activity_id: Option<String>,
+    /// The end event that ended it, once completed.
+    pub end_activity_id: Option<String>,
+    /// Bumped by every engine step (a store commit) that moves the process or
+    /// changes its tasks: the optimistic lock those steps check.
+    pub revision: u64,
     pub start_time: Timestamp,
     pub end_time: Option<Timestamp>,
     pub start_user_id: Option<String>,
@@ -132,15 +144,21 @@ pub struct NewInstance {
     pub business_key: Option<String>,
     pub state: InstanceState,
     pub activity_id: Option<String>,
+    pub tokens: Vec<String>,
+    pub start_activity_id: Option<String>,
+    pub end_activity_id: Option<String>,
     pub start_time: Timestamp,
     pub end_time: Option<Timestamp>,
     pub start_user_id: Option<String>,
     pub origin: Option<String>,
     pub variables: Variables,
     pub identity_links: Vec<IdentityLink>,
+    /// The tasks the start created; written with the instance, ids assigned by the store.
+    pub tasks: Vec<Task>,
 }
 
 impl NewInstance {
+    /// The instance as stored under `id`; its tasks are not part of it.
     pub fn with_id(self, id: InstanceId) -> ProcessInstance {
         let mut links = self.identity_links;
         links.sort();
@@ -156,6 +174,10 @@ impl NewInstance {
             business_status: None,
             state: self.state,
             activity_id: self.activity_id,
+            tokens: self.tokens,
+            start_activity_id: self.start_activity_id,
+            end_activity_id: self.end_activity_id,
+            revision: 0,
             start_time: self.start_time,
             end_time: self.end_time,
             start_user_id: self.start_user_id,

@@ -11,6 +11,7 @@
 //! - `definition`: process definitions (activities, flows, BPMN DI layout).
 //! - `instance`: process instances, identity links, [`InstanceId`].
 //! - `query`: filters, sorting and paging, with the reference matcher.
+//! - `task`: user tasks and task queries.
 //! - `command` / `outcome`: what goes into and comes out of the engine.
 //! - `error`: [`CoreError`] and the stable [`ErrorCode`] table.
 //! - `adapter`: the [`Adapter`] contract and [`RequestCtx`].
@@ -23,6 +24,7 @@ pub mod fixture;
 pub mod instance;
 pub mod outcome;
 pub mod query;
+pub mod task;
 pub mod time;
 pub mod variable;
 
@@ -33,5 +35,6 @@ pub use error::{Clash, CoreError, ErrorCode, Missing};
 pub use instance::*;
 pub use outcome::*;
 pub use query::*;
+pub use task::*;
 pub use time::Timestamp;
 pub use variable::*;

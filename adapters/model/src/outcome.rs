@@ -5,7 +5,9 @@ use std::sync::Arc;
 use crate::definition::ProcessDefinition;
 use crate::instance::{IdentityLink, ProcessInstance};
 use crate::query::Page;
+use crate::task::Task;
 use crate::variable::Variable;
+use crate::variable::Variables;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -16,6 +18,8 @@ pub enum Outcome {
     Variables(Vec<Variable>),
     Variable(Variable),
     Diagram(InstanceView),
+    Task(TaskView),
+    Tasks(Page<TaskView>),
     /// Done, nothing to show.
     Done,
 }
@@ -25,4 +29,12 @@ pub enum Outcome {
 pub struct InstanceView {
     pub instance: ProcessInstance,
     pub definition: Arc<ProcessDefinition>,
+}
+
+/// A task with its process definition and, when asked for, its instance's variables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskView {
+    pub task: Task,
+    pub definition: Arc<ProcessDefinition>,
+    pub process_variables: Option<Variables>,
 }

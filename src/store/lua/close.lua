@@ -1,4 +1,4 @@
--- close_instances, for the ids of one shard. ARGV[1] 'check' (validate only) or 'apply',
+-- close_instances, for the ids of one shard (their open tasks end too). ARGV[1] 'check' (validate only) or 'apply',
 -- ARGV[2] closed state, ARGV[3] end time, ARGV[4] '1' when there is a delete reason,
 -- ARGV[5] the reason, ARGV[6..] ids. Checks every id before it writes anything.
 -- Answers {'ok'} or {'nf', first id that is unknown or closed}.
@@ -20,7 +20,14 @@ for i = 6, #ARGV do
   else
     redis.call('HDEL', key, 'dr')
   end
-  redis.call('HDEL', key, 'a')
+  redis.call('HDEL', key, 'a', 'x')
   reindex(id, 'ZADD')
+  -- Its open tasks end with it.
+  each_open_task(id, function(tkey)
+    redis.call('HSET', tkey, 'et', ARGV[3])
+    if ARGV[4] == '1' then
+      redis.call('HSET', tkey, 'dr', ARGV[5])
+    end
+  end)
 end
 return {'ok'}

@@ -62,3 +62,98 @@ local function hset_pairs(key, args, from, to)
   end
 end
 
+
+-- A fresh id of this shard (instances and tasks share the sequence), or nil when the shard
+-- has used all its ids. first: the shard's first id, span: how many ids a shard has.
+local function alloc_id(first, span)
+  local seq = redis.call('INCR', base .. 'seq')
+  if seq >= tonumber(span) then
+    return nil
+  end
+  -- Lua numbers are doubles: exact up to 2^53, far above the largest id (~2.6e13).
+  return string.format('%d', tonumber(first) + seq)
+end
+
+local function task_key(id)
+  return base .. 'tk:' .. id
+end
+
+-- Adds or removes the index entries of a task, as its hash says now: 'ti:<instance>' always,
+-- then 'td' for an ended task, or 'to' (open), 'ta:<assignee>', 'tu:<user>' / 'tg:<group>'
+-- per candidate (fields 'c:u:<user>' / 'c:g:<group>').
+local function task_reindex(id, op)
+  local key = task_key(id)
+  local f = redis.call('HMGET', key, 'p', 'a', 'et')
+  local p, a, et = f[1], f[2], f[3]
+  if not p then
+    return
+  end
+  local function z(zkey)
+    if op == 'ZADD' then
+      redis.call('ZADD', zkey, 0, id)
+    else
+      redis.call('ZREM', zkey, id)
+    end
+  end
+  z(base .. 'ti:' .. p)
+  if et then
+    z(base .. 'td')
+    return
+  end
+  z(base .. 'to')
+  if a then
+    z(base .. 'ta:' .. a)
+  end
+  for _, field in ipairs(redis.call('HKEYS', key)) do
+    local kind, who = string.match(field, '^c:([ug]):(.*)$')
+    if kind == 'u' then
+      z(base .. 'tu:' .. who)
+    elseif kind == 'g' then
+      z(base .. 'tg:' .. who)
+    end
+  end
+end
+
+-- Writes a task whole from the field/value pairs args[from..to] (replacing what it had),
+-- owned by instance `instance`, and indexes it.
+local function write_task(id, instance, args, from, to)
+  local key = task_key(id)
+  task_reindex(id, 'ZREM')
+  redis.call('DEL', key)
+  hset_pairs(key, args, from, to)
+  redis.call('HSET', key, 'p', instance)
+  task_reindex(id, 'ZADD')
+end
+
+-- Writes the tasks encoded in args from position i on: for each, its id ('0' for a new one,
+-- which gets a fresh id), the number of field/value arguments, then those. Answers the ids
+-- written, in order, or nil when the shard ran out of ids.
+local function write_tasks(instance, args, i, first, span)
+  local ids = {}
+  while i <= #args do
+    local id = args[i]
+    if id == '0' then
+      id = alloc_id(first, span)
+      if not id then
+        return nil
+      end
+    end
+    local n = tonumber(args[i + 1])
+    write_task(id, instance, args, i + 2, i + 1 + n)
+    ids[#ids + 1] = id
+    i = i + 2 + n
+  end
+  return ids
+end
+
+-- Applies `fn(key)` to every open task of an instance, keeping the indexes in step.
+local function each_open_task(instance, fn)
+  for _, tid in ipairs(redis.call('ZRANGE', base .. 'ti:' .. instance, 0, -1)) do
+    local key = task_key(tid)
+    if redis.call('HEXISTS', key, 'et') == 0 then
+      task_reindex(tid, 'ZREM')
+      fn(key)
+      task_reindex(tid, 'ZADD')
+    end
+  end
+end

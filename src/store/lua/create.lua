@@ -1,17 +1,25 @@
--- create_instance. ARGV[1] the shard's first id, ARGV[2] how many ids a shard has,
--- ARGV[3..] field/value pairs. Answers {'ok', id}, or {'full'} when the shard has used all
--- its ids. The id encodes the shard (id = first + seq); all ids have the same length.
-local seq = redis.call('INCR', base .. 'seq')
-if seq >= tonumber(ARGV[2]) then
+-- create_instance. ARGV[1] the shard's first id, ARGV[2] how many ids a shard has, ARGV[3] n,
+-- ARGV[4..3+n] the instance's field/value arguments, then its tasks as `write_tasks` reads
+-- them. Answers {'ok', id, task ids...}, or {'full'} when the shard has used all its ids.
+-- The id encodes the shard (id = first + seq); all ids have the same length.
+local id = alloc_id(ARGV[1], ARGV[2])
+if not id then
   return {'full'}
 end
--- Lua numbers are doubles: exact up to 2^53, far above the largest id (~2.6e13).
-local id = string.format('%d', tonumber(ARGV[1]) + seq)
 local key = inst_key(id)
 if redis.call('EXISTS', key) == 1 then
   -- The counter went backwards (a foreign writer): never merge into someone else's hash.
   return {'dup', id}
 end
-hset_pairs(key, ARGV, 3, #ARGV)
+local n = tonumber(ARGV[3])
+hset_pairs(key, ARGV, 4, 3 + n)
 reindex(id, 'ZADD')
-return {'ok', id}
+local tasks = write_tasks(id, ARGV, 4 + n, ARGV[1], ARGV[2])
+if not tasks then
+  return {'full'}
+end
+local out = {'ok', id}
+for _, t in ipairs(tasks) do
+  out[#out + 1] = t
+end
+return out

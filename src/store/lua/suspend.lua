@@ -18,4 +18,11 @@ end
 reindex(id, 'ZREM')
 redis.call('HSET', inst_key(id), 's', want)
 reindex(id, 'ZADD')
+each_open_task(id, function(key)
+  if want == 'suspended' then
+    redis.call('HSET', key, 's', '1')
+  else
+    redis.call('HDEL', key, 's')
+  end
+end)
 return {'ok', redis.call('HGETALL', inst_key(id))}

@@ -1,0 +1,307 @@
+//! User tasks in the engine: creating them when a path enters a user task, and the task
+//! commands (read, list, claim, delegate, resolve, complete).
+//!
+//! Every task command is a step on the task's instance: read the task and the instance, decide
+//! in Rust, and write the decision as one [`Commit`] guarded by the instance's revision. When
+//! someone else moved the instance in between, the step is decided again on fresh state, a
+//! few times, before the client gets a conflict (Flowable's optimistic locking, retried).
+
+use std::collections::BTreeMap;
+
+use bpm_compat_model::{
+    ClaimTask, Clash, CompleteTask, CoreError, DelegateTask, DelegationState, Identity, IdentityLink,
+    InstanceId, InstanceState, Missing, Outcome, Page, ProcessDefinition, ProcessInstance, RequestCtx, Task,
+    TaskId, TaskQuery, TaskView, Timestamp, Variables, DEFAULT_PRIORITY,
+};
+use futures_util::future::try_join_all;
+
+use super::expr::{resolve_text, ExprError};
+use super::{failure, run, Engine};
+use crate::store::{Commit, Progress, StoreError};
+
+/// How often a step is decided again after losing a race.
+const ATTEMPTS: usize = 5;
+
+/// The link type a task's assignee and candidates get on the process instance.
+pub const PARTICIPANT_LINK: &str = "participant";
+
+/// New tasks for the user tasks a step entered, their attributes resolved against `variables`.
+pub(super) fn create(
+    definition: &ProcessDefinition,
+    instance: InstanceId,
+    activities: &[String],
+    variables: &Variables,
+    ctx: &RequestCtx,
+) -> Result<Vec<Task>, CoreError> {
+    let lookup = |name: &str| variables.get(name).cloned();
+    let text = |t: &Option<String>| -> Result<Option<String>, CoreError> {
+        match t {
+            None => Ok(None),
+            Some(t) => Ok(resolve_text(t, &lookup)
+                .map_err(expression_failure)?
+                .filter(|v| !v.is_empty())),
+        }
+    };
+    let mut out = Vec::with_capacity(activities.len());
+    for id in activities {
+        let activity = definition
+            .activity(id)
+            .ok_or_else(|| failure(run::RunError::UnknownActivity(id.clone())))?;
+        let spec = activity.task.clone().unwrap_or_default();
+        let mut candidates = Vec::new();
+        for (list, user) in [(&spec.candidate_users, true), (&spec.candidate_groups, false)] {
+            for entry in list {
+                // An expression may give a comma-separated list.
+                for name in text(&Some(entry.clone()))?.iter().flat_map(|v| v.split(',')) {
+                    let name = name.trim().to_owned();
+                    if !name.is_empty() {
+                        candidates.push(if user {
+                            Identity::User(name)
+                        } else {
+                            Identity::Group(name)
+                        });
+                    }
+                }
+            }
+        }
+        candidates.sort();
+        candidates.dedup();
+        out.push(Task {
+            id: TaskId(0),
+            instance_id: instance,
+            definition_id: definition.id.clone(),
+            definition_key: definition.key.clone(),
+            tenant_id: definition.tenant_id.clone(),
+            task_definition_key: id.clone(),
+            name: activity.name.clone(),
+            description: activity.documentation.clone(),
+            assignee: text(&spec.assignee)?,
+            owner: text(&spec.owner)?,
+            delegation_state: None,
+            candidates,
+            priority: text(&spec.priority)?
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or(DEFAULT_PRIORITY),
+            create_time: ctx.now,
+            claim_time: None,
+            due_date: text(&spec.due_date)?.and_then(|d| Timestamp::parse_iso(&d)),
+            category: text(&spec.category)?,
+            form_key: text(&spec.form_key)?,
+            suspended: false,
+            end_time: None,
+            delete_reason: None,
+            variables: Variables::new(),
+        });
+    }
+    Ok(out)
+}
+
+/// The links the people of new or reassigned tasks get on the instance: an assignee, owner
+/// or candidate user or group takes part in the process (Flowable's `participant` links).
+pub(super) fn participants(tasks: &[Task]) -> Vec<IdentityLink> {
+    let mut links = Vec::new();
+    for t in tasks {
+        for user in t.assignee.iter().chain(t.owner.iter()) {
+            links.push(IdentityLink::user(user.clone(), PARTICIPANT_LINK));
+        }
+        for c in &t.candidates {
+            links.push(IdentityLink {
+                identity: c.clone(),
+                link_type: PARTICIPANT_LINK.into(),
+            });
+        }
+    }
+    links.sort();
+    links.dedup();
+    links
+}
+
+fn expression_failure(e: ExprError) -> CoreError {
+    failure(run::RunError::Expression(e))
+}
+
+impl Engine {
+    /// An open task; ended ones are history and not found here.
+    pub(super) async fn task(&self, id: TaskId) -> Result<Task, CoreError> {
+        match self.store.get_task(id).await? {
+            Some(t) if t.is_open() => Ok(t),
+            _ => Err(CoreError::NotFound(Missing::Task(id))),
+        }
+    }
+
+    pub(super) fn task_view(&self, task: Task, process_variables: Option<Variables>) -> TaskView {
+        let definition = self.definition_of(&task.definition_id, &task.definition_key, &task.tenant_id);
+        TaskView {
+            task,
+            definition,
+            process_variables,
+        }
+    }
+
+    pub(super) async fn list_tasks(&self, query: TaskQuery) -> Result<Outcome, CoreError> {
+        let page = self.store.list_tasks(&query).await?;
+        let mut variables: BTreeMap<InstanceId, Variables> = BTreeMap::new();
+        if query.include_process_variables {
+            let mut ids: Vec<InstanceId> = page.items.iter().map(|t| t.instance_id).collect();
+            ids.sort();
+            ids.dedup();
+            let instances = try_join_all(ids.iter().map(|id| self.store.get_instance(*id))).await?;
+            variables.extend(instances.into_iter().flatten().map(|i| (i.id, i.variables)));
+        }
+        Ok(Outcome::Tasks(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(|t| {
+                    let vars = query
+                        .include_process_variables
+                        .then(|| variables.get(&t.instance_id).cloned().unwrap_or_default());
+                    self.task_view(t, vars)
+                })
+                .collect(),
+            total: page.total,
+            start: page.start,
+        }))
+    }
+
+    /// Decides a step on a task's instance and commits it, deciding again on fresh state
+    /// when the instance moved in between.
+    async fn step(
+        &self,
+        id: TaskId,
+        decide: impl Fn(&Task, &ProcessInstance, &ProcessDefinition) -> Result<Commit, CoreError>,
+    ) -> Result<Vec<Task>, CoreError> {
+        let mut raced = InstanceId(0);
+        for _ in 0..ATTEMPTS {
+            let task = self.task(id).await?;
+            raced = task.instance_id;
+            let instance = match self.store.get_instance(task.instance_id).await? {
+                Some(i) if i.state.is_open() => i,
+                _ => return Err(CoreError::NotFound(Missing::Task(id))),
+            };
+            let definition = self.definition_of(
+                &instance.definition_id,
+                &instance.definition_key,
+                &instance.tenant_id,
+            );
+            let commit = decide(&task, &instance, &definition)?;
+            match self.store.commit(&commit).await {
+                Ok((_, tasks)) => return Ok(tasks),
+                Err(StoreError::Conflict(Clash::Stale(_))) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::Conflict(Clash::Stale(raced)))
+    }
+
+    /// A step that only rewrites one task (and adds the links its people get).
+    async fn change_task(
+        &self,
+        id: TaskId,
+        change: impl Fn(&Task) -> Result<Task, CoreError>,
+    ) -> Result<TaskView, CoreError> {
+        let written = self
+            .step(id, |task, instance, _| {
+                let after = change(task)?;
+                Ok(Commit {
+                    id: instance.id,
+                    revision: instance.revision,
+                    progress: None,
+                    variables: Vec::new(),
+                    links: participants(std::slice::from_ref(&after)),
+                    tasks: vec![after],
+                })
+            })
+            .await?;
+        let task = written.into_iter().next().ok_or_else(|| CoreError::Internal {
+            message: "a task commit wrote no task".into(),
+        })?;
+        Ok(self.task_view(task, None))
+    }
+
+    pub(super) async fn claim_task(&self, c: ClaimTask, ctx: &RequestCtx) -> Result<TaskView, CoreError> {
+        self.change_task(c.id, |task| {
+            if let (Some(user), Some(current)) = (&c.user, &task.assignee) {
+                if user != current {
+                    return Err(CoreError::Conflict(Clash::TaskClaimed {
+                        task: task.id,
+                        by: current.clone(),
+                    }));
+                }
+            }
+            Ok(Task {
+                assignee: c.user.clone(),
+                claim_time: c.user.as_ref().map(|_| ctx.now),
+                ..task.clone()
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn delegate_task(&self, c: DelegateTask) -> Result<TaskView, CoreError> {
+        self.change_task(c.id, |task| {
+            Ok(Task {
+                owner: task.owner.clone().or_else(|| task.assignee.clone()),
+                assignee: Some(c.assignee.clone()),
+                delegation_state: Some(DelegationState::Pending),
+                ..task.clone()
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn resolve_task(&self, id: TaskId) -> Result<TaskView, CoreError> {
+        self.change_task(id, |task| {
+            Ok(Task {
+                assignee: task.owner.clone(),
+                delegation_state: Some(DelegationState::Resolved),
+                ..task.clone()
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn complete_task(&self, c: CompleteTask, ctx: &RequestCtx) -> Result<(), CoreError> {
+        self.step(c.id, |task, instance, definition| {
+            if task.delegation_state == Some(DelegationState::Pending) {
+                return Err(CoreError::NotAllowed {
+                    message: "A delegated task cannot be completed, but should be resolved instead.".into(),
+                });
+            }
+            let mut seen = instance.variables.clone();
+            for v in c.variables.iter().chain(&c.transient_variables) {
+                seen.insert(v.name.clone(), v.value.clone());
+            }
+            let step = run::leave(definition, &instance.tokens, &task.task_definition_key, &seen)
+                .map_err(failure)?;
+            let new_tasks = create(definition, instance.id, &step.new_tasks, &seen, ctx)?;
+            let ended = step.ended();
+            let mut tasks = vec![Task {
+                end_time: Some(ctx.now),
+                ..task.clone()
+            }];
+            let links = participants(&new_tasks);
+            tasks.extend(new_tasks);
+            Ok(Commit {
+                id: instance.id,
+                revision: instance.revision,
+                progress: Some(Progress {
+                    state: if ended {
+                        InstanceState::Completed
+                    } else {
+                        InstanceState::Active
+                    },
+                    activity_id: step.current_activity(definition),
+                    tokens: step.tokens,
+                    end_time: ended.then_some(ctx.now),
+                    end_activity_id: step.end_activity,
+                }),
+                variables: c.variables.clone(),
+                links,
+                tasks,
+            })
+        })
+        .await?;
+        Ok(())
+    }
+}
