@@ -280,6 +280,423 @@ async fn definition_filters_resolve(store: Arc<dyn Store>) {
     assert_eq!(list(InstanceFilter::default()).await.len(), 2);
 }
 
+// ---- tasks and process semantics ----
+
+fn as_user(user: &str) -> RequestCtx {
+    RequestCtx {
+        user: Some(user.into()),
+        ..ctx()
+    }
+}
+
+fn expense(amount: Option<i64>) -> Command {
+    let mut variables = vec![Variable::new("employee", VariableValue::String("piggy".into()))];
+    if let Some(a) = amount {
+        variables.push(Variable::new("amount", VariableValue::Long(a)));
+    }
+    Command::StartInstance(StartInstance {
+        definition: key("expenseFlow"),
+        name: None,
+        business_key: None,
+        variables,
+        transient_variables: Vec::new(),
+        start_user: Some("kermit".into()),
+        origin: Some("test".into()),
+    })
+}
+
+async fn tasks_of(e: &Engine, filter: TaskFilter) -> Vec<Task> {
+    let query = TaskQuery {
+        filter,
+        size: 100,
+        ..TaskQuery::default()
+    };
+    match e
+        .apply(Command::ListTasks(query), &ctx())
+        .await
+        .expect("lists tasks")
+    {
+        Outcome::Tasks(page) => {
+            assert_eq!(page.total as usize, page.items.len());
+            page.items.into_iter().map(|v| v.task).collect()
+        }
+        other => panic!("expected tasks, got {other:?}"),
+    }
+}
+
+async fn open_tasks(e: &Engine, id: InstanceId) -> Vec<Task> {
+    tasks_of(
+        e,
+        TaskFilter {
+            instance_id: Some(id),
+            ..TaskFilter::default()
+        },
+    )
+    .await
+}
+
+async fn get_any(e: &Engine, id: InstanceId) -> ProcessInstance {
+    instance(
+        e.apply(Command::GetHistoricInstance(InstanceRef { id }), &ctx())
+            .await
+            .expect("historic get"),
+    )
+    .instance
+}
+
+fn complete(id: TaskId, vars: Vec<Variable>) -> Command {
+    Command::CompleteTask(CompleteTask {
+        id,
+        variables: vars,
+        transient_variables: Vec::new(),
+        user: None,
+    })
+}
+
+async fn a_process_moves_through_gateways_and_tasks(store: Arc<dyn Store>) {
+    let e = engine(store).await;
+    let i = instance(e.apply(expense(Some(5000)), &ctx()).await.expect("starts")).instance;
+    assert_eq!(
+        (i.activity_id.as_deref(), i.tokens.clone()),
+        (Some("submit"), vec!["submit".to_owned()])
+    );
+    assert_eq!(i.start_activity_id.as_deref(), Some("start"));
+
+    let submit = open_tasks(&e, i.id).await;
+    assert_eq!(submit.len(), 1);
+    let t = &submit[0];
+    assert_eq!(
+        (
+            t.task_definition_key.as_str(),
+            t.name.as_deref(),
+            t.description.as_deref()
+        ),
+        ("submit", Some("Submit claim"), Some("Describe the expense"))
+    );
+    assert_eq!(
+        (t.assignee.as_deref(), t.priority, t.create_time),
+        (Some("piggy"), 60, ctx().now)
+    );
+    assert_eq!(t.instance_id, i.id);
+    assert_ne!(t.id.0, i.id.0, "tasks and instances share one id space");
+    // The expression assignee takes part in the process.
+    assert!(get_any(&e, i.id)
+        .await
+        .identity_links
+        .contains(&IdentityLink::user("piggy", "participant")));
+
+    e.apply(complete(t.id, Vec::new()), &as_user("piggy"))
+        .await
+        .expect("submit completes");
+    let after = get_any(&e, i.id).await;
+    assert_eq!(
+        after.activity_id.as_deref(),
+        Some("managerApproval"),
+        "5000 > 1000 takes the condition"
+    );
+    assert!(after
+        .identity_links
+        .contains(&IdentityLink::user("piggy", "participant")));
+    let approval = open_tasks(&e, i.id).await;
+    assert_eq!(approval.len(), 1);
+    let a = approval[0].clone();
+    assert_eq!(a.candidates, vec![Identity::Group("management".into())]);
+    assert_eq!(a.assignee, None);
+    let by_group = tasks_of(
+        &e,
+        TaskFilter {
+            candidate_groups: Some(vec!["management".into()]),
+            ..TaskFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(by_group.iter().map(|t| t.id).collect::<Vec<_>>(), vec![a.id]);
+    // The completed task is history: not found at runtime, listed as finished.
+    let gone = e.apply(Command::GetTask(TaskRef { id: t.id }), &ctx()).await;
+    assert_eq!(gone, Err(CoreError::NotFound(Missing::Task(t.id))));
+
+    // Claim, a clashing claim, delegate, a refused complete, resolve.
+    let claim = |user: Option<&str>| {
+        Command::ClaimTask(ClaimTask {
+            id: a.id,
+            user: user.map(str::to_owned),
+        })
+    };
+    e.apply(claim(Some("miss")), &ctx()).await.expect("claims");
+    assert_eq!(
+        e.apply(claim(Some("other")), &ctx()).await,
+        Err(CoreError::Conflict(Clash::TaskClaimed {
+            task: a.id,
+            by: "miss".into()
+        }))
+    );
+    e.apply(claim(Some("miss")), &ctx())
+        .await
+        .expect("claiming again by the same user is fine");
+    assert!(
+        tasks_of(
+            &e,
+            TaskFilter {
+                candidate_groups: Some(vec!["management".into()]),
+                ..TaskFilter::default()
+            }
+        )
+        .await
+        .is_empty(),
+        "a claimed task is no longer a candidate task"
+    );
+    let delegated = match e
+        .apply(
+            Command::DelegateTask(DelegateTask {
+                id: a.id,
+                assignee: "animal".into(),
+            }),
+            &ctx(),
+        )
+        .await
+        .expect("delegates")
+    {
+        Outcome::Task(v) => v.task,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (
+            delegated.owner.as_deref(),
+            delegated.assignee.as_deref(),
+            delegated.delegation_state
+        ),
+        (Some("miss"), Some("animal"), Some(DelegationState::Pending))
+    );
+    assert!(matches!(
+        e.apply(complete(a.id, Vec::new()), &ctx()).await,
+        Err(CoreError::ProcessFailure { .. })
+    ));
+    e.apply(Command::ResolveTask(TaskRef { id: a.id }), &ctx())
+        .await
+        .expect("resolves");
+    let resolved = open_tasks(&e, i.id).await.remove(0);
+    assert_eq!(
+        (resolved.assignee.as_deref(), resolved.delegation_state),
+        (Some("miss"), Some(DelegationState::Resolved))
+    );
+
+    // A suspended instance suspends its task and refuses to move.
+    e.apply(
+        Command::SetSuspended(SetSuspended {
+            id: i.id,
+            suspended: true,
+        }),
+        &ctx(),
+    )
+    .await
+    .expect("suspends");
+    assert!(open_tasks(&e, i.id).await[0].suspended);
+    assert_eq!(
+        e.apply(complete(a.id, Vec::new()), &ctx()).await,
+        Err(CoreError::Conflict(Clash::InstanceSuspended(i.id)))
+    );
+    e.apply(
+        Command::SetSuspended(SetSuspended {
+            id: i.id,
+            suspended: false,
+        }),
+        &ctx(),
+    )
+    .await
+    .expect("activates");
+    assert!(!open_tasks(&e, i.id).await[0].suspended);
+
+    // Approval forks into two tasks; completing one waits at the join.
+    e.apply(
+        complete(
+            a.id,
+            vec![Variable::new("approvedBy", VariableValue::String("miss".into()))],
+        ),
+        &as_user("miss"),
+    )
+    .await
+    .expect("approves");
+    let mut parallel = open_tasks(&e, i.id).await;
+    parallel.sort_by(|x, y| x.task_definition_key.cmp(&y.task_definition_key));
+    assert_eq!(
+        parallel
+            .iter()
+            .map(|t| t.task_definition_key.as_str())
+            .collect::<Vec<_>>(),
+        vec!["archive", "payout"]
+    );
+    assert_eq!(parallel[0].assignee.as_deref(), Some("kermit"));
+    assert_eq!(
+        parallel[1].candidates,
+        vec![Identity::User("fozzie".into()), Identity::User("gonzo".into())]
+    );
+    let running = get_any(&e, i.id).await;
+    assert_eq!(running.tokens, vec!["payout".to_owned(), "archive".to_owned()]);
+    assert_eq!(
+        running.variables.get("approvedBy"),
+        Some(&VariableValue::String("miss".into()))
+    );
+    for who in ["fozzie", "gonzo", "kermit", "miss"] {
+        assert!(
+            running
+                .identity_links
+                .contains(&IdentityLink::user(who, "participant")),
+            "{who}"
+        );
+    }
+    assert!(!running
+        .identity_links
+        .iter()
+        .any(|l| l.identity == Identity::Group("management".into())));
+    let fozzie = tasks_of(
+        &e,
+        TaskFilter {
+            candidate_user: Some("fozzie".into()),
+            ..TaskFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        fozzie.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![parallel[1].id]
+    );
+
+    e.apply(complete(parallel[0].id, Vec::new()), &ctx())
+        .await
+        .expect("archives");
+    let waiting = get_any(&e, i.id).await;
+    assert_eq!(waiting.tokens, vec!["payout".to_owned(), "join".to_owned()]);
+    assert_eq!(waiting.activity_id.as_deref(), Some("payout"));
+    assert_eq!(waiting.state, InstanceState::Active);
+
+    e.apply(complete(parallel[1].id, Vec::new()), &ctx())
+        .await
+        .expect("pays out");
+    let done = get_any(&e, i.id).await;
+    assert_eq!(done.state, InstanceState::Completed);
+    assert_eq!(done.end_activity_id.as_deref(), Some("end"));
+    assert_eq!(done.end_time, Some(ctx().now));
+    assert!(done.tokens.is_empty() && done.activity_id.is_none());
+    assert_eq!(
+        e.apply(Command::GetInstance(InstanceRef { id: i.id }), &ctx())
+            .await,
+        Err(CoreError::NotFound(Missing::Instance(i.id)))
+    );
+    assert!(open_tasks(&e, i.id).await.is_empty());
+    let finished = tasks_of(
+        &e,
+        TaskFilter {
+            instance_id: Some(i.id),
+            finished: Some(true),
+            ..TaskFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(finished.len(), 4);
+    assert!(finished.iter().all(|t| t.end_time == Some(ctx().now)));
+}
+
+async fn small_amounts_take_the_default_flow(store: Arc<dyn Store>) {
+    let e = engine(store).await;
+    let i = instance(e.apply(expense(Some(10)), &ctx()).await.expect("starts")).instance;
+    let submit = open_tasks(&e, i.id).await.remove(0);
+    e.apply(complete(submit.id, Vec::new()), &ctx())
+        .await
+        .expect("completes");
+    let mut keys: Vec<String> = open_tasks(&e, i.id)
+        .await
+        .into_iter()
+        .map(|t| t.task_definition_key)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        vec!["archive", "payout"],
+        "the default flow skips the approval"
+    );
+}
+
+async fn a_failing_condition_writes_nothing(store: Arc<dyn Store>) {
+    let e = engine(store).await;
+    let i = instance(e.apply(expense(None), &ctx()).await.expect("starts")).instance;
+    let submit = open_tasks(&e, i.id).await.remove(0);
+    let before = get_any(&e, i.id).await;
+    let err = e
+        .apply(
+            complete(
+                submit.id,
+                vec![Variable::new("note", VariableValue::String("x".into()))],
+            ),
+            &ctx(),
+        )
+        .await
+        .expect_err("amount is unknown");
+    match err {
+        CoreError::ProcessFailure { message } => {
+            assert!(
+                message.contains("Unknown property used in expression"),
+                "{message}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(get_any(&e, i.id).await, before, "nothing written");
+    assert_eq!(open_tasks(&e, i.id).await, vec![submit.clone()]);
+    // With the variable it goes on.
+    e.apply(
+        complete(
+            submit.id,
+            vec![Variable::new("amount", VariableValue::Integer(2000))],
+        ),
+        &ctx(),
+    )
+    .await
+    .expect("completes");
+    assert_eq!(
+        get_any(&e, i.id).await.activity_id.as_deref(),
+        Some("managerApproval")
+    );
+}
+
+async fn deleting_an_instance_ends_its_tasks(store: Arc<dyn Store>) {
+    let e = engine(store).await;
+    let i = instance(e.apply(expense(Some(1)), &ctx()).await.expect("starts")).instance;
+    let submit = open_tasks(&e, i.id).await.remove(0);
+    e.apply(
+        Command::DeleteInstance(DeleteInstance {
+            id: i.id,
+            reason: Some("withdrawn".into()),
+        }),
+        &ctx(),
+    )
+    .await
+    .expect("deletes");
+    assert!(open_tasks(&e, i.id).await.is_empty());
+    let ended = tasks_of(
+        &e,
+        TaskFilter {
+            id: Some(submit.id),
+            all: true,
+            ..TaskFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(ended.len(), 1);
+    assert_eq!(
+        (ended[0].end_time, ended[0].delete_reason.as_deref()),
+        (Some(ctx().now), Some("withdrawn"))
+    );
+    assert_eq!(
+        e.apply(complete(submit.id, Vec::new()), &ctx()).await,
+        Err(CoreError::NotFound(Missing::Task(submit.id)))
+    );
+    let h = get_any(&e, i.id).await;
+    assert_eq!(
+        (h.state, h.delete_reason.as_deref()),
+        (InstanceState::Terminated, Some("withdrawn"))
+    );
+}
+
 /// Runs a test on a Redis store of its own prefix, and removes its keys afterwards.
 async fn on_redis<F, Fut>(test: F)
 where
@@ -313,4 +730,8 @@ on_both_stores!(
     deleted_instances_leave_the_runtime,
     variables_and_links,
     definition_filters_resolve,
+    a_process_moves_through_gateways_and_tasks,
+    small_amounts_take_the_default_flow,
+    a_failing_condition_writes_nothing,
+    deleting_an_instance_ends_its_tasks,
 );

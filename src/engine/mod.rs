@@ -46,6 +46,10 @@ impl Engine {
             Command::StartInstance(start) => Outcome::Instance(self.start(start, ctx).await?),
             Command::GetInstance(r) => Outcome::Instance(self.view(self.open(r.id).await?)),
             Command::GetDiagram(r) => Outcome::Diagram(self.view(self.open(r.id).await?)),
+            Command::GetHistoricInstance(r) => match store.get_instance(r.id).await? {
+                Some(i) => Outcome::Instance(self.view(i)),
+                None => return Err(CoreError::NotFound(Missing::Instance(r.id))),
+            },
             Command::ListInstances(mut query) => {
                 self.resolve_definition_filters(&mut query.filter);
                 let page = store.list_instances(&query).await?;

@@ -97,18 +97,17 @@ pub(super) fn create(
 }
 
 /// The links the people of new or reassigned tasks get on the instance: an assignee, owner
-/// or candidate user or group takes part in the process (Flowable's `participant` links).
+/// or candidate user takes part in the process (Flowable's `participant` links; candidate
+/// groups get none).
 pub(super) fn participants(tasks: &[Task]) -> Vec<IdentityLink> {
     let mut links = Vec::new();
     for t in tasks {
-        for user in t.assignee.iter().chain(t.owner.iter()) {
+        let candidates = t.candidates.iter().filter_map(|c| match c {
+            Identity::User(u) => Some(u),
+            Identity::Group(_) => None,
+        });
+        for user in t.assignee.iter().chain(t.owner.iter()).chain(candidates) {
             links.push(IdentityLink::user(user.clone(), PARTICIPANT_LINK));
-        }
-        for c in &t.candidates {
-            links.push(IdentityLink {
-                identity: c.clone(),
-                link_type: PARTICIPANT_LINK.into(),
-            });
         }
     }
     links.sort();
@@ -264,7 +263,7 @@ impl Engine {
     pub(super) async fn complete_task(&self, c: CompleteTask, ctx: &RequestCtx) -> Result<(), CoreError> {
         self.step(c.id, |task, instance, definition| {
             if task.delegation_state == Some(DelegationState::Pending) {
-                return Err(CoreError::NotAllowed {
+                return Err(CoreError::ProcessFailure {
                     message: "A delegated task cannot be completed, but should be resolved instead.".into(),
                 });
             }
@@ -280,7 +279,13 @@ impl Engine {
                 end_time: Some(ctx.now),
                 ..task.clone()
             }];
-            let links = participants(&new_tasks);
+            let mut links = participants(&new_tasks);
+            // Whoever completes a task takes part in the process.
+            links.extend(
+                c.user
+                    .iter()
+                    .map(|u| IdentityLink::user(u.clone(), PARTICIPANT_LINK)),
+            );
             tasks.extend(new_tasks);
             Ok(Commit {
                 id: instance.id,

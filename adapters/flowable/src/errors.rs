@@ -16,24 +16,35 @@ use crate::wire::ErrorInfo;
 /// The content type of every JSON answer.
 pub const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
 
-/// Flowable's error categories; the discriminant is the HTTP status.
+/// Flowable's error categories (the handlers of `BaseExceptionHandlerAdvice`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u16)]
 pub enum Category {
-    BadRequest = 400,
-    Unauthorized = 401,
-    Forbidden = 403,
-    NotFound = 404,
-    MethodNotAllowed = 405,
-    NotAcceptable = 406,
-    Conflict = 409,
-    ContentNotSupported = 415,
-    InternalServerError = 500,
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    NotAcceptable,
+    Conflict,
+    /// `FlowableTaskAlreadyClaimedException`: a 409 with its own message.
+    TaskAlreadyClaimed,
+    ContentNotSupported,
+    InternalServerError,
 }
 
 impl Category {
     pub fn status(self) -> StatusCode {
-        StatusCode::from_u16(self as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        match self {
+            Category::BadRequest => StatusCode::BAD_REQUEST,
+            Category::Unauthorized => StatusCode::UNAUTHORIZED,
+            Category::Forbidden => StatusCode::FORBIDDEN,
+            Category::NotFound => StatusCode::NOT_FOUND,
+            Category::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Category::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            Category::Conflict | Category::TaskAlreadyClaimed => StatusCode::CONFLICT,
+            Category::ContentNotSupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Category::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 
     /// The `message` of the body.
@@ -46,6 +57,7 @@ impl Category {
             Category::MethodNotAllowed => "Method not allowed",
             Category::NotAcceptable => "Not acceptable",
             Category::Conflict => "Conflict",
+            Category::TaskAlreadyClaimed => "Task was already claimed",
             Category::ContentNotSupported => "Content is not supported",
             Category::InternalServerError => "Internal server error",
         }
@@ -92,6 +104,7 @@ fn definition_message(selector: &DefinitionSelector) -> String {
 
 fn missing_instance(id: &str, family: Family) -> String {
     match family {
+        Family::Task | Family::TaskClaim => format!("Could not find a process instance with id '{id}'."),
         Family::Variables | Family::VariableDelete => format!("Could not find an execution with id '{id}'."),
         Family::Bulk => format!("No process instance found for id '{id}'"),
         Family::Instance | Family::Start | Family::Other => {
@@ -137,6 +150,23 @@ pub fn describe(err: &CoreError, family: Family, ctx: &RequestCtx) -> Described 
             Missing::IdentityLink { .. } => plain("Could not find the requested identity link.".into()),
             Missing::Task(id) => plain(format!("Could not find a task with id '{id}'.")),
             Missing::TaskText(text) => plain(format!("Could not find a task with id '{text}'.")),
+        },
+        CoreError::Conflict(Clash::TaskClaimed { task, .. }) => Described {
+            category: Category::TaskAlreadyClaimed,
+            exception: Some(format!("Task '{task}' is already claimed by someone else.")),
+            allow: None,
+        },
+        // A plain FlowableException in Flowable: a 500 with the engine's words.
+        CoreError::Conflict(Clash::InstanceSuspended(_)) => Described {
+            category: Category::InternalServerError,
+            exception: Some(
+                match family {
+                    Family::TaskClaim => "Cannot claim a suspended task",
+                    _ => "Cannot complete a suspended task",
+                }
+                .into(),
+            ),
+            allow: None,
         },
         CoreError::Conflict(clash) => plain(match clash {
             Clash::AlreadySuspended(id) => format!("Process instance with id '{id}' is already suspended."),

@@ -90,6 +90,7 @@ pub mod multipart;
 pub mod parse;
 pub mod render;
 pub mod routes;
+pub mod tasks;
 pub mod variables;
 pub mod wire;
 

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use bpm_compat_model::{
     Blob, Claim, Command, CoreError, DefinitionSelector, DeleteInstance, DeleteInstances, IdentityLink,
     IdentityLinkRef, InstanceFilter, InstanceId, InstanceQuery, InstanceRef, InstanceSort, RequestCtx,
-    SetMode, SetSuspended, SetVariables, SortOrder, StartInstance, TextMatch, Timestamp, UpdateInstance,
-    Variable, VariableFilter, VariableOp, VariableRef, VariableValue,
+    SetMode, SetSuspended, SetVariables, SortOrder, StartInstance, TaskRef, TextMatch, Timestamp,
+    UpdateInstance, Variable, VariableFilter, VariableOp, VariableRef, VariableValue,
 };
 use bytes::Bytes;
 use http::{header, Request};
@@ -17,10 +17,12 @@ use serde_json::Value;
 use crate::ids::{filter_instance_id, parse_instance_id};
 use crate::multipart;
 use crate::routes::{LinkFamily, ListShape, Op, VarScope};
+use crate::tasks;
 use crate::variables;
 use crate::wire::{
     BulkDeleteInstancesRestActionRequest, ProcessInstanceCreateRequest, ProcessInstanceQueryRequest,
     ProcessInstanceUpdateRequest, QueryVariable, RestIdentityLinkRequest, RestVariableRequest,
+    TaskActionRequest,
 };
 
 /// The query string, decoded; the first of repeated names wins (Spring's `@RequestParam`).
@@ -78,6 +80,32 @@ pub fn parse(op: Op, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Comm
             Ok((Op::QueryInstances { shape }, Command::ListInstances(query)))
         }
         Op::StartInstance => Ok((Op::StartInstance, start(json_body(req)?, ctx)?)),
+        Op::ListTasks { .. } => {
+            let (query, shape) = tasks::task_query(&params)?;
+            Ok((Op::ListTasks { shape }, Command::ListTasks(query)))
+        }
+        Op::GetTask { id } => {
+            let r = TaskRef {
+                id: tasks::parse_task_id(&id)?,
+            };
+            Ok((Op::GetTask { id }, Command::GetTask(r)))
+        }
+        Op::TaskAction { id, .. } => {
+            // Flowable looks the task up before it reads the body.
+            let task = tasks::parse_task_id(&id)?;
+            let body: TaskActionRequest = json_body(req)?;
+            let action = body.action.clone().unwrap_or_default();
+            let cmd = tasks::task_action(task, body, ctx)?;
+            Ok((Op::TaskAction { id, action }, cmd))
+        }
+        Op::ListHistoricInstances { .. } => {
+            let (query, shape) = tasks::historic_instance_query(&params)?;
+            Ok((Op::ListHistoricInstances { shape }, Command::ListInstances(query)))
+        }
+        Op::GetHistoricInstance { id } => {
+            let r = instance(&id)?;
+            Ok((Op::GetHistoricInstance { id }, Command::GetHistoricInstance(r)))
+        }
         Op::DeleteInstances => Ok((Op::DeleteInstances, bulk_delete(json_body(req)?)?)),
         Op::GetInstance { id } => {
             let r = instance(&id)?;
@@ -259,7 +287,10 @@ pub fn json_body<T: DeserializeOwned>(req: &Request<Bytes>) -> Result<T, CoreErr
 // ---------------------------------------------------------------------------------------
 // Instances
 
-fn named_variables(list: Vec<RestVariableRequest>, missing_name: &str) -> Result<Vec<Variable>, CoreError> {
+pub(crate) fn named_variables(
+    list: Vec<RestVariableRequest>,
+    missing_name: &str,
+) -> Result<Vec<Variable>, CoreError> {
     let mut out: Vec<Variable> = Vec::with_capacity(list.len());
     for v in list {
         let Some(name) = v.name else {
@@ -625,7 +656,7 @@ fn query_from_params(p: &Params) -> Result<ProcessInstanceQueryRequest, CoreErro
 }
 
 /// A paging number: JSON number or numeric text; negative falls back to the default.
-fn paging(value: Option<Value>, name: &str, default: usize) -> Result<usize, CoreError> {
+pub(crate) fn paging(value: Option<Value>, name: &str, default: usize) -> Result<usize, CoreError> {
     let n = match &value {
         None | Some(Value::Null) => return Ok(default),
         Some(Value::Number(n)) => n.as_i64(),
@@ -671,7 +702,7 @@ fn add_text(slot: &mut Option<TextMatch>, m: TextMatch, impossible: &mut bool) {
     }
 }
 
-fn texts(
+pub(crate) fn texts(
     slot: &mut Option<TextMatch>,
     equals: Option<String>,
     like: Option<String>,
@@ -689,7 +720,7 @@ fn texts(
     }
 }
 
-fn date_filter(value: Option<Value>) -> Result<Option<Timestamp>, CoreError> {
+pub(crate) fn date_filter(value: Option<Value>) -> Result<Option<Timestamp>, CoreError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
@@ -715,6 +746,18 @@ fn sort_key(sort: &str) -> Option<InstanceSort> {
     })
 }
 
+/// The `order` parameter (default `asc`) and its name to echo.
+pub(crate) fn order_param(order: Option<String>) -> Result<(SortOrder, String), CoreError> {
+    let name = order.unwrap_or_else(|| "asc".into());
+    match name.as_str() {
+        "asc" => Ok((SortOrder::Asc, name)),
+        "desc" => Ok((SortOrder::Desc, name)),
+        other => Err(CoreError::invalid(format!(
+            "Value for param 'order' is not valid : '{other}', must be 'asc' or 'desc'"
+        ))),
+    }
+}
+
 /// The neutral query and the list shape of a Flowable process-instance query.
 pub fn build_query(q: ProcessInstanceQueryRequest) -> Result<(InstanceQuery, ListShape), CoreError> {
     let start = paging(q.start, "start", 0)?;
@@ -725,16 +768,7 @@ pub fn build_query(q: ProcessInstanceQueryRequest) -> Result<(InstanceQuery, Lis
             "Value for param 'sort' is not valid, '{sort_name}' is not a valid property"
         ))
     })?;
-    let order_name = q.order.unwrap_or_else(|| "asc".into());
-    let order = match order_name.as_str() {
-        "asc" => SortOrder::Asc,
-        "desc" => SortOrder::Desc,
-        other => {
-            return Err(CoreError::invalid(format!(
-                "Value for param 'order' is not valid : '{other}', must be 'asc' or 'desc'"
-            )))
-        }
-    };
+    let (order, order_name) = order_param(q.order)?;
 
     let mut f = InstanceFilter::default();
     let mut impossible = false;

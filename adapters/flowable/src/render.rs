@@ -15,7 +15,7 @@ use crate::parse::{link_family, selected_variables};
 use crate::routes::{LinkFamily, Op, VarScope};
 use crate::variables::to_rest;
 use crate::wire::{DataResponse, ErrorInfo, ProcessInstanceResponse, RestIdentityLink, RestVariable};
-use crate::{diagram, routes::Family};
+use crate::{diagram, routes::Family, tasks};
 
 const LOCAL: Option<&str> = Some("local");
 
@@ -330,9 +330,45 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
                 ),
             }
         }
+        (Op::ListTasks { shape }, Outcome::Tasks(page)) => tasks::task_list(&page, shape, ctx),
+        (Op::GetTask { .. }, Outcome::Task(view)) => {
+            json_response(StatusCode::OK, &tasks::task_response(&view, ctx))
+        }
+        // Flowable answers every task action with 200 and no body.
+        (Op::TaskAction { .. }, _) => empty(StatusCode::OK),
+        (Op::ListHistoricInstances { shape }, Outcome::Instances(page)) => {
+            let data: Vec<_> = page
+                .items
+                .iter()
+                .map(|view| {
+                    let vars = selected_variables(&view.instance.variables, &shape.variables);
+                    tasks::historic_instance_response(view, ctx, &vars)
+                })
+                .collect();
+            json_response(
+                StatusCode::OK,
+                &DataResponse {
+                    size: data.len(),
+                    data,
+                    total: page.total,
+                    start: page.start,
+                    sort: shape.sort.clone(),
+                    order: shape.order.clone(),
+                },
+            )
+        }
+        // The single GET does not ask for variables: always `[]`.
+        (Op::GetHistoricInstance { .. }, Outcome::Instance(view)) => json_response(
+            StatusCode::OK,
+            &tasks::historic_instance_response(&view, ctx, &[]),
+        ),
         (
             Op::ListInstances { .. }
             | Op::QueryInstances { .. }
+            | Op::ListTasks { .. }
+            | Op::GetTask { .. }
+            | Op::ListHistoricInstances { .. }
+            | Op::GetHistoricInstance { .. }
             | Op::StartInstance
             | Op::GetInstance { .. }
             | Op::UpdateInstance { .. }

@@ -121,6 +121,17 @@ pub enum Op {
     },
     /// `GET runtime/process-instances/{id}/variables/{name}/data`
     GetVariableData { id: String, name: String },
+    /// `GET runtime/tasks`
+    ListTasks { shape: ListShape },
+    /// `GET runtime/tasks/{taskId}`
+    GetTask { id: String },
+    /// `POST runtime/tasks/{taskId}`: `complete`, `claim`, `delegate` or `resolve` (filled
+    /// by parsing).
+    TaskAction { id: String, action: String },
+    /// `GET history/historic-process-instances`
+    ListHistoricInstances { shape: ListShape },
+    /// `GET history/historic-process-instances/{id}`
+    GetHistoricInstance { id: String },
 }
 
 impl Op {
@@ -146,6 +157,11 @@ impl Op {
             Op::UpdateVariable { .. } => "update_variable",
             Op::DeleteVariable { .. } => "delete_variable",
             Op::GetVariableData { .. } => "get_variable_data",
+            Op::ListTasks { .. } => "list_tasks",
+            Op::GetTask { .. } => "get_task",
+            Op::TaskAction { .. } => "task_action",
+            Op::ListHistoricInstances { .. } => "list_historic_process_instances",
+            Op::GetHistoricInstance { .. } => "get_historic_process_instance",
         }
     }
 }
@@ -164,6 +180,10 @@ pub enum Family {
     Variables,
     /// `DELETE .../variables/{name}`: the "in scope local" wording.
     VariableDelete,
+    /// Task resources.
+    Task,
+    /// The claim action: its own wording for a suspended task.
+    TaskClaim,
     /// Lists and unknown paths.
     Other,
 }
@@ -171,7 +191,13 @@ pub enum Family {
 impl Op {
     pub fn family(&self) -> Family {
         match self {
-            Op::ListInstances { .. } | Op::QueryInstances { .. } => Family::Other,
+            Op::ListInstances { .. }
+            | Op::QueryInstances { .. }
+            | Op::ListTasks { .. }
+            | Op::ListHistoricInstances { .. } => Family::Other,
+            Op::TaskAction { action, .. } if action == "claim" => Family::TaskClaim,
+            Op::GetTask { .. } | Op::TaskAction { .. } => Family::Task,
+            Op::GetHistoricInstance { .. } => Family::Instance,
             Op::StartInstance => Family::Start,
             Op::DeleteInstances => Family::Bulk,
             Op::GetInstance { .. }
@@ -260,6 +286,42 @@ fn table(method: &Method, segments: &[String]) -> Option<(&'static [Method], Opt
                 M::GET => Some(Op::GetInstance { id: id(2) }),
                 M::PUT => Some(Op::UpdateInstance { id: id(2) }),
                 M::DELETE => Some(Op::DeleteInstance { id: id(2) }),
+                _ => None,
+            },
+        ),
+        ["runtime", "tasks"] => (
+            GET,
+            match m {
+                M::GET => Some(Op::ListTasks {
+                    shape: ListShape::default(),
+                }),
+                _ => None,
+            },
+        ),
+        ["runtime", "tasks", _] => (
+            GET_POST,
+            match m {
+                M::GET => Some(Op::GetTask { id: id(2) }),
+                M::POST => Some(Op::TaskAction {
+                    id: id(2),
+                    action: String::new(),
+                }),
+                _ => None,
+            },
+        ),
+        ["history", "historic-process-instances"] => (
+            GET,
+            match m {
+                M::GET => Some(Op::ListHistoricInstances {
+                    shape: ListShape::default(),
+                }),
+                _ => None,
+            },
+        ),
+        ["history", "historic-process-instances", _] => (
+            GET,
+            match m {
+                M::GET => Some(Op::GetHistoricInstance { id: id(2) }),
                 _ => None,
             },
         ),

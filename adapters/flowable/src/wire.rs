@@ -224,3 +224,86 @@ pub struct ErrorInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<String>,
 }
+
+/// `org.flowable.rest.service.api.runtime.task.TaskResponse`, fields in Flowable's order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskResponse {
+    pub id: String,
+    pub url: String,
+    pub owner: Option<String>,
+    pub assignee: Option<String>,
+    /// `pending`, `resolved` or null.
+    pub delegation_state: Option<&'static str>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub create_time: String,
+    pub due_date: Option<String>,
+    pub priority: i32,
+    pub suspended: bool,
+    pub claim_time: Option<String>,
+    pub task_definition_key: String,
+    pub scope_definition_id: Option<String>,
+    pub scope_id: Option<String>,
+    pub sub_scope_id: Option<String>,
+    pub scope_type: Option<String>,
+    pub propagated_stage_instance_id: Option<String>,
+    pub tenant_id: String,
+    pub category: Option<String>,
+    pub form_key: Option<String>,
+    pub parent_task_id: Option<String>,
+    pub parent_task_url: Option<String>,
+    pub execution_id: String,
+    pub execution_url: String,
+    pub process_instance_id: String,
+    pub process_instance_url: String,
+    pub process_definition_id: String,
+    pub process_definition_url: String,
+    pub variables: Vec<RestVariable>,
+}
+
+/// `org.flowable.rest.service.api.runtime.task.TaskActionRequest`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskActionRequest {
+    pub action: Option<String>,
+    pub assignee: Option<String>,
+    pub form_definition_id: Option<String>,
+    pub outcome: Option<String>,
+    pub variables: Option<Vec<RestVariableRequest>>,
+    pub transient_variables: Option<Vec<RestVariableRequest>>,
+    pub with_scoped_variables: Option<bool>,
+}
+
+/// `org.flowable.rest.service.api.history.HistoricProcessInstanceResponse` (7.x), fields in
+/// Flowable's order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoricProcessInstanceResponse {
+    pub id: String,
+    pub url: String,
+    pub name: Option<String>,
+    pub business_key: Option<String>,
+    pub business_status: Option<String>,
+    pub process_definition_id: String,
+    pub process_definition_url: String,
+    pub process_definition_name: Option<String>,
+    pub process_definition_description: Option<String>,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    pub duration_in_millis: Option<i64>,
+    pub start_user_id: Option<String>,
+    pub end_user_id: Option<String>,
+    pub state: Option<&'static str>,
+    pub start_activity_id: Option<String>,
+    pub end_activity_id: Option<String>,
+    pub delete_reason: Option<String>,
+    pub super_process_instance_id: Option<String>,
+    pub variables: Vec<RestVariable>,
+    pub callback_id: Option<String>,
+    pub callback_type: Option<String>,
+    pub reference_id: Option<String>,
+    pub reference_type: Option<String>,
+    pub propagated_stage_instance_id: Option<String>,
+    pub tenant_id: String,
+}

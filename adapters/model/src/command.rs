@@ -16,6 +16,8 @@ use crate::variable::Variable;
 pub enum Command {
     StartInstance(StartInstance),
     GetInstance(InstanceRef),
+    /// Any instance, running or ended (history).
+    GetHistoricInstance(InstanceRef),
     ListInstances(InstanceQuery),
     UpdateInstance(UpdateInstance),
     SetSuspended(SetSuspended),
@@ -50,6 +52,7 @@ impl Command {
         match self {
             Command::StartInstance(_) => "start_instance",
             Command::GetInstance(_) => "get_instance",
+            Command::GetHistoricInstance(_) => "get_historic_instance",
             Command::ListInstances(_) => "list_instances",
             Command::UpdateInstance(_) => "update_instance",
             Command::SetSuspended(_) => "set_suspended",
@@ -89,6 +92,7 @@ impl Command {
     pub fn instance_id(&self) -> Option<InstanceId> {
         match self {
             Command::GetInstance(r)
+            | Command::GetHistoricInstance(r)
             | Command::GetIdentityLinks(r)
             | Command::GetVariables(r)
             | Command::DeleteVariables(r)

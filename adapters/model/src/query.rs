@@ -158,6 +158,10 @@ pub struct InstanceFilter {
     pub started_by: Option<String>,
     pub started_before: Option<Timestamp>,
     pub started_after: Option<Timestamp>,
+    #[serde(default)]
+    pub finished_before: Option<Timestamp>,
+    #[serde(default)]
+    pub finished_after: Option<Timestamp>,
     pub activity_ids: Option<Vec<String>>,
     pub involved_user: Option<String>,
     pub suspended: Option<bool>,
@@ -201,6 +205,12 @@ impl InstanceFilter {
             && self.started_before.is_none_or(|t| i.start_time < t)
             && self.started_after.is_none_or(|t| i.start_time > t)
             && self
+                .finished_before
+                .is_none_or(|t| i.end_time.is_some_and(|e| e < t))
+            && self
+                .finished_after
+                .is_none_or(|t| i.end_time.is_some_and(|e| e > t))
+            && self
                 .activity_ids
                 .as_ref()
                 .is_none_or(|l| i.activity_id.as_ref().is_some_and(|a| l.contains(a)))
@@ -225,6 +235,9 @@ pub enum InstanceSort {
     StartTime,
     TenantId,
     BusinessKey,
+    EndTime,
+    /// End time minus start time (running instances have none and sort first).
+    Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -245,6 +258,11 @@ impl InstanceSort {
             InstanceSort::StartTime => a.start_time.cmp(&b.start_time),
             InstanceSort::TenantId => a.tenant_id.cmp(&b.tenant_id),
             InstanceSort::BusinessKey => a.business_key.cmp(&b.business_key),
+            InstanceSort::EndTime => a.end_time.cmp(&b.end_time),
+            InstanceSort::Duration => {
+                let d = |i: &ProcessInstance| i.end_time.map(|e| e.0 - i.start_time.0);
+                d(a).cmp(&d(b))
+            }
         };
         primary.then_with(|| id_string_cmp(a.id, b.id))
     }

@@ -205,6 +205,8 @@ pub enum TaskSort {
     #[default]
     Id,
     Name,
+    Description,
+    Owner,
     Priority,
     Assignee,
     CreateTime,
@@ -245,6 +247,8 @@ impl TaskQuery {
         let primary = match self.sort {
             TaskSort::Id => Ordering::Equal,
             TaskSort::Name => a.name.cmp(&b.name),
+            TaskSort::Description => a.description.cmp(&b.description),
+            TaskSort::Owner => a.owner.cmp(&b.owner),
             TaskSort::Priority => a.priority.cmp(&b.priority),
             TaskSort::Assignee => a.assignee.cmp(&b.assignee),
             TaskSort::CreateTime => a.create_time.cmp(&b.create_time),

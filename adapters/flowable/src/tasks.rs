@@ -1,0 +1,485 @@
+//! Tasks (`runtime/tasks`) and history (`history/historic-process-instances`): parsing and
+//! rendering of the resources that follow an instance past its start.
+//!
+//! Sources: `TaskCollectionResource`, `TaskBaseResource`, `TaskResource`, `TaskActionRequest`,
+//! `TaskResponse`, `HistoricProcessInstanceCollectionResource`, `HistoricProcessInstanceResponse`
+//! and `RestResponseFactory` in flowable-engine `modules/flowable-rest`.
+
+use bpm_compat_model::{
+    ClaimTask, Command, CompleteTask, CoreError, DelegateTask, DelegationState, InstanceFilter,
+    InstanceQuery, InstanceSort, InstanceState, InstanceView, Missing, Page, RequestCtx, TaskFilter, TaskId,
+    TaskQuery, TaskRef, TaskSort, TaskView, Timestamp, Variable,
+};
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use serde_json::Value;
+
+use crate::errors::json_response;
+use crate::ids::{filter_instance_id, render_instance_id};
+use crate::parse::{date_filter, named_variables, order_param, paging, texts, Params};
+use crate::render::{definition_url, instance_url, variable_data_url};
+use crate::routes::ListShape;
+use crate::variables::to_rest;
+use crate::wire::{
+    DataResponse, HistoricProcessInstanceResponse, RestVariable, TaskActionRequest, TaskResponse,
+};
+
+pub fn parse_task_id(text: &str) -> Result<TaskId, CoreError> {
+    text.parse::<TaskId>()
+        .map_err(|_| CoreError::NotFound(Missing::TaskText(text.to_string())))
+}
+
+pub fn task_url(base: &str, id: TaskId) -> String {
+    format!("{base}/runtime/tasks/{id}")
+}
+
+pub fn historic_instance_url(base: &str, id: bpm_compat_model::InstanceId) -> String {
+    format!(
+        "{base}/history/historic-process-instances/{}",
+        render_instance_id(id)
+    )
+}
+
+fn invalid_sort(name: &str) -> CoreError {
+    CoreError::invalid(format!(
+        "Value for param 'sort' is not valid, '{name}' is not a valid property"
+    ))
+}
+
+fn date_param(p: &Params, name: &str) -> Result<Option<Timestamp>, CoreError> {
+    date_filter(p.get(name).map(|v| Value::String(v.to_owned())))
+}
+
+fn int_param(p: &Params, name: &str) -> Result<Option<i32>, CoreError> {
+    p.get(name)
+        .map(|v| {
+            v.trim().parse::<i32>().map_err(|_| {
+                CoreError::invalid(format!("Value for param '{name}' is not a valid number: '{v}'"))
+            })
+        })
+        .transpose()
+}
+
+/// `GET runtime/tasks`: the query and what the envelope echoes.
+pub fn task_query(p: &Params) -> Result<(TaskQuery, ListShape), CoreError> {
+    let start = paging(p.get("start").map(|v| Value::String(v.into())), "start", 0)?;
+    let size = paging(p.get("size").map(|v| Value::String(v.into())), "size", 10)?;
+    let sort_name = p.get("sort").unwrap_or("id").to_owned();
+    let sort = match sort_name.as_str() {
+        "id" => TaskSort::Id,
+        "name" => TaskSort::Name,
+        "description" => TaskSort::Description,
+        "dueDate" => TaskSort::DueDate,
+        "createTime" => TaskSort::CreateTime,
+        "priority" => TaskSort::Priority,
+        // Without child executions a task's execution is its process instance.
+        "executionId" | "processInstanceId" => TaskSort::InstanceId,
+        "tenantId" => TaskSort::TenantId,
+        "assignee" => TaskSort::Assignee,
+        "owner" => TaskSort::Owner,
+        other => return Err(invalid_sort(other)),
+    };
+    let (order, order_name) = order_param(p.get("order").map(str::to_owned))?;
+    let mut f = TaskFilter::default();
+    let mut impossible = false;
+    let s = |name: &str| p.get(name).map(str::to_owned);
+    if let Some(id) = s("taskId") {
+        match id.parse::<TaskId>() {
+            Ok(id) => f.id = Some(id),
+            Err(_) => impossible = true,
+        }
+    }
+    texts(
+        &mut f.name,
+        s("name"),
+        s("nameLike"),
+        s("nameLikeIgnoreCase"),
+        &mut impossible,
+    );
+    texts(
+        &mut f.description,
+        s("description"),
+        s("descriptionLike"),
+        None,
+        &mut impossible,
+    );
+    texts(
+        &mut f.assignee,
+        s("assignee"),
+        s("assigneeLike"),
+        None,
+        &mut impossible,
+    );
+    texts(&mut f.owner, s("owner"), s("ownerLike"), None, &mut impossible);
+    texts(
+        &mut f.task_definition_key,
+        s("taskDefinitionKey"),
+        s("taskDefinitionKeyLike"),
+        None,
+        &mut impossible,
+    );
+    texts(
+        &mut f.definition_key,
+        s("processDefinitionKey"),
+        s("processDefinitionKeyLike"),
+        None,
+        &mut impossible,
+    );
+    texts(
+        &mut f.tenant_id,
+        s("tenantId"),
+        s("tenantIdLike"),
+        None,
+        &mut impossible,
+    );
+    texts(&mut f.category, s("category"), None, None, &mut impossible);
+    f.priority = int_param(p, "priority")?;
+    f.min_priority = int_param(p, "minimumPriority")?;
+    f.max_priority = int_param(p, "maximumPriority")?;
+    // Flowable checks only that `unassigned` is present: even `false` selects unassigned tasks.
+    if p.get("unassigned").is_some() {
+        f.unassigned = Some(true);
+    }
+    if let Some(d) = p.get("delegationState") {
+        f.delegation_state = Some(match d {
+            "pending" => DelegationState::Pending,
+            "resolved" => DelegationState::Resolved,
+            other => {
+                return Err(CoreError::invalid(format!(
+                    "Illegal value for delegationState: {other}"
+                )))
+            }
+        });
+    }
+    f.candidate_user = s("candidateUser");
+    let mut groups: Vec<String> = Vec::new();
+    if let Some(g) = s("candidateGroup") {
+        groups.push(g);
+    }
+    if let Some(list) = p.get("candidateGroups").filter(|v| !v.is_empty()) {
+        groups.extend(list.split(',').map(str::to_owned));
+    }
+    if !groups.is_empty() {
+        f.candidate_groups = Some(groups);
+    }
+    f.involved_user = s("involvedUser");
+    f.definition_id = s("processDefinitionId");
+    for name in ["processInstanceId", "executionId"] {
+        if let Some(id) = p.get(name) {
+            match filter_instance_id(id) {
+                Some(id) if f.instance_id.is_none_or(|x| x == id) => f.instance_id = Some(id),
+                _ => impossible = true,
+            }
+        }
+    }
+    if let Some(on) = date_param(p, "createdOn")? {
+        f.created_after = Some(Timestamp(on.0 - 1));
+        f.created_before = Some(Timestamp(on.0 + 1));
+    }
+    f.created_before = date_param(p, "createdBefore")?.or(f.created_before);
+    f.created_after = date_param(p, "createdAfter")?.or(f.created_after);
+    if let Some(on) = date_param(p, "dueDate")? {
+        f.due_after = Some(Timestamp(on.0 - 1));
+        f.due_before = Some(Timestamp(on.0 + 1));
+    }
+    f.due_before = date_param(p, "dueBefore")?.or(f.due_before);
+    f.due_after = date_param(p, "dueAfter")?.or(f.due_after);
+    if let Some(active) = p.get("active") {
+        f.suspended = Some(!active.eq_ignore_ascii_case("true"));
+    }
+    if p.get("withoutTenantId")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        f.without_tenant = true;
+    }
+    // A process-level filter the task does not carry: the engine has no join, so business
+    // keys and definition names are not served yet.
+    for unsupported in [
+        "processInstanceBusinessKey",
+        "processInstanceBusinessKeyLike",
+        "processDefinitionName",
+    ] {
+        if p.get(unsupported).is_some() {
+            return Err(CoreError::invalid(format!(
+                "Query parameter '{unsupported}' is not supported by bpm-compat yet."
+            )));
+        }
+    }
+    f.impossible = impossible;
+    let include = |name: &str| p.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let query = TaskQuery {
+        filter: f,
+        sort,
+        order,
+        start,
+        size,
+        include_process_variables: include("includeProcessVariables"),
+    };
+    Ok((
+        query,
+        ListShape {
+            sort: sort_name,
+            order: order_name,
+            variables: None,
+        },
+    ))
+}
+
+/// `POST runtime/tasks/{id}`: the action.
+pub fn task_action(id: TaskId, body: TaskActionRequest, ctx: &RequestCtx) -> Result<Command, CoreError> {
+    let action = body.action.clone().unwrap_or_else(|| "null".into());
+    Ok(match action.as_str() {
+        "complete" => Command::CompleteTask(CompleteTask {
+            id,
+            variables: named_variables(body.variables.unwrap_or_default(), "Variable name is required")?,
+            transient_variables: named_variables(
+                body.transient_variables.unwrap_or_default(),
+                "Transient variable name is required",
+            )?,
+            user: ctx.user.clone(),
+        }),
+        "claim" => Command::ClaimTask(ClaimTask {
+            id,
+            user: body.assignee,
+        }),
+        "delegate" => match body.assignee {
+            Some(assignee) => Command::DelegateTask(DelegateTask { id, assignee }),
+            None => {
+                return Err(CoreError::invalid(
+                    "An assignee is required when delegating a task.",
+                ))
+            }
+        },
+        "resolve" => Command::ResolveTask(TaskRef { id }),
+        other => return Err(CoreError::invalid(format!("Invalid action: '{other}'."))),
+    })
+}
+
+pub fn task_response(view: &TaskView, ctx: &RequestCtx) -> TaskResponse {
+    let t = &view.task;
+    let base = ctx.base_url.as_str();
+    let instance_id = render_instance_id(t.instance_id);
+    let variables: Vec<RestVariable> = view
+        .process_variables
+        .iter()
+        .flatten()
+        .map(|(name, value)| {
+            let v = Variable::new(name.clone(), value.clone());
+            to_rest(&v, Some("global"), &variable_data_url(base, t.instance_id, name))
+        })
+        .collect();
+    TaskResponse {
+        id: t.id.to_string(),
+        url: task_url(base, t.id),
+        owner: t.owner.clone(),
+        assignee: t.assignee.clone(),
+        delegation_state: t.delegation_state.map(|d| match d {
+            DelegationState::Pending => "pending",
+            DelegationState::Resolved => "resolved",
+        }),
+        name: t.name.clone(),
+        description: t.description.clone(),
+        create_time: t.create_time.to_iso_millis(),
+        due_date: t.due_date.map(|d| d.to_iso_millis()),
+        priority: t.priority,
+        suspended: t.suspended,
+        claim_time: t.claim_time.map(|d| d.to_iso_millis()),
+        task_definition_key: t.task_definition_key.clone(),
+        scope_definition_id: None,
+        scope_id: None,
+        sub_scope_id: None,
+        scope_type: None,
+        propagated_stage_instance_id: None,
+        tenant_id: t.tenant_id.clone(),
+        category: t.category.clone(),
+        form_key: t.form_key.clone(),
+        parent_task_id: None,
+        parent_task_url: None,
+        execution_id: instance_id.clone(),
+        execution_url: format!("{base}/runtime/executions/{instance_id}"),
+        process_instance_id: instance_id,
+        process_instance_url: instance_url(base, t.instance_id),
+        process_definition_id: t.definition_id.clone(),
+        process_definition_url: definition_url(base, &t.definition_id),
+        variables,
+    }
+}
+
+pub fn task_list(page: &Page<TaskView>, shape: &ListShape, ctx: &RequestCtx) -> Response<Bytes> {
+    let data: Vec<TaskResponse> = page.items.iter().map(|v| task_response(v, ctx)).collect();
+    json_response(
+        StatusCode::OK,
+        &DataResponse {
+            size: data.len(),
+            data,
+            total: page.total,
+            start: page.start,
+            sort: shape.sort.clone(),
+            order: shape.order.clone(),
+        },
+    )
+}
+
+/// `GET history/historic-process-instances`: the query (over running and ended instances)
+/// and what the envelope echoes.
+pub fn historic_instance_query(p: &Params) -> Result<(InstanceQuery, ListShape), CoreError> {
+    let start = paging(p.get("start").map(|v| Value::String(v.into())), "start", 0)?;
+    let size = paging(p.get("size").map(|v| Value::String(v.into())), "size", 10)?;
+    let sort_name = p.get("sort").unwrap_or("processInstanceId").to_owned();
+    let sort = match sort_name.as_str() {
+        "processInstanceId" => InstanceSort::Id,
+        "processDefinitionId" => InstanceSort::DefinitionId,
+        "businessKey" => InstanceSort::BusinessKey,
+        "startTime" => InstanceSort::StartTime,
+        "tenantId" => InstanceSort::TenantId,
+        "endTime" => InstanceSort::EndTime,
+        "duration" => InstanceSort::Duration,
+        other => return Err(invalid_sort(other)),
+    };
+    let (order, order_name) = order_param(p.get("order").map(str::to_owned))?;
+    let s = |name: &str| p.get(name).map(str::to_owned);
+    let mut f = InstanceFilter {
+        states: match p.get("finished") {
+            Some(v) if v.eq_ignore_ascii_case("true") => CLOSED.to_vec(),
+            Some(_) => vec![InstanceState::Active, InstanceState::Suspended],
+            None => ALL.to_vec(),
+        },
+        ..InstanceFilter::default()
+    };
+    let mut impossible = false;
+    if let Some(id) = p.get("processInstanceId") {
+        match filter_instance_id(id) {
+            Some(id) => f.ids = Some(vec![id]),
+            None => impossible = true,
+        }
+    }
+    texts(
+        &mut f.name,
+        s("processInstanceName"),
+        s("processInstanceNameLike"),
+        s("processInstanceNameLikeIgnoreCase"),
+        &mut impossible,
+    );
+    texts(
+        &mut f.definition_key,
+        s("processDefinitionKey"),
+        s("processDefinitionKeyLike"),
+        s("processDefinitionKeyLikeIgnoreCase"),
+        &mut impossible,
+    );
+    texts(
+        &mut f.business_key,
+        s("businessKey"),
+        s("businessKeyLike"),
+        s("businessKeyLikeIgnoreCase"),
+        &mut impossible,
+    );
+    texts(
+        &mut f.tenant_id,
+        s("tenantId"),
+        s("tenantIdLike"),
+        s("tenantIdLikeIgnoreCase"),
+        &mut impossible,
+    );
+    if let Some(id) = s("processDefinitionId") {
+        f.definition_ids = Some(vec![id]);
+    }
+    f.started_by = s("startedBy");
+    f.involved_user = s("involvedUser");
+    f.started_before = date_param(p, "startedBefore")?;
+    f.started_after = date_param(p, "startedAfter")?;
+    f.finished_before = date_param(p, "finishedBefore")?;
+    f.finished_after = date_param(p, "finishedAfter")?;
+    if let Some(a) = s("activeActivityId") {
+        f.activity_ids = Some(vec![a]);
+    }
+    if p.get("withoutTenantId")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        f.without_tenant = true;
+    }
+    // No call activities: no instance has a super process instance.
+    if p.get("superProcessInstanceId").is_some() {
+        impossible = true;
+    }
+    f.impossible = impossible;
+    let include = p
+        .get("includeProcessVariables")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Ok((
+        InstanceQuery {
+            filter: f,
+            sort,
+            order,
+            start,
+            size,
+        },
+        ListShape {
+            sort: sort_name,
+            order: order_name,
+            variables: include.then_some(None),
+        },
+    ))
+}
+
+const CLOSED: [InstanceState; 4] = [
+    InstanceState::Completed,
+    InstanceState::Failed,
+    InstanceState::FailedEscalated,
+    InstanceState::Terminated,
+];
+const ALL: [InstanceState; 6] = [
+    InstanceState::Active,
+    InstanceState::Suspended,
+    InstanceState::Completed,
+    InstanceState::Failed,
+    InstanceState::FailedEscalated,
+    InstanceState::Terminated,
+];
+
+pub fn historic_instance_response(
+    view: &InstanceView,
+    ctx: &RequestCtx,
+    variables: &[Variable],
+) -> HistoricProcessInstanceResponse {
+    let i = &view.instance;
+    let d = &view.definition;
+    let base = ctx.base_url.as_str();
+    HistoricProcessInstanceResponse {
+        id: render_instance_id(i.id),
+        url: historic_instance_url(base, i.id),
+        name: i.name.clone(),
+        business_key: i.business_key.clone(),
+        business_status: i.business_status.clone(),
+        process_definition_id: i.definition_id.clone(),
+        process_definition_url: definition_url(base, &i.definition_id),
+        process_definition_name: d.name.clone(),
+        process_definition_description: d.description.clone(),
+        start_time: i.start_time.to_iso_millis(),
+        end_time: i.end_time.map(|t| t.to_iso_millis()),
+        duration_in_millis: i.end_time.map(|t| t.0 - i.start_time.0),
+        start_user_id: i.start_user_id.clone(),
+        end_user_id: None,
+        state: Some(match i.state {
+            InstanceState::Active | InstanceState::Suspended => "running",
+            InstanceState::Completed => "completed",
+            InstanceState::Failed | InstanceState::FailedEscalated | InstanceState::Terminated => {
+                "terminated"
+            }
+        }),
+        start_activity_id: i.start_activity_id.clone(),
+        end_activity_id: i.end_activity_id.clone(),
+        delete_reason: i.delete_reason.clone(),
+        super_process_instance_id: None,
+        variables: variables
+            .iter()
+            .map(|v| to_rest(v, Some("local"), &variable_data_url(base, i.id, &v.name)))
+            .collect(),
+        callback_id: None,
+        callback_type: None,
+        reference_id: None,
+        reference_type: None,
+        propagated_stage_instance_id: None,
+        tenant_id: i.tenant_id.clone(),
+    }
+}
