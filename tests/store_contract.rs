@@ -14,11 +14,12 @@ use std::collections::BTreeSet;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use bpm_compat::store::{Closing, MemoryStore, RedisStore, Store, StoreError};
+use bpm_compat::store::{Closing, Commit, MemoryStore, Progress, RedisStore, Store, StoreError};
 use bpm_compat_model::{
-    Blob, Claim, Clash, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState,
-    Missing, NewInstance, Page, ProcessInstance, SetMode, SortOrder, TextMatch, Timestamp, UpdateInstance,
-    Variable, VariableFilter, VariableOp, VariableValue, Variables,
+    Blob, Claim, Clash, DelegationState, Identity, IdentityLink, InstanceFilter, InstanceId, InstanceQuery,
+    InstanceSort, InstanceState, Missing, NewInstance, Page, ProcessInstance, SetMode, SortOrder, Task,
+    TaskFilter, TaskId, TaskQuery, TaskSort, TextMatch, Timestamp, UpdateInstance, Variable, VariableFilter,
+    VariableOp, VariableValue, Variables,
 };
 use futures_util::FutureExt;
 use serde_json::json;
@@ -71,6 +72,9 @@ macro_rules! store_tests {
 }
 
 store_tests!(
+    commit_checks_before_it_writes,
+    commit_moves_the_process_and_its_tasks,
+    task_queries,
     ids_are_unique,
     create_and_get_round_trip,
     unknown_ids_read_as_none,
@@ -88,6 +92,418 @@ store_tests!(
 );
 
 // ---- fixtures ----
+
+fn new_task(key: &str, assignee: Option<&str>, candidates: Vec<Identity>) -> Task {
+    Task {
+        id: TaskId(0),
+        instance_id: InstanceId(0),
+        definition_id: "flow:1:1".into(),
+        definition_key: "flow".into(),
+        tenant_id: String::new(),
+        task_definition_key: key.into(),
+        name: Some(format!("Task {key}")),
+        description: None,
+        assignee: assignee.map(str::to_owned),
+        owner: None,
+        delegation_state: None,
+        candidates,
+        priority: 50,
+        create_time: Timestamp(T0),
+        claim_time: None,
+        due_date: None,
+        category: None,
+        form_key: None,
+        suspended: false,
+        end_time: None,
+        delete_reason: None,
+        variables: Variables::new(),
+    }
+}
+
+async fn tasks(s: &dyn Store, filter: TaskFilter) -> Vec<Task> {
+    let page = s
+        .list_tasks(&TaskQuery {
+            filter,
+            size: 1000,
+            ..TaskQuery::default()
+        })
+        .await
+        .expect("list tasks");
+    assert_eq!(page.total as usize, page.items.len());
+    page.items
+}
+
+fn by_instance(id: InstanceId) -> TaskFilter {
+    TaskFilter {
+        instance_id: Some(id),
+        ..TaskFilter::default()
+    }
+}
+
+fn step(i: &ProcessInstance) -> Commit {
+    Commit {
+        id: i.id,
+        revision: i.revision,
+        progress: None,
+        variables: Vec::new(),
+        links: Vec::new(),
+        tasks: Vec::new(),
+    }
+}
+
+async fn commit_checks_before_it_writes(s: &dyn Store) {
+    let i = create(
+        s,
+        NewInstance {
+            tasks: vec![new_task("task", None, Vec::new())],
+            ..new_instance("flow")
+        },
+    )
+    .await;
+    assert_eq!(i.revision, 0);
+    let t = tasks(s, by_instance(i.id)).await.remove(0);
+    assert_eq!(t.instance_id, i.id);
+    assert_ne!(t.id.0, i.id.0);
+    assert_eq!(s.get_task(t.id).await.expect("get task"), Some(t.clone()));
+    assert_eq!(
+        s.get_task(TaskId(i.id.0))
+            .await
+            .expect("an instance id is no task"),
+        None
+    );
+
+    let write = Commit {
+        variables: vec![Variable::new("x", VariableValue::Long(1))],
+        links: vec![IdentityLink::user("fozzie", "participant")],
+        tasks: vec![Task {
+            assignee: Some("fozzie".into()),
+            ..t.clone()
+        }],
+        ..step(&i)
+    };
+    let stale = Commit {
+        revision: 7,
+        ..write.clone()
+    };
+    assert_eq!(
+        s.commit(&stale).await,
+        Err(StoreError::Conflict(Clash::Stale(i.id)))
+    );
+    s.set_suspended(i.id, true).await.expect("suspends");
+    assert_eq!(
+        s.commit(&write).await,
+        Err(StoreError::Conflict(Clash::InstanceSuspended(i.id)))
+    );
+    assert!(
+        s.get_task(t.id).await.expect("get").expect("task").suspended,
+        "suspension reaches the task"
+    );
+    s.set_suspended(i.id, false).await.expect("activates");
+    let unknown = Commit {
+        id: InstanceId(i.id.0 + 999),
+        ..write.clone()
+    };
+    assert!(matches!(
+        s.commit(&unknown).await,
+        Err(StoreError::NotFound(Missing::Instance(_)))
+    ));
+    // Nothing of the refused commits was written.
+    let now = get(s, i.id).await;
+    assert_eq!(now, i);
+    assert_eq!(s.get_task(t.id).await.expect("get"), Some(t.clone()));
+
+    let (after, written) = s.commit(&write).await.expect("commits");
+    assert_eq!(after.revision, 1);
+    assert_eq!(after.variables.get("x"), Some(&VariableValue::Long(1)));
+    assert!(after
+        .identity_links
+        .contains(&IdentityLink::user("fozzie", "participant")));
+    assert_eq!(written.len(), 1);
+    assert_eq!(written[0].assignee.as_deref(), Some("fozzie"));
+    assert_eq!(s.get_task(t.id).await.expect("get"), Some(written[0].clone()));
+    assert_eq!(get(s, i.id).await, after);
+    // The revision moved: the same commit again is stale.
+    assert_eq!(
+        s.commit(&write).await,
+        Err(StoreError::Conflict(Clash::Stale(i.id)))
+    );
+}
+
+async fn commit_moves_the_process_and_its_tasks(s: &dyn Store) {
+    let i = create(
+        s,
+        NewInstance {
+            tasks: vec![new_task("a", None, vec![Identity::Group("g".into())])],
+            ..new_instance("flow")
+        },
+    )
+    .await;
+    let a = tasks(s, by_instance(i.id)).await.remove(0);
+    // Complete `a`, fork into `b` and `c`.
+    let (after, written) = s
+        .commit(&Commit {
+            progress: Some(Progress {
+                state: InstanceState::Active,
+                activity_id: Some("b".into()),
+                tokens: vec!["b".into(), "c".into()],
+                end_time: None,
+                end_activity_id: None,
+            }),
+            tasks: vec![
+                Task {
+                    end_time: Some(Timestamp(T0 + 1)),
+                    ..a.clone()
+                },
+                new_task("b", Some("kermit"), Vec::new()),
+                new_task("c", None, vec![Identity::User("fozzie".into())]),
+            ],
+            ..step(&i)
+        })
+        .await
+        .expect("forks");
+    assert_eq!(after.tokens, vec!["b".to_owned(), "c".to_owned()]);
+    assert_eq!(get(s, i.id).await, after);
+    let ids: Vec<TaskId> = written.iter().map(|t| t.id).collect();
+    assert_eq!(ids[0], a.id);
+    assert!(ids[1] != ids[2] && !ids[1..].contains(&a.id) && ids[1].0 != i.id.0);
+    let open: BTreeSet<TaskId> = tasks(s, by_instance(i.id)).await.iter().map(|t| t.id).collect();
+    assert_eq!(open, ids[1..].iter().copied().collect());
+    let done = tasks(
+        s,
+        TaskFilter {
+            finished: Some(true),
+            ..by_instance(i.id)
+        },
+    )
+    .await;
+    assert_eq!(done.iter().map(|t| t.id).collect::<Vec<_>>(), vec![a.id]);
+    assert!(tasks(
+        s,
+        TaskFilter {
+            candidate_groups: Some(vec!["g".into()]),
+            ..TaskFilter::default()
+        }
+    )
+    .await
+    .is_empty());
+
+    // End the process: the instance closes and leaves the open indexes.
+    let b = written[1].clone();
+    let c = written[2].clone();
+    let (ended, _) = s
+        .commit(&Commit {
+            progress: Some(Progress {
+                state: InstanceState::Completed,
+                activity_id: None,
+                tokens: Vec::new(),
+                end_time: Some(Timestamp(T0 + 2)),
+                end_activity_id: Some("end".into()),
+            }),
+            tasks: vec![
+                Task {
+                    end_time: Some(Timestamp(T0 + 2)),
+                    ..b
+                },
+                Task {
+                    end_time: Some(Timestamp(T0 + 2)),
+                    ..c
+                },
+            ],
+            ..step(&after)
+        })
+        .await
+        .expect("ends");
+    assert_eq!(
+        (
+            ended.state,
+            ended.end_time,
+            ended.end_activity_id.as_deref(),
+            ended.activity_id.clone()
+        ),
+        (
+            InstanceState::Completed,
+            Some(Timestamp(T0 + 2)),
+            Some("end"),
+            None
+        )
+    );
+    assert!(ended.tokens.is_empty());
+    assert_eq!(get(s, i.id).await, ended);
+    assert!(list(s, &query(InstanceFilter::default()))
+        .await
+        .items
+        .iter()
+        .all(|x| x.id != i.id));
+    assert!(tasks(s, by_instance(i.id)).await.is_empty());
+    assert_eq!(
+        s.commit(&step(&ended)).await,
+        Err(StoreError::NotFound(Missing::Instance(i.id))),
+        "an ended instance takes no more steps"
+    );
+}
+
+async fn task_queries(s: &dyn Store) {
+    let i = create(
+        s,
+        NewInstance {
+            tasks: vec![
+                new_task("a", Some("kermit"), Vec::new()),
+                new_task(
+                    "b",
+                    None,
+                    vec![Identity::User("fozzie".into()), Identity::Group("mgmt".into())],
+                ),
+                new_task(
+                    "c",
+                    None,
+                    vec![Identity::Group("mgmt".into()), Identity::Group("sales".into())],
+                ),
+                Task {
+                    priority: 90,
+                    delegation_state: Some(DelegationState::Pending),
+                    owner: Some("kermit".into()),
+                    ..new_task("d", Some("gonzo"), vec![Identity::User("fozzie".into())])
+                },
+            ],
+            ..new_instance("flow")
+        },
+    )
+    .await;
+    let other = create(
+        s,
+        NewInstance {
+            tasks: vec![new_task("e", Some("kermit"), Vec::new())],
+            ..new_instance("other")
+        },
+    )
+    .await;
+    let keys = |ts: Vec<Task>| {
+        let mut k: Vec<String> = ts.into_iter().map(|t| t.task_definition_key).collect();
+        k.sort();
+        k
+    };
+    let f = TaskFilter::default;
+    assert_eq!(keys(tasks(s, by_instance(i.id)).await), ["a", "b", "c", "d"]);
+    assert_eq!(keys(tasks(s, by_instance(other.id)).await), ["e"]);
+    let kermit = TaskFilter {
+        assignee: Some(TextMatch::Equals("kermit".into())),
+        ..f()
+    };
+    assert_eq!(keys(tasks(s, kermit).await), ["a", "e"]);
+    let fozzie = TaskFilter {
+        candidate_user: Some("fozzie".into()),
+        ..f()
+    };
+    assert_eq!(
+        keys(tasks(s, fozzie).await),
+        ["b"],
+        "an assigned task is nobody's candidate task"
+    );
+    let mgmt = TaskFilter {
+        candidate_groups: Some(vec!["mgmt".into()]),
+        ..f()
+    };
+    assert_eq!(keys(tasks(s, mgmt).await), ["b", "c"]);
+    let either = TaskFilter {
+        candidate_user: Some("fozzie".into()),
+        candidate_groups: Some(vec!["sales".into()]),
+        ..f()
+    };
+    assert_eq!(keys(tasks(s, either).await), ["b", "c"]);
+    let unassigned = TaskFilter {
+        unassigned: Some(true),
+        definition_key: Some(TextMatch::Equals("flow".into())),
+        ..f()
+    };
+    assert_eq!(keys(tasks(s, unassigned).await), ["b", "c"]);
+    let involved = TaskFilter {
+        involved_user: Some("kermit".into()),
+        ..by_instance(i.id)
+    };
+    assert_eq!(keys(tasks(s, involved).await), ["a", "d"]);
+    let pending = TaskFilter {
+        delegation_state: Some(DelegationState::Pending),
+        min_priority: Some(60),
+        ..f()
+    };
+    assert_eq!(keys(tasks(s, pending).await), ["d"]);
+
+    // Sorting and paging over every open task of the two instances.
+    let all = TaskFilter {
+        instance_ids: Some(vec![i.id, other.id]),
+        ..f()
+    };
+    let page = s
+        .list_tasks(&TaskQuery {
+            filter: all.clone(),
+            sort: TaskSort::Priority,
+            order: SortOrder::Desc,
+            start: 0,
+            size: 2,
+            include_process_variables: false,
+        })
+        .await
+        .expect("page");
+    assert_eq!(page.total, 5);
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.items[0].task_definition_key, "d", "highest priority first");
+    let by_id = s
+        .list_tasks(&TaskQuery {
+            filter: all,
+            start: 1,
+            size: 10,
+            ..TaskQuery::default()
+        })
+        .await
+        .expect("by id");
+    assert_eq!((by_id.total, by_id.items.len(), by_id.start), (5, 4, 1));
+    let mut ids: Vec<String> = by_id.items.iter().map(|t| t.id.to_string()).collect();
+    let sorted = {
+        let mut x = ids.clone();
+        x.sort();
+        x
+    };
+    assert_eq!(ids, sorted, "id order is string order");
+    ids.clear();
+
+    // Closing the instance ends its open tasks; the other instance's stay.
+    s.close_instances(
+        &[i.id],
+        &Closing {
+            state: InstanceState::Terminated,
+            reason: Some("stop".into()),
+            at: Timestamp(T0 + 5),
+        },
+    )
+    .await
+    .expect("closes");
+    assert!(tasks(s, by_instance(i.id)).await.is_empty());
+    let ended = tasks(
+        s,
+        TaskFilter {
+            finished: Some(true),
+            ..by_instance(i.id)
+        },
+    )
+    .await;
+    assert_eq!(ended.len(), 4);
+    assert!(ended
+        .iter()
+        .all(|t| t.end_time == Some(Timestamp(T0 + 5)) && t.delete_reason.as_deref() == Some("stop")));
+    assert_eq!(
+        keys(
+            tasks(
+                s,
+                TaskFilter {
+                    assignee: Some(TextMatch::Equals("kermit".into())),
+                    ..f()
+                }
+            )
+            .await
+        ),
+        ["e"]
+    );
+}
 
 const T0: i64 = 1_700_000_000_000;
 
