@@ -233,8 +233,17 @@ pub fn render_png(view: &InstanceView) -> Result<Vec<u8>, CoreError> {
                 None => c.rect(x0, y0, x1, y1, 1, EDGE),
             }
         }
-        if let Some(active) = &view.instance.activity_id {
-            for s in layout.shapes.iter().filter(|s| &s.element == active) {
+        // Every activity a path waits at, as Flowable's active activity ids: paths parked
+        // at a parallel join are inactive executions there and stay unmarked.
+        let i = &view.instance;
+        let active = i.tokens.iter().chain(i.activity_id.iter()).filter(|id| {
+            !matches!(
+                view.definition.activity(id).map(|a| &a.kind),
+                Some(ActivityKind::ParallelGateway)
+            )
+        });
+        for id in active {
+            for s in layout.shapes.iter().filter(|s| &s.element == id) {
                 let (x0, y0, x1, y1) = f.shape(s);
                 c.rect(x0, y0, x1, y1, 3, HIGHLIGHT);
             }
@@ -294,6 +303,44 @@ mod tests {
         }
         // The flow from the start event to the task is drawn.
         assert_eq!(pixel(&rgb, w, 170 - 100 + 10, 140 - 100 + 10), EDGE);
+    }
+
+    #[test]
+    fn highlights_every_waiting_path_but_not_a_join() {
+        let mut def = definition();
+        // Let the end event be a parallel join for this test.
+        for a in &mut def.activities {
+            if a.id == "end" {
+                a.kind = ActivityKind::ParallelGateway;
+            }
+        }
+        let plain = InstanceView {
+            instance: instance(),
+            definition: Arc::new(def.clone()),
+        };
+        let (w, _, one) = decode(&render_png(&plain).expect("renders"));
+        let count = |rgb: &[u8]| rgb.chunks(3).filter(|p| *p == HIGHLIGHT).count();
+        let mut two = instance();
+        two.tokens = vec!["theTask".into(), "start".into()];
+        let (_, _, both) = decode(
+            &render_png(&InstanceView {
+                instance: two.clone(),
+                definition: Arc::new(def.clone()),
+            })
+            .expect("renders"),
+        );
+        assert!(count(&both) > count(&one), "the second waiting activity is marked too");
+        // The start event's box (x 100..130, y 125..155 in diagram coordinates) is marked.
+        assert_eq!(pixel(&both, w, 10, 125 - 100 + 10 + 10), HIGHLIGHT);
+        two.tokens = vec!["theTask".into(), "end".into()];
+        let (_, _, join) = decode(
+            &render_png(&InstanceView {
+                instance: two,
+                definition: Arc::new(def),
+            })
+            .expect("renders"),
+        );
+        assert_eq!(count(&join), count(&one), "a path waiting at a join is not active");
     }
 
     #[test]

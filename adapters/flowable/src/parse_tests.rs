@@ -1016,11 +1016,11 @@ fn content_types_and_bodies() {
 
 #[test]
 fn unknown_routes_are_unsupported() {
-    let (req, c) = request(Method::GET, "runtime/tasks", None, b"");
+    let (req, c) = request(Method::GET, "runtime/jobs", None, b"");
     assert_eq!(
         Flowable.parse(&req, &c).map(|_| ()),
         Err(CoreError::Unsupported {
-            operation: "GET runtime/tasks".into()
+            operation: "GET runtime/jobs".into()
         })
     );
 }

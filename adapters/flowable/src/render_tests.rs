@@ -37,11 +37,7 @@ fn shape(element: &str, x: f64, y: f64, width: f64, height: f64) -> Shape {
 }
 
 pub(crate) fn definition() -> ProcessDefinition {
-    let activity = |id: &str, kind| Activity {
-        id: id.into(),
-        name: None,
-        kind,
-    };
+    let activity = |id: &str, kind| Activity::new(id, kind);
     ProcessDefinition {
         id: "oneTaskProcess:1:4".into(),
         key: "oneTaskProcess".into(),
