@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::definitions::{DefinitionError, Definitions};
+use crate::definitions::{self, DefinitionError};
 use crate::engine::Engine;
 use crate::server::{App, Mount, Users};
 use crate::store::{MemoryStore, RedisStore, Store, StoreError};
@@ -94,6 +94,8 @@ pub enum StartError {
     Definitions(#[from] DefinitionError),
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
+    #[error("cannot deploy the definitions directory: {0}")]
+    Deploy(#[from] bpm_compat_model::CoreError),
     #[error("store must be `memory` or a redis:// URL, not '{0}'")]
     StoreKind(String),
     #[error("bad --users: {0}")]
@@ -119,19 +121,16 @@ impl ServeConfig {
 
     /// Loads definitions, opens the store and mounts every dialect.
     pub async fn build_app(&self) -> Result<App, StartError> {
-        let definitions = Arc::new(Definitions::load_dir(&self.definitions)?);
+        let files = definitions::load_dir(&self.definitions)?;
         let store = self.open_store().await?;
+        let engine = Engine::new(store);
+        engine.deploy_files(files, crate::server::now()).await?;
         let users = if self.no_auth {
             None
         } else {
             Some(Users::parse(&self.users).map_err(StartError::Users)?)
         };
         let mounts = vec![Mount::new(&self.flowable_mount, bpm_compat_flowable::Flowable)];
-        Ok(App::new(
-            Engine::new(store, definitions),
-            mounts,
-            users,
-            self.max_body,
-        ))
+        Ok(App::new(engine, mounts, users, self.max_body))
     }
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use bpm_compat::definitions::Definitions;
+use bpm_compat::definitions;
 use bpm_compat::engine::Engine;
 use bpm_compat::store::{MemoryStore, RedisStore, Store};
 use bpm_compat_model::*;
@@ -43,8 +43,10 @@ fn key(k: &str) -> DefinitionSelector {
 }
 
 async fn engine(store: Arc<dyn Store>) -> Engine {
-    let defs = Definitions::load_dir(&common::definitions_dir()).expect("definitions load");
-    Engine::new(store, Arc::new(defs))
+    let files = definitions::load_dir(&common::definitions_dir()).expect("definitions load");
+    let engine = Engine::new(store);
+    engine.deploy_files(files, ctx().now).await.expect("deploys");
+    engine
 }
 
 fn instance(outcome: Outcome) -> InstanceView {

@@ -14,12 +14,15 @@ use std::collections::BTreeSet;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use bpm_compat::store::{Closing, Commit, MemoryStore, Progress, RedisStore, Store, StoreError};
+use bpm_compat::store::{
+    Closing, Commit, MemoryStore, NewDeployment, Progress, RedisStore, Store, StoreError,
+};
 use bpm_compat_model::{
-    Blob, Claim, Clash, DelegationState, Identity, IdentityLink, InstanceFilter, InstanceId, InstanceQuery,
-    InstanceSort, InstanceState, Missing, NewInstance, Page, ProcessInstance, SetMode, SortOrder, Task,
-    TaskFilter, TaskId, TaskQuery, TaskSort, TextMatch, Timestamp, UpdateInstance, Variable, VariableFilter,
-    VariableOp, VariableValue, Variables,
+    Activity, ActivityKind, Blob, Claim, Clash, DelegationState, Deployment, Identity, IdentityLink,
+    InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState, Missing, NewInstance, Page,
+    ProcessDefinition, ProcessInstance, Resource, SetMode, SortOrder, Task, TaskFilter, TaskId, TaskQuery,
+    TaskSort, TextMatch, Timestamp, UpdateInstance, Variable, VariableFilter, VariableOp, VariableValue,
+    Variables,
 };
 use futures_util::FutureExt;
 use serde_json::json;
@@ -72,6 +75,7 @@ macro_rules! store_tests {
 }
 
 store_tests!(
+    deployments_version_definitions,
     commit_checks_before_it_writes,
     commit_moves_the_process_and_its_tasks,
     task_queries,
@@ -92,6 +96,163 @@ store_tests!(
 );
 
 // ---- fixtures ----
+
+fn deployment_of(
+    name: &str,
+    tenant: &str,
+    files: &[(&str, &str)],
+    keys: &[&str],
+    dedupe: bool,
+) -> NewDeployment {
+    let resources: Vec<Resource> = files
+        .iter()
+        .map(|(n, body)| Resource {
+            name: (*n).to_owned(),
+            bytes: body.as_bytes().to_vec(),
+        })
+        .collect();
+    NewDeployment {
+        deployment: Deployment {
+            id: String::new(),
+            name: Some(name.to_owned()),
+            key: Some("k".into()),
+            category: None,
+            tenant_id: tenant.to_owned(),
+            deploy_time: Timestamp(T0),
+            resources: resources.iter().map(|r| r.name.clone()).collect(),
+        },
+        resources,
+        definitions: keys
+            .iter()
+            .map(|k| ProcessDefinition {
+                id: String::new(),
+                key: (*k).to_owned(),
+                name: Some(format!("{k} process")),
+                description: None,
+                category: None,
+                version: 0,
+                tenant_id: tenant.to_owned(),
+                resource_name: Some(files[0].0.to_owned()),
+                deployment_id: None,
+                activities: vec![Activity::new("s", ActivityKind::StartEvent { message: None })],
+                flows: Vec::new(),
+                layout: None,
+                aliases: Vec::new(),
+            })
+            .collect(),
+        dedupe,
+    }
+}
+
+async fn deployments_version_definitions(s: &dyn Store) {
+    let v0 = s.repository_version();
+    let first = s
+        .deploy(&deployment_of(
+            "a.bpmn",
+            "",
+            &[("a.bpmn", "<a/>"), ("b.png", "\u{0}png")],
+            &["p", "q"],
+            true,
+        ))
+        .await
+        .expect("deploys");
+    assert!(first.created);
+    assert_ne!(
+        s.repository_version(),
+        v0,
+        "a deployment changes the repository version"
+    );
+    let d1 = first.deployment.id.clone();
+    assert!(!d1.is_empty() && d1.bytes().all(|b| b.is_ascii_digit()));
+    assert_eq!(
+        first
+            .definitions
+            .iter()
+            .map(|p| (p.id.clone(), p.version))
+            .collect::<Vec<_>>(),
+        vec![(format!("p:1:{d1}"), 1), (format!("q:1:{d1}"), 1)]
+    );
+    assert!(first
+        .definitions
+        .iter()
+        .all(|p| p.deployment_id.as_deref() == Some(d1.as_str())));
+    assert_eq!(
+        first.deployment.resources,
+        vec!["a.bpmn".to_owned(), "b.png".to_owned()]
+    );
+
+    // The same files under the same name with duplicate filtering: the first deployment.
+    let again = s
+        .deploy(&deployment_of(
+            "a.bpmn",
+            "",
+            &[("a.bpmn", "<a/>"), ("b.png", "\u{0}png")],
+            &["p", "q"],
+            true,
+        ))
+        .await
+        .expect("dedupes");
+    assert!(!again.created);
+    assert_eq!(again.deployment, first.deployment);
+    assert_eq!(again.definitions.len(), 2);
+    // Changed content, or no filtering: a new deployment and the next versions.
+    let changed = s
+        .deploy(&deployment_of(
+            "a.bpmn",
+            "",
+            &[("a.bpmn", "<a v='2'/>")],
+            &["p"],
+            true,
+        ))
+        .await
+        .expect("deploys v2");
+    assert!(changed.created);
+    assert_eq!(changed.definitions[0].version, 2);
+    let other_tenant = s
+        .deploy(&deployment_of(
+            "a.bpmn",
+            "t1",
+            &[("a.bpmn", "<a/>")],
+            &["p"],
+            false,
+        ))
+        .await
+        .expect("deploys in t1");
+    assert_eq!(
+        other_tenant.definitions[0].version, 1,
+        "versions count per tenant"
+    );
+
+    let repo = s.repository().await.expect("repository");
+    assert_eq!(repo.deployments.len(), 3);
+    assert_eq!(repo.definitions.len(), 4);
+    let p1 = repo
+        .definitions
+        .iter()
+        .find(|p| p.id == format!("p:1:{d1}"))
+        .expect("p v1");
+    assert_eq!(p1, &first.definitions[0]);
+    assert_eq!(
+        s.resource(&d1, "b.png").await.expect("resource"),
+        Some(b"\x00png".to_vec())
+    );
+    assert_eq!(s.resource(&d1, "nope").await.expect("resource"), None);
+
+    let v = s.repository_version();
+    s.delete_deployment(&d1).await.expect("deletes");
+    assert_ne!(s.repository_version(), v);
+    assert_eq!(
+        s.delete_deployment(&d1).await,
+        Err(StoreError::NotFound(Missing::Deployment(d1.clone())))
+    );
+    assert_eq!(s.resource(&d1, "a.bpmn").await.expect("resource"), None);
+    let repo = s.repository().await.expect("repository");
+    assert_eq!(repo.deployments.len(), 2);
+    assert!(repo
+        .definitions
+        .iter()
+        .all(|p| p.deployment_id.as_deref() != Some(d1.as_str())));
+}
 
 fn new_task(key: &str, assignee: Option<&str>, candidates: Vec<Identity>) -> Task {
     Task {
@@ -1950,6 +2111,42 @@ async fn redis_silent_server_fails_fast_with_backend_error() {
         started.elapsed()
     );
     hold.abort();
+}
+
+/// Two nodes on one Redis: a deployment through one reaches the other's repository (its
+/// version moves, so an engine there reloads), through the announcement channel.
+#[tokio::test]
+async fn redis_deployments_reach_every_node() {
+    on_redis(|first, prefix| async move {
+        let second = redis_store(&prefix).await;
+        // Let the second node's watcher subscribe before the deployment is announced.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while second.repository_version() == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let seen = second.repository_version();
+        first
+            .deploy(&deployment_of("n.bpmn", "", &[("n.bpmn", "<n/>")], &["n"], false))
+            .await
+            .expect("deploys");
+        while second.repository_version() == seen && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_ne!(
+            second.repository_version(),
+            seen,
+            "the other node heard of the deployment"
+        );
+        let repo = second.repository().await.expect("repository");
+        assert_eq!(
+            repo.definitions
+                .iter()
+                .map(|p| p.key.as_str())
+                .collect::<Vec<_>>(),
+            vec!["n"]
+        );
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -57,6 +57,7 @@ pub fn parse(xml: &str) -> Result<Vec<Parsed>, String> {
                             version: 1,
                             tenant_id: String::new(),
                             resource_name: None,
+                            deployment_id: None,
                             activities: Vec::new(),
                             flows: Vec::new(),
                             layout: None,

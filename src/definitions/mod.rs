@@ -1,15 +1,17 @@
-//! Process definitions loaded at start-up from a directory.
+//! Process definitions: the file formats, the definitions directory, and [`Definitions`], the
+//! snapshot of the store's repository the engine resolves definitions in.
 //!
 //! Two formats:
 //! - BPMN 2.0 XML, in files named `*.bpmn` or `*.bpmn20.xml` (Flowable's conventions), see
 //!   [`bpmn`];
 //! - a small declarative JSON format in files named `*.process.json`, see [`Declarative`].
 //!
-//! Files directly in the directory belong to the default tenant (`""`); files in a
-//! sub-directory belong to the tenant named by it. Files are read in sorted path order; a key
-//! that appears again in the same tenant becomes the next version. Each definition's id is
-//! `key:version:n`, `n` its position in that order, so the same directory gives the same ids
-//! on every node and after every restart.
+//! Definitions live in the store (deployments, see `Store::deploy`), so every node sharing it
+//! sees a deployment. The definitions directory is deployed at start-up, one deployment per
+//! file named by the file, with duplicate filtering: files directly in the directory belong to
+//! the default tenant (`""`), files in a sub-directory to the tenant named by it; they are
+//! deployed in sorted path order, so a key that appears again in the same tenant becomes the
+//! next version. A definition's id is `key:version:deploymentId`.
 
 pub mod bpmn;
 
@@ -18,11 +20,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bpm_compat_model::{
-    Activity, ActivityKind, Alias, DefinitionSelector, ProcessDefinition, SequenceFlow, TaskSpec,
+    Activity, ActivityKind, Alias, DefinitionSelector, Deployment, ProcessDefinition, Resource, SequenceFlow,
+    TaskSpec,
 };
 use serde::Deserialize;
 
 use crate::engine::expr::Expr;
+use crate::store::Repository;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DefinitionError {
@@ -148,6 +152,7 @@ impl Declarative {
             version: self.version.unwrap_or(0),
             tenant_id: String::new(),
             resource_name: None,
+            deployment_id: None,
             activities,
             flows,
             layout: None,
@@ -199,72 +204,113 @@ fn validate(d: &ProcessDefinition) -> Result<(), String> {
     Ok(())
 }
 
-/// Every loaded definition, looked up by id, by key (latest version per tenant), by start
-/// message and by dialect alias.
+/// A file of the definitions directory, to be deployed at start-up (one deployment per
+/// file, named by the file, with duplicate filtering so restarts and other nodes do not make
+/// new versions of unchanged files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirFile {
+    pub tenant_id: String,
+    pub resource: Resource,
+}
+
+/// Reads `dir` (see the module docs) and checks that every file parses. A missing directory
+/// is an error: a typo in `--definitions` should not start a server that can run nothing.
+pub fn load_dir(dir: &Path) -> Result<Vec<DirFile>, DefinitionError> {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files)?;
+    files.sort();
+    let mut out = Vec::new();
+    for (path, tenant_id) in files {
+        let bytes = std::fs::read(&path).map_err(|source| DefinitionError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        parse_resource(&name, &bytes).map_err(|message| DefinitionError::Invalid {
+            path: path.clone(),
+            message,
+        })?;
+        out.push(DirFile {
+            tenant_id,
+            resource: Resource { name, bytes },
+        });
+    }
+    Ok(out)
+}
+
+/// Whether a file name is one the repository parses: BPMN (`*.bpmn`, `*.bpmn20.xml`) or the
+/// declarative format (`*.process.json`).
+pub fn is_process_file(name: &str) -> bool {
+    name.ends_with(".bpmn") || name.ends_with(".bpmn20.xml") || name.ends_with(".process.json")
+}
+
+/// The process definitions in one file, checked (see `validate`), without id or version.
+pub fn parse_resource(name: &str, bytes: &[u8]) -> Result<Vec<ProcessDefinition>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("{name} is not UTF-8: {e}"))?;
+    let defs = if name.ends_with(".process.json") {
+        let d: Declarative = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        vec![d.into_definition()?]
+    } else if is_process_file(name) {
+        bpmn::parse(text)?
+    } else {
+        return Err(format!(
+            "{name} is not a process file (.bpmn20.xml, .bpmn or .process.json)"
+        ));
+    };
+    let mut keys = std::collections::HashSet::new();
+    for d in &defs {
+        validate(d)?;
+        if !keys.insert(d.key.as_str()) {
+            return Err(format!("process '{}' is defined twice", d.key));
+        }
+    }
+    Ok(defs
+        .into_iter()
+        .map(|d| ProcessDefinition {
+            resource_name: Some(name.to_owned()),
+            ..d
+        })
+        .collect())
+}
+
+/// Every deployed definition, looked up by id, by key (latest version per tenant), by start
+/// message and by dialect alias: a snapshot of the store's repository.
 #[derive(Debug, Default)]
 pub struct Definitions {
     all: Vec<Arc<ProcessDefinition>>,
     by_id: HashMap<String, Arc<ProcessDefinition>>,
+    deployments: Vec<Deployment>,
 }
 
 impl Definitions {
-    /// Loads `dir` (see the module docs). A missing directory is an error: a typo in
-    /// `--definitions` should not start a server that can run nothing.
-    pub fn load_dir(dir: &Path) -> Result<Definitions, DefinitionError> {
-        let mut files = Vec::new();
-        collect(dir, dir, &mut files)?;
-        files.sort();
-        let mut parsed = Vec::new();
-        for (path, tenant) in files {
-            let text = std::fs::read_to_string(&path).map_err(|source| DefinitionError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let invalid = |message: String| DefinitionError::Invalid {
-                path: path.clone(),
-                message,
-            };
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-            let defs = if name.as_deref().is_some_and(|n| n.ends_with(".process.json")) {
-                let d: Declarative = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-                vec![d.into_definition().map_err(invalid)?]
-            } else {
-                bpmn::parse(&text).map_err(invalid)?
-            };
-            for mut d in defs {
-                validate(&d).map_err(invalid)?;
-                d.tenant_id = tenant.clone();
-                d.resource_name = name.clone();
-                parsed.push(d);
-            }
+    pub fn new(repository: Repository) -> Definitions {
+        let all: Vec<Arc<ProcessDefinition>> = repository.definitions.into_iter().map(Arc::new).collect();
+        Definitions {
+            by_id: all.iter().map(|d| (d.id.clone(), d.clone())).collect(),
+            all,
+            deployments: repository.deployments,
         }
-        Ok(Definitions::from_parsed(parsed))
-    }
-
-    /// Versions and ids definitions given in deployment order (a `version` of 0 means "next").
-    pub fn from_parsed(parsed: Vec<ProcessDefinition>) -> Definitions {
-        let mut latest: HashMap<(String, String), u32> = HashMap::new();
-        let mut out = Definitions::default();
-        for (n, mut d) in parsed.into_iter().enumerate() {
-            let slot = latest.entry((d.tenant_id.clone(), d.key.clone())).or_insert(0);
-            if d.version <= *slot {
-                d.version = *slot + 1;
-            }
-            *slot = d.version;
-            d.id = format!("{}:{}:{}", d.key, d.version, n + 1);
-            let d = Arc::new(d);
-            out.by_id.insert(d.id.clone(), d.clone());
-            out.all.push(d);
-        }
-        out
     }
 
     pub fn all(&self) -> &[Arc<ProcessDefinition>] {
         &self.all
     }
 
+    pub fn deployments(&self) -> &[Deployment] {
+        &self.deployments
+    }
+
     pub fn get(&self, id: &str) -> Option<&Arc<ProcessDefinition>> {
         self.by_id.get(id)
+    }
+
+    /// Whether `d` is the latest version of its key in its tenant.
+    pub fn is_latest(&self, d: &ProcessDefinition) -> bool {
+        self.latest(|x| x.key == d.key && x.tenant_id == d.tenant_id)
+            .is_some_and(|l| l.id == d.id)
     }
 
     fn latest(&self, mut pick: impl FnMut(&ProcessDefinition) -> bool) -> Option<&Arc<ProcessDefinition>> {
@@ -310,8 +356,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<
             if dir == root {
                 collect(root, &path, out)?;
             }
-        } else if name.ends_with(".bpmn") || name.ends_with(".bpmn20.xml") || name.ends_with(".process.json")
-        {
+        } else if is_process_file(&name) {
             let tenant = if dir == root {
                 String::new()
             } else {
@@ -329,14 +374,33 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<
 mod tests {
     use super::*;
 
-    fn fixtures() -> Definitions {
-        Definitions::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/definitions"))
-            .expect("loads")
+    use crate::engine::Engine;
+    use crate::store::MemoryStore;
+    use bpm_compat_model::{Command, Deploy, RequestCtx, Timestamp};
+
+    /// The shipped directory, deployed as `serve` does it.
+    async fn fixtures() -> Arc<Definitions> {
+        let files =
+            load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/definitions")).expect("loads");
+        let engine = Engine::new(Arc::new(MemoryStore::new()));
+        engine
+            .deploy_files(files.clone(), Timestamp(0))
+            .await
+            .expect("deploys");
+        // Deploying the same files again changes nothing (duplicate filtering).
+        let before = engine.definitions().await.expect("definitions").all().len();
+        engine
+            .deploy_files(files, Timestamp(1))
+            .await
+            .expect("deploys again");
+        let defs = engine.definitions().await.expect("definitions");
+        assert_eq!(defs.all().len(), before);
+        defs
     }
 
-    #[test]
-    fn loads_the_shipped_definitions() {
-        let defs = fixtures();
+    #[tokio::test]
+    async fn loads_the_shipped_definitions() {
+        let defs = fixtures().await;
         let one = defs
             .resolve(&DefinitionSelector::Key {
                 key: "oneTaskProcess".into(),
@@ -402,12 +466,31 @@ mod tests {
         assert!(auto.first_wait_state("start").is_none());
     }
 
-    #[test]
-    fn redeploying_a_key_makes_the_next_version() {
+    #[tokio::test]
+    async fn redeploying_a_key_makes_the_next_version() {
         let xml = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="p"><startEvent id="s"/><sequenceFlow id="f" sourceRef="s" targetRef="e"/><endEvent id="e"/></process></definitions>"#;
-        let mut parsed = bpmn::parse(xml).expect("v1");
-        parsed.extend(bpmn::parse(xml).expect("v2"));
-        let defs = Definitions::from_parsed(parsed);
+        let engine = Engine::new(Arc::new(MemoryStore::new()));
+        let ctx = RequestCtx {
+            now: Timestamp(0),
+            request_id: 1,
+            base_url: String::new(),
+            path: String::new(),
+            user: None,
+        };
+        for _ in 0..2 {
+            let deploy = Command::Deploy(Deploy {
+                name: Some("p".into()),
+                key: None,
+                category: None,
+                tenant_id: String::new(),
+                resources: vec![Resource {
+                    name: "p.bpmn".into(),
+                    bytes: xml.as_bytes().to_vec(),
+                }],
+            });
+            engine.apply(deploy, &ctx).await.expect("deploys");
+        }
+        let defs = engine.definitions().await.expect("definitions");
         let latest = defs
             .resolve(&DefinitionSelector::Key {
                 key: "p".into(),
@@ -416,6 +499,8 @@ mod tests {
             .expect("latest");
         assert_eq!((latest.version, latest.id.as_str()), (2, "p:2:2"));
         assert!(defs.get("p:1:1").is_some());
+        assert!(defs.is_latest(latest));
+        assert!(!defs.is_latest(defs.get("p:1:1").expect("v1")));
     }
 
     #[test]

@@ -5,34 +5,81 @@
 //! show definition fields, a lookup in the in-memory definition registry).
 
 pub mod expr;
+mod repository;
 pub mod run;
 mod tasks;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use bpm_compat_model::{
-    Command, CoreError, IdentityLink, InstanceId, InstanceState, InstanceView, Missing, NewInstance, Outcome,
-    ProcessDefinition, ProcessInstance, RequestCtx, StartInstance, Variable, Variables, STARTER_LINK,
+    Command, CoreError, DefinitionSelector, Deploy, IdentityLink, InstanceId, InstanceState, InstanceView,
+    Missing, NewInstance, Outcome, ProcessDefinition, ProcessInstance, RequestCtx, StartInstance, Timestamp,
+    Variable, Variables, STARTER_LINK,
 };
 use tracing::instrument;
 
 use self::run::RunError;
-use crate::definitions::Definitions;
+use crate::definitions::{Definitions, DirFile};
 use crate::store::{Closing, Store};
 
 #[derive(Clone)]
 pub struct Engine {
     store: Arc<dyn Store>,
-    definitions: Arc<Definitions>,
+    /// The repository as last read, with the store's repository version it was read at.
+    cache: Arc<RwLock<(u64, Arc<Definitions>)>>,
 }
 
 impl Engine {
-    pub fn new(store: Arc<dyn Store>, definitions: Arc<Definitions>) -> Engine {
-        Engine { store, definitions }
+    pub fn new(store: Arc<dyn Store>) -> Engine {
+        Engine {
+            store,
+            // A version no store reports: the first command loads the repository.
+            cache: Arc::new(RwLock::new((u64::MAX, Arc::new(Definitions::default())))),
+        }
     }
 
-    pub fn definitions(&self) -> &Definitions {
-        &self.definitions
+    /// The deployed definitions, read again from the store when it reports a change (a
+    /// deployment here or on another node); otherwise the cached snapshot, at the cost of
+    /// one atomic read.
+    pub async fn definitions(&self) -> Result<Arc<Definitions>, CoreError> {
+        let version = self.store.repository_version();
+        {
+            let cached = self.cache.read().unwrap_or_else(|p| p.into_inner());
+            if cached.0 == version {
+                return Ok(cached.1.clone());
+            }
+        }
+        let fresh = Arc::new(Definitions::new(self.store.repository().await?));
+        let mut cached = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        *cached = (version, fresh.clone());
+        Ok(fresh)
+    }
+
+    /// The snapshot the current command works with (see `apply`).
+    fn snapshot(&self) -> Arc<Definitions> {
+        self.cache.read().unwrap_or_else(|p| p.into_inner()).1.clone()
+    }
+
+    /// Deploys the files of a definitions directory, one deployment per file named by it,
+    /// with duplicate filtering: unchanged files keep their deployment and version across
+    /// restarts and nodes.
+    pub async fn deploy_files(&self, files: Vec<DirFile>, now: Timestamp) -> Result<(), CoreError> {
+        for f in files {
+            let name = f.resource.name.clone();
+            self.deploy(
+                Deploy {
+                    name: Some(name),
+                    key: None,
+                    category: None,
+                    tenant_id: f.tenant_id,
+                    resources: vec![f.resource],
+                },
+                true,
+                now,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -42,6 +89,8 @@ impl Engine {
     #[instrument(level = "debug", skip_all, fields(command = command.name(), instance_id = ?command.instance_id(), task_id = ?command.task_id()))]
     pub async fn apply(&self, command: Command, ctx: &RequestCtx) -> Result<Outcome, CoreError> {
         let store = &self.store;
+        // Brings the snapshot up to date; every read of definitions below uses it.
+        self.definitions().await?;
         Ok(match command {
             Command::StartInstance(start) => Outcome::Instance(self.start(start, ctx).await?),
             Command::GetInstance(r) => Outcome::Instance(self.view(self.open(r.id).await?)),
@@ -134,12 +183,33 @@ impl Engine {
             Command::ClaimTask(c) => Outcome::Task(self.claim_task(c, ctx).await?),
             Command::DelegateTask(c) => Outcome::Task(self.delegate_task(c).await?),
             Command::ResolveTask(r) => Outcome::Task(self.resolve_task(r.id).await?),
+            Command::Deploy(d) => Outcome::Deployment(self.deploy(d, false, ctx.now).await?.deployment),
+            Command::GetDeployment(id) => Outcome::Deployment(self.deployment(&id)?),
+            Command::ListDeployments(q) => Outcome::Deployments(self.list_deployments(&q)),
+            Command::DeleteDeployment(id) => {
+                store.delete_deployment(&id).await?;
+                Outcome::Done
+            }
+            Command::GetDeploymentResource { deployment, name } => {
+                Outcome::Resource(self.deployment_resource(&deployment, &name).await?)
+            }
+            Command::ListDefinitions(q) => Outcome::Definitions(self.list_definitions(&q)),
+            Command::GetDefinition(id) => Outcome::Definition(self.definition(&id)?),
+            Command::GetDefinitionResource(id) => {
+                let d = self.definition(&id)?;
+                let (Some(deployment), Some(name)) = (&d.deployment_id, &d.resource_name) else {
+                    return Err(CoreError::NotFound(Missing::Definition(DefinitionSelector::Id(
+                        id,
+                    ))));
+                };
+                Outcome::Resource(self.deployment_resource(deployment, name).await?)
+            }
         })
     }
 
     async fn start(&self, start: StartInstance, ctx: &RequestCtx) -> Result<InstanceView, CoreError> {
         let definition = self
-            .definitions
+            .snapshot()
             .resolve(&start.definition)
             .ok_or_else(|| CoreError::NotFound(Missing::Definition(start.definition.clone())))?
             .clone();
@@ -217,7 +287,7 @@ impl Engine {
     /// the instance started, a stand-in with what the instance itself knows, rather than
     /// failing every read of it.
     fn definition_of(&self, id: &str, key: &str, tenant_id: &str) -> Arc<ProcessDefinition> {
-        match self.definitions.get(id) {
+        match self.snapshot().get(id) {
             Some(d) => d.clone(),
             None => Arc::new(ProcessDefinition {
                 id: id.to_owned(),
@@ -228,6 +298,7 @@ impl Engine {
                 version: id.split(':').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0),
                 tenant_id: tenant_id.to_owned(),
                 resource_name: None,
+                deployment_id: None,
                 activities: Vec::new(),
                 flows: Vec::new(),
                 layout: None,
@@ -246,7 +317,7 @@ impl Engine {
             return;
         }
         let ids: Vec<String> = self
-            .definitions
+            .snapshot()
             .all()
             .iter()
             .filter(|d| name.as_ref().is_none_or(|m| m.matches(d.name.as_deref())))

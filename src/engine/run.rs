@@ -249,6 +249,7 @@ mod tests {
             version: 1,
             tenant_id: String::new(),
             resource_name: None,
+            deployment_id: None,
             activities: activities
                 .iter()
                 .map(|(id, kind)| Activity::new(*id, kind.clone()))

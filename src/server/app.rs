@@ -241,7 +241,8 @@ impl App {
     }
 }
 
-fn now() -> Timestamp {
+/// The wall clock, as the engine and the dialects see it.
+pub fn now() -> Timestamp {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

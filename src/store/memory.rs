@@ -6,20 +6,36 @@
 //! add overhead (mini-redis `db.rs` makes the same choice).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use bpm_compat_model::{
-    Clash, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState, LexId,
-    Missing, NewInstance, Page, ProcessInstance, SetMode, SortOrder, Task, TaskId, TaskQuery, TextMatch,
-    UpdateInstance, Variable,
+    Clash, Deployment, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState,
+    LexId, Missing, NewInstance, Page, ProcessDefinition, ProcessInstance, SetMode, SortOrder, Task, TaskId,
+    TaskQuery, TextMatch, UpdateInstance, Variable,
 };
 
-use super::{Closing, Commit, Store, StoreError};
+use super::{resources_digest, Closing, Commit, Deployed, NewDeployment, Repository, Store, StoreError};
 
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
+    /// Bumped by every deployment change (outside the lock: read on every request).
+    repository_version: Arc<AtomicU64>,
+}
+
+/// Deployments, their files and definitions.
+#[derive(Debug, Default)]
+struct Repo {
+    next_id: u64,
+    deployments: BTreeMap<u64, Deployment>,
+    resources: HashMap<(String, String), Vec<u8>>,
+    definitions: Vec<ProcessDefinition>,
+    /// The latest version of each (tenant, key).
+    versions: HashMap<(String, String), u32>,
+    /// The latest deployment of each (tenant, name), with its resources' digest.
+    by_name: HashMap<(String, String), (String, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -39,6 +55,7 @@ struct State {
     /// not with history.
     open_tasks: BTreeSet<TaskId>,
     instance_tasks: HashMap<InstanceId, Vec<TaskId>>,
+    repo: Repo,
 }
 
 static EMPTY: BTreeSet<LexId> = BTreeSet::new();
@@ -185,6 +202,110 @@ impl Store for MemoryStore {
             })
             .collect();
         Ok((after, written))
+    }
+
+    async fn deploy(&self, new: &NewDeployment) -> Result<Deployed, StoreError> {
+        let mut state = self.lock();
+        let repo = &mut state.repo;
+        let d = &new.deployment;
+        let name_key = (d.tenant_id.clone(), d.name.clone().unwrap_or_default());
+        let digest = resources_digest(&new.resources);
+        if new.dedupe {
+            if let Some((prev, prev_digest)) = repo.by_name.get(&name_key) {
+                if *prev_digest == digest {
+                    let deployment = prev
+                        .parse::<u64>()
+                        .ok()
+                        .and_then(|n| repo.deployments.get(&n))
+                        .cloned()
+                        .ok_or_else(|| StoreError::Corrupt(format!("deployment {prev} is gone")))?;
+                    let definitions = repo
+                        .definitions
+                        .iter()
+                        .filter(|p| p.deployment_id.as_deref() == Some(prev.as_str()))
+                        .cloned()
+                        .collect();
+                    return Ok(Deployed {
+                        deployment,
+                        definitions,
+                        created: false,
+                    });
+                }
+            }
+        }
+        repo.next_id += 1;
+        let n = repo.next_id;
+        let deployment = Deployment {
+            id: n.to_string(),
+            ..d.clone()
+        };
+        let mut definitions = Vec::with_capacity(new.definitions.len());
+        for p in &new.definitions {
+            let version = repo
+                .versions
+                .entry((p.tenant_id.clone(), p.key.clone()))
+                .or_insert(0);
+            *version += 1;
+            definitions.push(ProcessDefinition {
+                id: format!("{}:{}:{}", p.key, version, deployment.id),
+                version: *version,
+                deployment_id: Some(deployment.id.clone()),
+                ..p.clone()
+            });
+        }
+        for r in &new.resources {
+            repo.resources
+                .insert((deployment.id.clone(), r.name.clone()), r.bytes.clone());
+        }
+        repo.definitions.extend(definitions.iter().cloned());
+        repo.by_name.insert(name_key, (deployment.id.clone(), digest));
+        repo.deployments.insert(n, deployment.clone());
+        self.repository_version.fetch_add(1, AtomicOrdering::Release);
+        Ok(Deployed {
+            deployment,
+            definitions,
+            created: true,
+        })
+    }
+
+    async fn repository(&self) -> Result<Repository, StoreError> {
+        let state = self.lock();
+        Ok(Repository {
+            deployments: state.repo.deployments.values().cloned().collect(),
+            definitions: state.repo.definitions.clone(),
+        })
+    }
+
+    async fn resource(&self, deployment: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .lock()
+            .repo
+            .resources
+            .get(&(deployment.to_owned(), name.to_owned()))
+            .cloned())
+    }
+
+    async fn delete_deployment(&self, id: &str) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let repo = &mut state.repo;
+        let n = id
+            .parse::<u64>()
+            .ok()
+            .filter(|n| repo.deployments.contains_key(n));
+        let Some(n) = n else {
+            return Err(StoreError::NotFound(Missing::Deployment(id.to_owned())));
+        };
+        repo.deployments.remove(&n);
+        repo.resources.retain(|(d, _), _| d != id);
+        repo.definitions
+            .retain(|p| p.deployment_id.as_deref() != Some(id));
+        repo.by_name.retain(|_, (d, _)| d != id);
+        self.repository_version.fetch_add(1, AtomicOrdering::Release);
+        Ok(())
+    }
+
+    fn repository_version(&self) -> u64 {
+        self.repository_version.load(AtomicOrdering::Acquire)
     }
 
     async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {

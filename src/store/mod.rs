@@ -23,8 +23,9 @@ pub mod redis;
 
 use async_trait::async_trait;
 use bpm_compat_model::{
-    Clash, IdentityLink, InstanceId, InstanceQuery, InstanceState, Missing, NewInstance, Page,
-    ProcessInstance, SetMode, Task, TaskId, TaskQuery, Timestamp, UpdateInstance, Variable,
+    Clash, Deployment, IdentityLink, InstanceId, InstanceQuery, InstanceState, Missing, NewInstance, Page,
+    ProcessDefinition, ProcessInstance, Resource, SetMode, Task, TaskId, TaskQuery, Timestamp,
+    UpdateInstance, Variable,
 };
 
 pub use self::memory::MemoryStore;
@@ -65,6 +66,51 @@ pub struct Closing {
     pub at: Timestamp,
 }
 
+/// What a deployment writes: the deployment (its id is assigned), its files, and the
+/// definitions parsed from them (ids and versions are assigned).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDeployment {
+    pub deployment: Deployment,
+    pub resources: Vec<Resource>,
+    pub definitions: Vec<ProcessDefinition>,
+    /// Flowable's duplicate filtering: when the latest deployment of the same name in the
+    /// tenant has exactly these resources, answer it instead of deploying again.
+    pub dedupe: bool,
+}
+
+/// The answer to a deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployed {
+    pub deployment: Deployment,
+    pub definitions: Vec<ProcessDefinition>,
+    /// `false` when duplicate filtering answered an earlier deployment.
+    pub created: bool,
+}
+
+/// Every deployment and definition (resource bytes are read one by one).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Repository {
+    pub deployments: Vec<Deployment>,
+    pub definitions: Vec<ProcessDefinition>,
+}
+
+/// A fingerprint of a deployment's resources, for duplicate filtering (FNV-1a over names
+/// and bytes, lengths included so no two lists collide by concatenation).
+pub fn resources_digest(resources: &[Resource]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for r in resources {
+        eat(r.name.as_bytes());
+        eat(&r.bytes);
+    }
+    format!("{h:016x}")
+}
+
 /// One step of a running process: what the engine decided, written at once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Commit {
@@ -102,6 +148,25 @@ pub trait Store: Send + Sync + 'static {
     /// with their ids. `NotFound` for an unknown or closed instance, `Conflict(InstanceSuspended)`
     /// for a suspended one, `Conflict(Stale)` when the revision moved; nothing is written then.
     async fn commit(&self, commit: &Commit) -> Result<(ProcessInstance, Vec<Task>), StoreError>;
+
+    /// Writes a deployment (see [`NewDeployment`]); each definition gets the next version of
+    /// its key in the tenant and the id `key:version:deploymentId`, atomically, so two nodes
+    /// deploying at once never share a version.
+    async fn deploy(&self, new: &NewDeployment) -> Result<Deployed, StoreError>;
+
+    /// Every deployment and definition.
+    async fn repository(&self) -> Result<Repository, StoreError>;
+
+    /// The bytes of one resource of a deployment.
+    async fn resource(&self, deployment: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Removes a deployment, its resources and its definitions (instances stay);
+    /// `NotFound(Deployment)` when unknown.
+    async fn delete_deployment(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Changes whenever the repository may have changed, here or on another node sharing the
+    /// store: a cache of [`Store::repository`] is fresh while this stays the same.
+    fn repository_version(&self) -> u64;
 
     /// Any task, open or ended.
     async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError>;

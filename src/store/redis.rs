@@ -97,15 +97,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bpm_compat_model::{
-    Clash, Identity, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState,
-    Missing, NewInstance, Page, ProcessInstance, SetMode, SortOrder, Task, TaskFilter, TaskId, TaskQuery,
-    TextMatch, Timestamp, UpdateInstance, Variable, VariableValue, Variables,
+    Clash, Deployment, Identity, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort,
+    InstanceState, Missing, NewInstance, Page, ProcessDefinition, ProcessInstance, SetMode, SortOrder, Task,
+    TaskFilter, TaskId, TaskQuery, TextMatch, Timestamp, UpdateInstance, Variable, VariableValue, Variables,
 };
 use futures_util::future::try_join_all;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, ScriptInvocation, Value};
 
-use super::{Closing, Commit, Store, StoreError};
+use super::{resources_digest, Closing, Commit, Deployed, NewDeployment, Repository, Store, StoreError};
 
 /// Number of shards, each with its own hash tag. Fixed: ids encode their shard.
 pub const SHARDS: u64 = 16;
@@ -133,6 +133,8 @@ struct Scripts {
     gather: Script,
     commit: Script,
     tasks: Script,
+    deploy: Script,
+    undeploy: Script,
 }
 
 /// Built once: `Script::new` hashes the source, and EVALSHA sends only the hash.
@@ -151,6 +153,9 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
         gather: build(include_str!("lua/gather.lua")),
         commit: build(include_str!("lua/commit.lua")),
         tasks: build(include_str!("lua/tasks.lua")),
+        // The repository scripts touch no instance shard: no prelude.
+        deploy: Script::new(include_str!("lua/deploy.lua")),
+        undeploy: Script::new(include_str!("lua/undeploy.lua")),
     }
 });
 
@@ -171,6 +176,41 @@ struct Inner {
     bases: Vec<String>,
     /// Round-robin over the shards for new instances. Relaxed: any spread will do.
     next_shard: AtomicU64,
+    /// `<prefix>{repo}:`, the key base of deployments and definitions.
+    repo: String,
+    /// Where deployment changes are announced (`<prefix>repository`).
+    channel: String,
+    /// Bumped when this node changes the repository and on every announcement (see
+    /// `watch_repository`).
+    repository_version: Arc<AtomicU64>,
+    watcher: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.watcher.abort();
+    }
+}
+
+/// Follows the repository channel: every announcement, and every (re)subscription (a
+/// message may have been missed while disconnected), bumps the version, so engines reload
+/// their definition cache. Runs until the store is dropped.
+async fn watch_repository(client: redis::Client, channel: String, version: Arc<AtomicU64>) {
+    use futures_util::StreamExt;
+    loop {
+        if let Ok(Ok(mut pubsub)) = tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_pubsub()).await {
+            if pubsub.subscribe(&channel).await.is_ok() {
+                version.fetch_add(1, Ordering::AcqRel);
+                let mut messages = pubsub.on_message();
+                while messages.next().await.is_some() {
+                    version.fetch_add(1, Ordering::AcqRel);
+                }
+            }
+        }
+        tracing::warn!(channel, "repository channel lost; resubscribing");
+        version.fetch_add(1, Ordering::AcqRel);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 impl fmt::Debug for RedisStore {
@@ -242,6 +282,13 @@ impl RedisStore {
             let _: Value = bounded(redis::cmd("PING").query_async(&mut con)).await?;
             cons.push(con);
         }
+        let channel = format!("{prefix}repository");
+        let repository_version = Arc::new(AtomicU64::new(0));
+        let watcher = tokio::spawn(watch_repository(
+            client.clone(),
+            channel.clone(),
+            repository_version.clone(),
+        ));
         Ok(RedisStore {
             inner: Arc::new(Inner {
                 cons,
@@ -251,6 +298,10 @@ impl RedisStore {
                     .map(|shard| format!("{prefix}{{s{shard}}}:"))
                     .collect(),
                 next_shard: AtomicU64::new(0),
+                repo: format!("{prefix}{{repo}}:"),
+                channel,
+                repository_version,
+                watcher,
             }),
         })
     }
@@ -592,6 +643,114 @@ impl Store for RedisStore {
             });
         }
         Ok((instance, tasks))
+    }
+
+    async fn deploy(&self, new: &NewDeployment) -> Result<Deployed, StoreError> {
+        let d = &new.deployment;
+        let mut inv = SCRIPTS.deploy.key(&self.inner.repo);
+        inv.arg(if new.dedupe { "1" } else { "0" })
+            .arg(format!("{}\n{}", d.tenant_id, d.name.as_deref().unwrap_or("")))
+            .arg(resources_digest(&new.resources))
+            .arg(serde_json::to_vec(d).map_err(corrupt)?)
+            .arg(&self.inner.channel)
+            .arg(new.resources.len());
+        for r in &new.resources {
+            inv.arg(&r.name).arg(&r.bytes);
+        }
+        for p in &new.definitions {
+            inv.arg(format!("{}\n{}", p.tenant_id, p.key))
+                .arg(&p.key)
+                .arg(serde_json::to_vec(p).map_err(corrupt)?);
+        }
+        let (code, rest) = status(self.invoke(inv).await?)?;
+        let mut rest = rest.into_iter();
+        let id = String::from_utf8(bulk(
+            rest.next().ok_or_else(|| corrupt("deploy reply without id"))?,
+        )?)
+        .map_err(corrupt)?;
+        self.inner.repository_version.fetch_add(1, Ordering::AcqRel);
+        match code.as_str() {
+            "ok" => {
+                let mut definitions = Vec::with_capacity(new.definitions.len());
+                for (p, def_id) in new.definitions.iter().zip(rest) {
+                    let def_id = String::from_utf8(bulk(def_id)?).map_err(corrupt)?;
+                    definitions.push(stored_definition(def_id, p.clone())?);
+                }
+                Ok(Deployed {
+                    deployment: Deployment { id, ..d.clone() },
+                    definitions,
+                    created: true,
+                })
+            }
+            "dup" => {
+                let repo = self.repository().await?;
+                let deployment = repo
+                    .deployments
+                    .into_iter()
+                    .find(|x| x.id == id)
+                    .ok_or_else(|| corrupt(format!("deployment {id} is gone")))?;
+                let definitions = repo
+                    .definitions
+                    .into_iter()
+                    .filter(|p| p.deployment_id.as_deref() == Some(id.as_str()))
+                    .collect();
+                Ok(Deployed {
+                    deployment,
+                    definitions,
+                    created: false,
+                })
+            }
+            other => Err(corrupt(format!("unexpected deploy reply {other:?}"))),
+        }
+    }
+
+    async fn repository(&self) -> Result<Repository, StoreError> {
+        let repo = &self.inner.repo;
+        let mut pipe = redis::pipe();
+        pipe.cmd("HGETALL").arg([repo, "d"].concat());
+        pipe.cmd("HGETALL").arg([repo, "p"].concat());
+        let mut con = self.con();
+        let (deployments, definitions): (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>) =
+            bounded(pipe.query_async(&mut con)).await?;
+        let mut out = Repository::default();
+        for (id, json) in deployments {
+            let d: Deployment =
+                serde_json::from_slice(&json).map_err(|e| corrupt(format!("deployment {id}: {e}")))?;
+            out.deployments.push(Deployment { id, ..d });
+        }
+        for (id, json) in definitions {
+            let p: ProcessDefinition =
+                serde_json::from_slice(&json).map_err(|e| corrupt(format!("definition {id}: {e}")))?;
+            out.definitions.push(stored_definition(id, p)?);
+        }
+        Ok(out)
+    }
+
+    async fn resource(&self, deployment: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut con = self.con();
+        bounded(
+            redis::cmd("HGET")
+                .arg([self.inner.repo.as_str(), "r:", deployment].concat())
+                .arg(name)
+                .query_async(&mut con),
+        )
+        .await
+    }
+
+    async fn delete_deployment(&self, id: &str) -> Result<(), StoreError> {
+        let mut inv = SCRIPTS.undeploy.key(&self.inner.repo);
+        inv.arg(id).arg(&self.inner.channel);
+        let (code, _) = status(self.invoke(inv).await?)?;
+        self.inner.repository_version.fetch_add(1, Ordering::AcqRel);
+        match code.as_str() {
+            "ok" => Ok(()),
+            "nf" => Err(StoreError::NotFound(Missing::Deployment(id.to_owned()))),
+            other => Err(corrupt(format!("unexpected undeploy reply {other:?}"))),
+        }
+    }
+
+    fn repository_version(&self) -> u64 {
+        self.inner.repository_version.load(Ordering::Acquire)
     }
 
     async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
@@ -1109,6 +1268,23 @@ fn encode_new(new: &NewInstance) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         out.push((link_field(link)?, Vec::new()));
     }
     Ok(out)
+}
+
+/// A definition as stored, with what its id (`key:version:deployment`) says.
+fn stored_definition(id: String, p: ProcessDefinition) -> Result<ProcessDefinition, StoreError> {
+    let mut parts = id.rsplitn(3, ':');
+    let (Some(deployment), Some(version)) = (parts.next(), parts.next()) else {
+        return Err(corrupt(format!("definition id {id:?}")));
+    };
+    let version = version
+        .parse()
+        .map_err(|e| corrupt(format!("definition id {id:?}: {e}")))?;
+    Ok(ProcessDefinition {
+        version,
+        deployment_id: Some(deployment.to_owned()),
+        id,
+        ..p
+    })
 }
 
 /// The `x` field: every token, when they are more than the activity `a` alone.

@@ -329,7 +329,10 @@ mod tests {
             })
             .expect("renders"),
         );
-        assert!(count(&both) > count(&one), "the second waiting activity is marked too");
+        assert!(
+            count(&both) > count(&one),
+            "the second waiting activity is marked too"
+        );
         // The start event's box (x 100..130, y 125..155 in diagram coordinates) is marked.
         assert_eq!(pixel(&both, w, 10, 125 - 100 + 10 + 10), HIGHLIGHT);
         two.tokens = vec!["theTask".into(), "end".into()];
@@ -340,7 +343,11 @@ mod tests {
             })
             .expect("renders"),
         );
-        assert_eq!(count(&join), count(&one), "a path waiting at a join is not active");
+        assert_eq!(
+            count(&join),
+            count(&one),
+            "a path waiting at a join is not active"
+        );
     }
 
     #[test]

@@ -150,6 +150,10 @@ pub fn describe(err: &CoreError, family: Family, ctx: &RequestCtx) -> Described 
             Missing::IdentityLink { .. } => plain("Could not find the requested identity link.".into()),
             Missing::Task(id) => plain(format!("Could not find a task with id '{id}'.")),
             Missing::TaskText(text) => plain(format!("Could not find a task with id '{text}'.")),
+            Missing::Deployment(id) => plain(format!("Could not find a deployment with id '{id}'.")),
+            Missing::Resource { deployment, name } => plain(format!(
+                "Could not find a resource with name '{name}' in deployment '{deployment}'."
+            )),
         },
         CoreError::Conflict(Clash::TaskClaimed { task, .. }) => Described {
             category: Category::TaskAlreadyClaimed,

@@ -47,6 +47,7 @@ pub(crate) fn definition() -> ProcessDefinition {
         version: 1,
         tenant_id: String::new(),
         resource_name: Some("oneTask.bpmn20.xml".into()),
+        deployment_id: None,
         activities: vec![
             activity("start", ActivityKind::StartEvent { message: None }),
             activity("theTask", ActivityKind::UserTask),

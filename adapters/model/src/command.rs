@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::instance::{IdentityLink, InstanceId};
 use crate::query::InstanceQuery;
+use crate::repository::{DefinitionQuery, DeploymentQuery, Resource};
 use crate::task::{TaskId, TaskQuery};
 use crate::time::Timestamp;
 use crate::variable::Variable;
@@ -44,6 +45,20 @@ pub enum Command {
     DelegateTask(DelegateTask),
     /// Hands a delegated task back to its owner.
     ResolveTask(TaskRef),
+    /// Deploys files; every process in them becomes a new definition version.
+    Deploy(Deploy),
+    GetDeployment(String),
+    ListDeployments(DeploymentQuery),
+    DeleteDeployment(String),
+    /// One file of a deployment.
+    GetDeploymentResource {
+        deployment: String,
+        name: String,
+    },
+    ListDefinitions(DefinitionQuery),
+    GetDefinition(String),
+    /// The file a definition was deployed from.
+    GetDefinitionResource(String),
 }
 
 impl Command {
@@ -74,6 +89,14 @@ impl Command {
             Command::ClaimTask(_) => "claim_task",
             Command::DelegateTask(_) => "delegate_task",
             Command::ResolveTask(_) => "resolve_task",
+            Command::Deploy(_) => "deploy",
+            Command::GetDeployment(_) => "get_deployment",
+            Command::ListDeployments(_) => "list_deployments",
+            Command::DeleteDeployment(_) => "delete_deployment",
+            Command::GetDeploymentResource { .. } => "get_deployment_resource",
+            Command::ListDefinitions(_) => "list_definitions",
+            Command::GetDefinition(_) => "get_definition",
+            Command::GetDefinitionResource(_) => "get_definition_resource",
         }
     }
 
@@ -113,7 +136,15 @@ impl Command {
             | Command::CompleteTask(_)
             | Command::ClaimTask(_)
             | Command::DelegateTask(_)
-            | Command::ResolveTask(_) => None,
+            | Command::ResolveTask(_)
+            | Command::Deploy(_)
+            | Command::GetDeployment(_)
+            | Command::ListDeployments(_)
+            | Command::DeleteDeployment(_)
+            | Command::GetDeploymentResource { .. }
+            | Command::ListDefinitions(_)
+            | Command::GetDefinition(_)
+            | Command::GetDefinitionResource(_) => None,
         }
     }
 }
@@ -248,4 +279,14 @@ pub struct ClaimTask {
 pub struct DelegateTask {
     pub id: TaskId,
     pub assignee: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deploy {
+    pub name: Option<String>,
+    pub key: Option<String>,
+    pub category: Option<String>,
+    /// `""` is the default tenant.
+    pub tenant_id: String,
+    pub resources: Vec<Resource>,
 }

@@ -18,6 +18,9 @@ pub struct ProcessDefinition {
     pub tenant_id: String,
     /// The file it was loaded from, e.g. `oneTask.bpmn20.xml`.
     pub resource_name: Option<String>,
+    /// The deployment it came with.
+    #[serde(default)]
+    pub deployment_id: Option<String>,
     pub activities: Vec<Activity>,
     pub flows: Vec<SequenceFlow>,
     /// BPMN DI, when the source had it.

@@ -85,6 +85,10 @@ pub enum Missing {
     },
     #[error("task {0} not found")]
     Task(TaskId),
+    #[error("deployment '{0}' not found")]
+    Deployment(String),
+    #[error("resource '{name}' not found in deployment '{deployment}'")]
+    Resource { deployment: String, name: String },
     /// A task id a dialect could not parse, as the client wrote it.
     #[error("task '{0}' not found")]
     TaskText(String),

@@ -12,6 +12,7 @@
 //! - `instance`: process instances, identity links, [`InstanceId`].
 //! - `query`: filters, sorting and paging, with the reference matcher.
 //! - `task`: user tasks and task queries.
+//! - `repository`: deployments, their resources, and definition/deployment queries.
 //! - `command` / `outcome`: what goes into and comes out of the engine.
 //! - `error`: [`CoreError`] and the stable [`ErrorCode`] table.
 //! - `adapter`: the [`Adapter`] contract and [`RequestCtx`].
@@ -24,6 +25,7 @@ pub mod fixture;
 pub mod instance;
 pub mod outcome;
 pub mod query;
+pub mod repository;
 pub mod task;
 pub mod time;
 pub mod variable;
@@ -35,6 +37,7 @@ pub use error::{Clash, CoreError, ErrorCode, Missing};
 pub use instance::*;
 pub use outcome::*;
 pub use query::*;
+pub use repository::*;
 pub use task::*;
 pub use time::Timestamp;
 pub use variable::*;

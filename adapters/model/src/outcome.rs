@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::definition::ProcessDefinition;
 use crate::instance::{IdentityLink, ProcessInstance};
 use crate::query::Page;
+use crate::repository::{Deployment, Resource};
 use crate::task::Task;
 use crate::variable::Variable;
 use crate::variable::Variables;
@@ -20,6 +21,11 @@ pub enum Outcome {
     Diagram(InstanceView),
     Task(TaskView),
     Tasks(Page<TaskView>),
+    Deployment(Deployment),
+    Deployments(Page<Deployment>),
+    Definition(Arc<ProcessDefinition>),
+    Definitions(Page<Arc<ProcessDefinition>>),
+    Resource(Resource),
     /// Done, nothing to show.
     Done,
 }
