@@ -30,6 +30,8 @@ pub fn parse(xml: &str) -> Result<Vec<Parsed>, String> {
     let mut stack: Vec<String> = Vec::new();
     let mut text = String::new();
     let mut pending_message_refs: Vec<(usize, usize, String)> = Vec::new();
+    // Flowable's definition category.
+    let mut target_namespace: Option<String> = None;
 
     loop {
         let event = reader
@@ -41,6 +43,7 @@ pub fn parse(xml: &str) -> Result<Vec<Parsed>, String> {
                 let parent = stack.last().map(String::as_str);
                 text.clear();
                 match (parent, name.as_str()) {
+                    (None, "definitions") => target_namespace = attr(&e, "targetNamespace")?,
                     (_, "message") => {
                         if let (Some(id), Some(n)) = (attr(&e, "id")?, attr(&e, "name")?) {
                             messages.insert(id, n);
@@ -210,6 +213,7 @@ pub fn parse(xml: &str) -> Result<Vec<Parsed>, String> {
         return Err("no <process> element".into());
     }
     for p in &mut processes {
+        p.category = target_namespace.clone();
         let ids: Vec<&str> = p.activities.iter().map(|a| a.id.as_str()).collect();
         let mine = |el: &str| ids.contains(&el) || p.flows.iter().any(|f| f.id == el);
         let shapes: Vec<Shape> = layout

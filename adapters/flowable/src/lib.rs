@@ -89,6 +89,7 @@ pub mod ids;
 pub mod multipart;
 pub mod parse;
 pub mod render;
+pub mod repository;
 pub mod routes;
 pub mod tasks;
 pub mod variables;

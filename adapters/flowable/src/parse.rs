@@ -17,13 +17,13 @@ use serde_json::Value;
 use crate::ids::{filter_instance_id, parse_instance_id};
 use crate::multipart;
 use crate::routes::{LinkFamily, ListShape, Op, VarScope};
-use crate::tasks;
 use crate::variables;
 use crate::wire::{
     BulkDeleteInstancesRestActionRequest, ProcessInstanceCreateRequest, ProcessInstanceQueryRequest,
     ProcessInstanceUpdateRequest, QueryVariable, RestIdentityLinkRequest, RestVariableRequest,
     TaskActionRequest,
 };
+use crate::{repository, tasks};
 
 /// The query string, decoded; the first of repeated names wins (Spring's `@RequestParam`).
 pub struct Params(Vec<(String, String)>);
@@ -102,6 +102,32 @@ pub fn parse(op: Op, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Comm
             let (query, shape) = tasks::historic_instance_query(&params)?;
             Ok((Op::ListHistoricInstances { shape }, Command::ListInstances(query)))
         }
+        Op::ListDeployments { .. } => {
+            let (query, shape) = repository::deployment_query(&params)?;
+            Ok((Op::ListDeployments { shape }, Command::ListDeployments(query)))
+        }
+        Op::Deploy => Ok((Op::Deploy, repository::deploy(req, &params)?)),
+        Op::GetDeployment { id } => Ok((Op::GetDeployment { id: id.clone() }, Command::GetDeployment(id))),
+        Op::DeleteDeployment { id } => Ok((
+            Op::DeleteDeployment { id: id.clone() },
+            Command::DeleteDeployment(id),
+        )),
+        Op::GetDeploymentResourceData { id, name } => Ok((
+            Op::GetDeploymentResourceData {
+                id: id.clone(),
+                name: name.clone(),
+            },
+            Command::GetDeploymentResource { deployment: id, name },
+        )),
+        Op::ListDefinitions { .. } => {
+            let (query, shape) = repository::definition_query(&params)?;
+            Ok((Op::ListDefinitions { shape }, Command::ListDefinitions(query)))
+        }
+        Op::GetDefinition { id } => Ok((Op::GetDefinition { id: id.clone() }, Command::GetDefinition(id))),
+        Op::GetDefinitionResourceData { id } => Ok((
+            Op::GetDefinitionResourceData { id: id.clone() },
+            Command::GetDefinitionResource(id),
+        )),
         Op::GetHistoricInstance { id } => {
             let r = instance(&id)?;
             Ok((Op::GetHistoricInstance { id }, Command::GetHistoricInstance(r)))

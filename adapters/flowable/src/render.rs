@@ -12,10 +12,10 @@ use http::{header, HeaderValue, Response, StatusCode};
 use crate::errors::{error_response, json_response, Category};
 use crate::ids::{parse_instance_id, render_instance_id};
 use crate::parse::{link_family, selected_variables};
-use crate::routes::{LinkFamily, Op, VarScope};
+use crate::routes::{LinkFamily, ListShape, Op, VarScope};
 use crate::variables::to_rest;
 use crate::wire::{DataResponse, ErrorInfo, ProcessInstanceResponse, RestIdentityLink, RestVariable};
-use crate::{diagram, routes::Family, tasks};
+use crate::{diagram, repository, routes::Family, tasks};
 
 const LOCAL: Option<&str> = Some("local");
 
@@ -163,6 +163,26 @@ fn one_variable(outcome: Outcome) -> Option<Variable> {
         Outcome::Variables(list) => list.into_iter().next(),
         _ => None,
     }
+}
+
+/// The `{data, total, start, sort, order, size}` envelope of a list.
+fn list_response<T: serde::Serialize>(
+    data: Vec<T>,
+    total: u64,
+    start: usize,
+    shape: &ListShape,
+) -> Response<Bytes> {
+    json_response(
+        StatusCode::OK,
+        &DataResponse {
+            size: data.len(),
+            data,
+            total,
+            start,
+            sort: shape.sort.clone(),
+            order: shape.order.clone(),
+        },
+    )
 }
 
 /// Renders the engine's answer to an operation.
@@ -362,6 +382,46 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
             StatusCode::OK,
             &tasks::historic_instance_response(&view, ctx, &[]),
         ),
+        (Op::ListDeployments { shape }, Outcome::Deployments(page)) => {
+            let data: Vec<_> = page
+                .items
+                .iter()
+                .map(|d| repository::deployment_response(d, base))
+                .collect();
+            list_response(data, page.total, page.start, shape)
+        }
+        (Op::Deploy, Outcome::Deployment(d)) => {
+            json_response(StatusCode::CREATED, &repository::deployment_response(&d, base))
+        }
+        (Op::GetDeployment { .. }, Outcome::Deployment(d)) => {
+            json_response(StatusCode::OK, &repository::deployment_response(&d, base))
+        }
+        (Op::DeleteDeployment { .. }, _) => empty(StatusCode::NO_CONTENT),
+        (
+            Op::GetDeploymentResourceData { .. } | Op::GetDefinitionResourceData { .. },
+            Outcome::Resource(r),
+        ) => repository::resource_data(&r),
+        (Op::ListDefinitions { shape }, Outcome::Definitions(page)) => {
+            let data: Vec<_> = page
+                .items
+                .iter()
+                .map(|d| repository::definition_response(d, base))
+                .collect();
+            list_response(data, page.total, page.start, shape)
+        }
+        (Op::GetDefinition { .. }, Outcome::Definition(d)) => {
+            json_response(StatusCode::OK, &repository::definition_response(&d, base))
+        }
+        (
+            Op::ListDeployments { .. }
+            | Op::Deploy
+            | Op::GetDeployment { .. }
+            | Op::GetDeploymentResourceData { .. }
+            | Op::GetDefinitionResourceData { .. }
+            | Op::ListDefinitions { .. }
+            | Op::GetDefinition { .. },
+            _,
+        ) => return Err(unexpected(&op)),
         (
             Op::ListInstances { .. }
             | Op::QueryInstances { .. }

@@ -132,6 +132,22 @@ pub enum Op {
     ListHistoricInstances { shape: ListShape },
     /// `GET history/historic-process-instances/{id}`
     GetHistoricInstance { id: String },
+    /// `GET repository/deployments`
+    ListDeployments { shape: ListShape },
+    /// `POST repository/deployments` (multipart)
+    Deploy,
+    /// `GET repository/deployments/{id}`
+    GetDeployment { id: String },
+    /// `DELETE repository/deployments/{id}`
+    DeleteDeployment { id: String },
+    /// `GET repository/deployments/{id}/resourcedata/{name}`
+    GetDeploymentResourceData { id: String, name: String },
+    /// `GET repository/process-definitions`
+    ListDefinitions { shape: ListShape },
+    /// `GET repository/process-definitions/{id}`
+    GetDefinition { id: String },
+    /// `GET repository/process-definitions/{id}/resourcedata`
+    GetDefinitionResourceData { id: String },
 }
 
 impl Op {
@@ -162,6 +178,14 @@ impl Op {
             Op::TaskAction { .. } => "task_action",
             Op::ListHistoricInstances { .. } => "list_historic_process_instances",
             Op::GetHistoricInstance { .. } => "get_historic_process_instance",
+            Op::ListDeployments { .. } => "list_deployments",
+            Op::Deploy => "create_deployment",
+            Op::GetDeployment { .. } => "get_deployment",
+            Op::DeleteDeployment { .. } => "delete_deployment",
+            Op::GetDeploymentResourceData { .. } => "get_deployment_resource_data",
+            Op::ListDefinitions { .. } => "list_process_definitions",
+            Op::GetDefinition { .. } => "get_process_definition",
+            Op::GetDefinitionResourceData { .. } => "get_process_definition_resource_data",
         }
     }
 }
@@ -198,6 +222,14 @@ impl Op {
             Op::TaskAction { action, .. } if action == "claim" => Family::TaskClaim,
             Op::GetTask { .. } | Op::TaskAction { .. } => Family::Task,
             Op::GetHistoricInstance { .. } => Family::Instance,
+            Op::ListDeployments { .. }
+            | Op::Deploy
+            | Op::GetDeployment { .. }
+            | Op::DeleteDeployment { .. }
+            | Op::GetDeploymentResourceData { .. }
+            | Op::ListDefinitions { .. }
+            | Op::GetDefinition { .. }
+            | Op::GetDefinitionResourceData { .. } => Family::Other,
             Op::StartInstance => Family::Start,
             Op::DeleteInstances => Family::Bulk,
             Op::GetInstance { .. }
@@ -322,6 +354,57 @@ fn table(method: &Method, segments: &[String]) -> Option<(&'static [Method], Opt
             GET,
             match m {
                 M::GET => Some(Op::GetHistoricInstance { id: id(2) }),
+                _ => None,
+            },
+        ),
+        ["repository", "deployments"] => (
+            GET_POST,
+            match m {
+                M::GET => Some(Op::ListDeployments {
+                    shape: ListShape::default(),
+                }),
+                M::POST => Some(Op::Deploy),
+                _ => None,
+            },
+        ),
+        ["repository", "deployments", _] => (
+            GET_DELETE,
+            match m {
+                M::GET => Some(Op::GetDeployment { id: id(2) }),
+                M::DELETE => Some(Op::DeleteDeployment { id: id(2) }),
+                _ => None,
+            },
+        ),
+        ["repository", "deployments", _, "resourcedata", _] => (
+            GET,
+            match m {
+                M::GET => Some(Op::GetDeploymentResourceData {
+                    id: id(2),
+                    name: id(4),
+                }),
+                _ => None,
+            },
+        ),
+        ["repository", "process-definitions"] => (
+            GET,
+            match m {
+                M::GET => Some(Op::ListDefinitions {
+                    shape: ListShape::default(),
+                }),
+                _ => None,
+            },
+        ),
+        ["repository", "process-definitions", _] => (
+            GET,
+            match m {
+                M::GET => Some(Op::GetDefinition { id: id(2) }),
+                _ => None,
+            },
+        ),
+        ["repository", "process-definitions", _, "resourcedata"] => (
+            GET,
+            match m {
+                M::GET => Some(Op::GetDefinitionResourceData { id: id(2) }),
                 _ => None,
             },
         ),

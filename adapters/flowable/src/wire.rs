@@ -307,3 +307,38 @@ pub struct HistoricProcessInstanceResponse {
     pub propagated_stage_instance_id: Option<String>,
     pub tenant_id: String,
 }
+
+/// `org.flowable.rest.service.api.repository.DeploymentResponse`, fields in Flowable's order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentResponse {
+    pub id: String,
+    pub name: Option<String>,
+    pub deployment_time: String,
+    pub category: Option<String>,
+    pub parent_deployment_id: Option<String>,
+    pub url: String,
+    pub tenant_id: String,
+}
+
+/// `org.flowable.rest.service.api.repository.ProcessDefinitionResponse`, fields in Flowable's
+/// order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessDefinitionResponse {
+    pub id: String,
+    pub url: String,
+    pub key: String,
+    pub version: u32,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub tenant_id: String,
+    pub deployment_id: Option<String>,
+    pub deployment_url: Option<String>,
+    pub resource: Option<String>,
+    pub diagram_resource: Option<String>,
+    pub category: Option<String>,
+    pub graphical_notation_defined: bool,
+    pub suspended: bool,
+    pub start_form_defined: bool,
+}
