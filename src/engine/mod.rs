@@ -175,6 +175,10 @@ impl Engine {
                 Outcome::Done
             }
             Command::GetTask(r) => Outcome::Task(self.task_view(self.task(r.id).await?, None)),
+            Command::GetHistoricTask(r) => match store.get_task(r.id).await? {
+                Some(t) => Outcome::Task(self.task_view(t, None)),
+                None => return Err(CoreError::NotFound(Missing::Task(r.id))),
+            },
             Command::ListTasks(query) => self.list_tasks(query).await?,
             Command::CompleteTask(c) => {
                 self.complete_task(c, ctx).await?;

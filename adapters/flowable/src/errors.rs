@@ -102,9 +102,18 @@ fn definition_message(selector: &DefinitionSelector) -> String {
     }
 }
 
+fn missing_task(id: &str, family: Family) -> String {
+    match family {
+        Family::HistoricTask => format!("Could not find a task instance with id '{id}'."),
+        _ => format!("Could not find a task with id '{id}'."),
+    }
+}
+
 fn missing_instance(id: &str, family: Family) -> String {
     match family {
-        Family::Task | Family::TaskClaim => format!("Could not find a process instance with id '{id}'."),
+        Family::Task | Family::TaskClaim | Family::HistoricTask => {
+            format!("Could not find a process instance with id '{id}'.")
+        }
         Family::Variables | Family::VariableDelete => format!("Could not find an execution with id '{id}'."),
         Family::Bulk => format!("No process instance found for id '{id}'"),
         Family::Instance | Family::Start | Family::Other => {
@@ -148,8 +157,8 @@ pub fn describe(err: &CoreError, family: Family, ctx: &RequestCtx) -> Described 
                 format!("Execution '{instance}' does not have a variable with name: '{name}'.")
             }),
             Missing::IdentityLink { .. } => plain("Could not find the requested identity link.".into()),
-            Missing::Task(id) => plain(format!("Could not find a task with id '{id}'.")),
-            Missing::TaskText(text) => plain(format!("Could not find a task with id '{text}'.")),
+            Missing::Task(id) => plain(missing_task(&id.to_string(), family)),
+            Missing::TaskText(text) => plain(missing_task(text, family)),
             Missing::Deployment(id) => plain(format!("Could not find a deployment with id '{id}'.")),
             Missing::Resource { deployment, name } => plain(format!(
                 "Could not find a resource with name '{name}' in deployment '{deployment}'."

@@ -102,6 +102,16 @@ pub fn parse(op: Op, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Comm
             let (query, shape) = tasks::historic_instance_query(&params)?;
             Ok((Op::ListHistoricInstances { shape }, Command::ListInstances(query)))
         }
+        Op::ListHistoricTasks { .. } => {
+            let (query, shape) = tasks::historic_task_query(&params)?;
+            Ok((Op::ListHistoricTasks { shape }, Command::ListTasks(query)))
+        }
+        Op::GetHistoricTask { id } => {
+            let r = TaskRef {
+                id: tasks::parse_task_id(&id)?,
+            };
+            Ok((Op::GetHistoricTask { id }, Command::GetHistoricTask(r)))
+        }
         Op::ListDeployments { .. } => {
             let (query, shape) = repository::deployment_query(&params)?;
             Ok((Op::ListDeployments { shape }, Command::ListDeployments(query)))

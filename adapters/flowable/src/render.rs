@@ -382,6 +382,17 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
             StatusCode::OK,
             &tasks::historic_instance_response(&view, ctx, &[]),
         ),
+        (Op::ListHistoricTasks { shape }, Outcome::Tasks(page)) => {
+            let data: Vec<_> = page
+                .items
+                .iter()
+                .map(|v| tasks::historic_task_response(v, ctx))
+                .collect();
+            list_response(data, page.total, page.start, shape)
+        }
+        (Op::GetHistoricTask { .. }, Outcome::Task(view)) => {
+            json_response(StatusCode::OK, &tasks::historic_task_response(&view, ctx))
+        }
         (Op::ListDeployments { shape }, Outcome::Deployments(page)) => {
             let data: Vec<_> = page
                 .items
@@ -413,7 +424,9 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
             json_response(StatusCode::OK, &repository::definition_response(&d, base))
         }
         (
-            Op::ListDeployments { .. }
+            Op::ListHistoricTasks { .. }
+            | Op::GetHistoricTask { .. }
+            | Op::ListDeployments { .. }
             | Op::Deploy
             | Op::GetDeployment { .. }
             | Op::GetDeploymentResourceData { .. }

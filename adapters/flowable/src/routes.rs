@@ -132,6 +132,10 @@ pub enum Op {
     ListHistoricInstances { shape: ListShape },
     /// `GET history/historic-process-instances/{id}`
     GetHistoricInstance { id: String },
+    /// `GET history/historic-task-instances`
+    ListHistoricTasks { shape: ListShape },
+    /// `GET history/historic-task-instances/{taskId}`
+    GetHistoricTask { id: String },
     /// `GET repository/deployments`
     ListDeployments { shape: ListShape },
     /// `POST repository/deployments` (multipart)
@@ -178,6 +182,8 @@ impl Op {
             Op::TaskAction { .. } => "task_action",
             Op::ListHistoricInstances { .. } => "list_historic_process_instances",
             Op::GetHistoricInstance { .. } => "get_historic_process_instance",
+            Op::ListHistoricTasks { .. } => "list_historic_task_instances",
+            Op::GetHistoricTask { .. } => "get_historic_task_instance",
             Op::ListDeployments { .. } => "list_deployments",
             Op::Deploy => "create_deployment",
             Op::GetDeployment { .. } => "get_deployment",
@@ -208,6 +214,8 @@ pub enum Family {
     Task,
     /// The claim action: its own wording for a suspended task.
     TaskClaim,
+    /// Historic task resources.
+    HistoricTask,
     /// Lists and unknown paths.
     Other,
 }
@@ -222,6 +230,8 @@ impl Op {
             Op::TaskAction { action, .. } if action == "claim" => Family::TaskClaim,
             Op::GetTask { .. } | Op::TaskAction { .. } => Family::Task,
             Op::GetHistoricInstance { .. } => Family::Instance,
+            Op::ListHistoricTasks { .. } => Family::Other,
+            Op::GetHistoricTask { .. } => Family::HistoricTask,
             Op::ListDeployments { .. }
             | Op::Deploy
             | Op::GetDeployment { .. }
@@ -354,6 +364,22 @@ fn table(method: &Method, segments: &[String]) -> Option<(&'static [Method], Opt
             GET,
             match m {
                 M::GET => Some(Op::GetHistoricInstance { id: id(2) }),
+                _ => None,
+            },
+        ),
+        ["history", "historic-task-instances"] => (
+            GET,
+            match m {
+                M::GET => Some(Op::ListHistoricTasks {
+                    shape: ListShape::default(),
+                }),
+                _ => None,
+            },
+        ),
+        ["history", "historic-task-instances", _] => (
+            GET,
+            match m {
+                M::GET => Some(Op::GetHistoricTask { id: id(2) }),
                 _ => None,
             },
         ),

@@ -21,7 +21,8 @@ use crate::render::{definition_url, instance_url, variable_data_url};
 use crate::routes::ListShape;
 use crate::variables::to_rest;
 use crate::wire::{
-    DataResponse, HistoricProcessInstanceResponse, RestVariable, TaskActionRequest, TaskResponse,
+    DataResponse, HistoricProcessInstanceResponse, HistoricTaskInstanceResponse, RestVariable,
+    TaskActionRequest, TaskResponse,
 };
 
 pub fn parse_task_id(text: &str) -> Result<TaskId, CoreError> {
@@ -259,15 +260,7 @@ pub fn task_response(view: &TaskView, ctx: &RequestCtx) -> TaskResponse {
     let t = &view.task;
     let base = ctx.base_url.as_str();
     let instance_id = render_instance_id(t.instance_id);
-    let variables: Vec<RestVariable> = view
-        .process_variables
-        .iter()
-        .flatten()
-        .map(|(name, value)| {
-            let v = Variable::new(name.clone(), value.clone());
-            to_rest(&v, Some("global"), &variable_data_url(base, t.instance_id, name))
-        })
-        .collect();
+    let variables = process_variables(view, base);
     TaskResponse {
         id: t.id.to_string(),
         url: task_url(base, t.id),
@@ -303,6 +296,22 @@ pub fn task_response(view: &TaskView, ctx: &RequestCtx) -> TaskResponse {
         process_definition_url: definition_url(base, &t.definition_id),
         variables,
     }
+}
+
+/// The instance variables a task view carries (when asked for), as global variables.
+fn process_variables(view: &TaskView, base: &str) -> Vec<RestVariable> {
+    view.process_variables
+        .iter()
+        .flatten()
+        .map(|(name, value)| {
+            let v = Variable::new(name.clone(), value.clone());
+            to_rest(
+                &v,
+                Some("global"),
+                &variable_data_url(base, view.task.instance_id, name),
+            )
+        })
+        .collect()
 }
 
 pub fn task_list(page: &Page<TaskView>, shape: &ListShape, ctx: &RequestCtx) -> Response<Bytes> {
@@ -481,5 +490,218 @@ pub fn historic_instance_response(
         reference_type: None,
         propagated_stage_instance_id: None,
         tenant_id: i.tenant_id.clone(),
+    }
+}
+
+pub fn historic_task_url(base: &str, id: TaskId) -> String {
+    format!("{base}/history/historic-task-instances/{id}")
+}
+
+/// `GET history/historic-task-instances`: running and ended tasks.
+pub fn historic_task_query(p: &Params) -> Result<(TaskQuery, ListShape), CoreError> {
+    let start = paging(p.get("start").map(|v| Value::String(v.into())), "start", 0)?;
+    let size = paging(p.get("size").map(|v| Value::String(v.into())), "size", 10)?;
+    let sort_name = p.get("sort").unwrap_or("taskInstanceId").to_owned();
+    let sort = match sort_name.as_str() {
+        "taskInstanceId" => TaskSort::Id,
+        "deleteReason" => TaskSort::DeleteReason,
+        "duration" => TaskSort::Duration,
+        "endTime" => TaskSort::EndTime,
+        "executionId" | "processInstanceId" => TaskSort::InstanceId,
+        "processDefinitionId" => TaskSort::DefinitionId,
+        "start" | "startTime" => TaskSort::CreateTime,
+        "assignee" => TaskSort::Assignee,
+        "taskDefinitionKey" => TaskSort::TaskDefinitionKey,
+        "description" => TaskSort::Description,
+        "dueDate" => TaskSort::DueDate,
+        "name" => TaskSort::Name,
+        "owner" => TaskSort::Owner,
+        "priority" => TaskSort::Priority,
+        "tenantId" => TaskSort::TenantId,
+        other => return Err(invalid_sort(other)),
+    };
+    let (order, order_name) = order_param(p.get("order").map(str::to_owned))?;
+    let s = |name: &str| p.get(name).map(str::to_owned);
+    let mut f = TaskFilter {
+        all: p.get("finished").is_none(),
+        finished: p.get("finished").map(|v| v.eq_ignore_ascii_case("true")),
+        ..TaskFilter::default()
+    };
+    let mut impossible = false;
+    if let Some(id) = s("taskId") {
+        match id.parse::<TaskId>() {
+            Ok(id) => f.id = Some(id),
+            Err(_) => impossible = true,
+        }
+    }
+    if let Some(id) = p.get("processInstanceId") {
+        match filter_instance_id(id) {
+            Some(id) => f.instance_id = Some(id),
+            None => impossible = true,
+        }
+    }
+    texts(
+        &mut f.definition_key,
+        s("processDefinitionKey"),
+        s("processDefinitionKeyLike"),
+        None,
+        &mut impossible,
+    );
+    f.definition_id = s("processDefinitionId");
+    texts(
+        &mut f.name,
+        s("taskName"),
+        s("taskNameLike"),
+        None,
+        &mut impossible,
+    );
+    texts(
+        &mut f.description,
+        s("taskDescription"),
+        s("taskDescriptionLike"),
+        None,
+        &mut impossible,
+    );
+    texts(
+        &mut f.task_definition_key,
+        s("taskDefinitionKey"),
+        None,
+        None,
+        &mut impossible,
+    );
+    texts(&mut f.category, s("taskCategory"), None, None, &mut impossible);
+    texts(
+        &mut f.delete_reason,
+        s("taskDeleteReason"),
+        s("taskDeleteReasonLike"),
+        None,
+        &mut impossible,
+    );
+    texts(
+        &mut f.assignee,
+        s("taskAssignee"),
+        s("taskAssigneeLike"),
+        None,
+        &mut impossible,
+    );
+    texts(
+        &mut f.owner,
+        s("taskOwner"),
+        s("taskOwnerLike"),
+        None,
+        &mut impossible,
+    );
+    texts(
+        &mut f.tenant_id,
+        s("tenantId"),
+        s("tenantIdLike"),
+        None,
+        &mut impossible,
+    );
+    f.involved_user = s("taskInvolvedUser");
+    f.priority = int_param(p, "taskPriority")?;
+    f.min_priority = int_param(p, "taskMinPriority")?;
+    f.max_priority = int_param(p, "taskMaxPriority")?;
+    if let Some(g) = s("taskCandidateGroup") {
+        f.candidate_groups = Some(vec![g]);
+    }
+    if let Some(on) = date_param(p, "dueDate")? {
+        f.due_after = Some(Timestamp(on.0 - 1));
+        f.due_before = Some(Timestamp(on.0 + 1));
+    }
+    f.due_before = date_param(p, "dueDateBefore")?.or(f.due_before);
+    f.due_after = date_param(p, "dueDateAfter")?.or(f.due_after);
+    if let Some(on) = date_param(p, "taskCreatedOn")? {
+        f.created_after = Some(Timestamp(on.0 - 1));
+        f.created_before = Some(Timestamp(on.0 + 1));
+    }
+    f.created_before = date_param(p, "taskCreatedBefore")?.or(f.created_before);
+    f.created_after = date_param(p, "taskCreatedAfter")?.or(f.created_after);
+    if let Some(on) = date_param(p, "taskCompletedOn")? {
+        f.ended_after = Some(Timestamp(on.0 - 1));
+        f.ended_before = Some(Timestamp(on.0 + 1));
+    }
+    f.ended_before = date_param(p, "taskCompletedBefore")?.or(f.ended_before);
+    f.ended_after = date_param(p, "taskCompletedAfter")?.or(f.ended_after);
+    if p.get("withoutTenantId")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        f.without_tenant = true;
+    }
+    // No sub-tasks exist here.
+    if p.get("parentTaskId").is_some() {
+        impossible = true;
+    }
+    for unsupported in [
+        "processBusinessKey",
+        "processBusinessKeyLike",
+        "processDefinitionName",
+        "processFinished",
+    ] {
+        if p.get(unsupported).is_some() {
+            return Err(CoreError::invalid(format!(
+                "Query parameter '{unsupported}' is not supported by bpm-compat yet."
+            )));
+        }
+    }
+    f.impossible = impossible;
+    let include = p
+        .get("includeProcessVariables")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Ok((
+        TaskQuery {
+            filter: f,
+            sort,
+            order,
+            start,
+            size,
+            include_process_variables: include,
+        },
+        ListShape {
+            sort: sort_name,
+            order: order_name,
+            variables: None,
+        },
+    ))
+}
+
+pub fn historic_task_response(view: &TaskView, ctx: &RequestCtx) -> HistoricTaskInstanceResponse {
+    let t = &view.task;
+    let base = ctx.base_url.as_str();
+    let instance_id = render_instance_id(t.instance_id);
+    HistoricTaskInstanceResponse {
+        id: t.id.to_string(),
+        process_definition_id: t.definition_id.clone(),
+        process_definition_url: definition_url(base, &t.definition_id),
+        process_instance_id: instance_id.clone(),
+        process_instance_url: historic_instance_url(base, t.instance_id),
+        execution_id: instance_id,
+        name: t.name.clone(),
+        description: t.description.clone(),
+        delete_reason: t.delete_reason.clone(),
+        owner: t.owner.clone(),
+        assignee: t.assignee.clone(),
+        start_time: t.create_time.to_iso_millis(),
+        end_time: t.end_time.map(|e| e.to_iso_millis()),
+        duration_in_millis: t.end_time.map(|e| e.0 - t.create_time.0),
+        work_time_in_millis: match (t.end_time, t.claim_time) {
+            (Some(e), Some(c)) => Some(e.0 - c.0),
+            _ => None,
+        },
+        claim_time: t.claim_time.map(|c| c.to_iso_millis()),
+        task_definition_key: t.task_definition_key.clone(),
+        form_key: t.form_key.clone(),
+        priority: t.priority,
+        due_date: t.due_date.map(|d| d.to_iso_millis()),
+        parent_task_id: None,
+        url: historic_task_url(base, t.id),
+        variables: process_variables(view, base),
+        scope_definition_id: None,
+        scope_id: None,
+        sub_scope_id: None,
+        scope_type: None,
+        propagated_stage_instance_id: None,
+        tenant_id: t.tenant_id.clone(),
+        category: t.category.clone(),
     }
 }

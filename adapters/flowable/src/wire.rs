@@ -342,3 +342,40 @@ pub struct ProcessDefinitionResponse {
     pub suspended: bool,
     pub start_form_defined: bool,
 }
+
+/// `org.flowable.rest.service.api.history.HistoricTaskInstanceResponse`, fields in Flowable's
+/// order (`url` comes late there too).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoricTaskInstanceResponse {
+    pub id: String,
+    pub process_definition_id: String,
+    pub process_definition_url: String,
+    pub process_instance_id: String,
+    pub process_instance_url: String,
+    pub execution_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub delete_reason: Option<String>,
+    pub owner: Option<String>,
+    pub assignee: Option<String>,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    pub duration_in_millis: Option<i64>,
+    pub work_time_in_millis: Option<i64>,
+    pub claim_time: Option<String>,
+    pub task_definition_key: String,
+    pub form_key: Option<String>,
+    pub priority: i32,
+    pub due_date: Option<String>,
+    pub parent_task_id: Option<String>,
+    pub url: String,
+    pub variables: Vec<RestVariable>,
+    pub scope_definition_id: Option<String>,
+    pub scope_id: Option<String>,
+    pub sub_scope_id: Option<String>,
+    pub scope_type: Option<String>,
+    pub propagated_stage_instance_id: Option<String>,
+    pub tenant_id: String,
+    pub category: Option<String>,
+}

@@ -37,6 +37,8 @@ pub enum Command {
     /// The instance together with its definition's layout, for a diagram.
     GetDiagram(InstanceRef),
     GetTask(TaskRef),
+    /// Any task, open or ended (history).
+    GetHistoricTask(TaskRef),
     ListTasks(TaskQuery),
     /// Completes an open task and moves its instance on.
     CompleteTask(CompleteTask),
@@ -84,6 +86,7 @@ impl Command {
             Command::DeleteVariables(_) => "delete_variables",
             Command::GetDiagram(_) => "get_diagram",
             Command::GetTask(_) => "get_task",
+            Command::GetHistoricTask(_) => "get_historic_task",
             Command::ListTasks(_) => "list_tasks",
             Command::CompleteTask(_) => "complete_task",
             Command::ClaimTask(_) => "claim_task",
@@ -103,7 +106,7 @@ impl Command {
     /// The task the command addresses, for spans.
     pub fn task_id(&self) -> Option<TaskId> {
         match self {
-            Command::GetTask(r) | Command::ResolveTask(r) => Some(r.id),
+            Command::GetTask(r) | Command::GetHistoricTask(r) | Command::ResolveTask(r) => Some(r.id),
             Command::CompleteTask(c) => Some(c.id),
             Command::ClaimTask(c) => Some(c.id),
             Command::DelegateTask(c) => Some(c.id),
@@ -132,6 +135,7 @@ impl Command {
             | Command::ListInstances(_)
             | Command::DeleteInstances(_)
             | Command::GetTask(_)
+            | Command::GetHistoricTask(_)
             | Command::ListTasks(_)
             | Command::CompleteTask(_)
             | Command::ClaimTask(_)

@@ -136,6 +136,12 @@ pub struct TaskFilter {
     pub created_after: Option<Timestamp>,
     pub due_before: Option<Timestamp>,
     pub due_after: Option<Timestamp>,
+    #[serde(default)]
+    pub ended_before: Option<Timestamp>,
+    #[serde(default)]
+    pub ended_after: Option<Timestamp>,
+    #[serde(default)]
+    pub delete_reason: Option<TextMatch>,
     pub without_due_date: bool,
     pub suspended: Option<bool>,
     pub tenant_id: Option<TextMatch>,
@@ -192,6 +198,11 @@ impl TaskFilter {
             && self.due_before.is_none_or(|x| t.due_date.is_some_and(|d| d < x))
             && self.due_after.is_none_or(|x| t.due_date.is_some_and(|d| d > x))
             && (!self.without_due_date || t.due_date.is_none())
+            && self
+                .ended_before
+                .is_none_or(|x| t.end_time.is_some_and(|e| e < x))
+            && self.ended_after.is_none_or(|x| t.end_time.is_some_and(|e| e > x))
+            && text(&self.delete_reason, t.delete_reason.as_deref())
             && self.suspended.is_none_or(|s| t.suspended == s)
             && text(&self.tenant_id, Some(&t.tenant_id))
             && (!self.without_tenant || t.tenant_id.is_empty())
@@ -214,6 +225,11 @@ pub enum TaskSort {
     InstanceId,
     TenantId,
     EndTime,
+    /// End time minus create time (open tasks have none and sort first).
+    Duration,
+    DefinitionId,
+    DeleteReason,
+    TaskDefinitionKey,
 }
 
 /// A page request over tasks.
@@ -256,6 +272,13 @@ impl TaskQuery {
             TaskSort::InstanceId => id_string_cmp(a.instance_id, b.instance_id),
             TaskSort::TenantId => a.tenant_id.cmp(&b.tenant_id),
             TaskSort::EndTime => a.end_time.cmp(&b.end_time),
+            TaskSort::Duration => {
+                let d = |t: &Task| t.end_time.map(|e| e.0 - t.create_time.0);
+                d(a).cmp(&d(b))
+            }
+            TaskSort::DefinitionId => a.definition_id.cmp(&b.definition_id),
+            TaskSort::DeleteReason => a.delete_reason.cmp(&b.delete_reason),
+            TaskSort::TaskDefinitionKey => a.task_definition_key.cmp(&b.task_definition_key),
         };
         let o = primary.then_with(|| id_string_cmp(InstanceId(a.id.0), InstanceId(b.id.0)));
         match self.order {
