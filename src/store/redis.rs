@@ -97,9 +97,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bpm_compat_model::{
-    Clash, Deployment, Identity, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort,
+    Clash, DelegationState, Deployment, Identity, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort,
     InstanceState, Missing, NewInstance, Page, ProcessDefinition, ProcessInstance, SetMode, SortOrder, Task,
-    TaskFilter, TaskId, TaskQuery, TextMatch, Timestamp, UpdateInstance, Variable, VariableValue, Variables,
+    TaskFilter, TaskId, TaskQuery, TextMatch, Timestamp, UpdateInstance, Variable, VariableValue, Variables, DEFAULT_PRIORITY,
 };
 use futures_util::future::try_join_all;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -773,11 +773,18 @@ impl Store for RedisStore {
         };
         let calls = shards.into_iter().map(|shard| {
             let mut inv = SCRIPTS.tasks.key(self.base(shard));
-            inv.arg(indexes.len());
-            for index in &indexes {
-                inv.arg(index);
+            match f.instance_id {
+                Some(id) => {
+                    inv.arg("inst").arg(id.0);
+                }
+                None => {
+                    inv.arg("idx").arg(indexes.len());
+                    for index in &indexes {
+                        inv.arg(index);
+                    }
+                    inv.arg(extra);
+                }
             }
-            inv.arg(extra);
             self.invoke(inv)
         });
         let mut hits = Vec::new();
@@ -1296,14 +1303,59 @@ fn tokens_field(tokens: &[String], activity: Option<&str>) -> Result<Option<Vec<
 }
 
 /// Appends a task as `write_tasks` (lua/common.lua) reads it: id (`0` when new), the number
-/// of field/value arguments, then those: `j` the task as JSON, and for Lua's indexes `a`
-/// assignee, `c:u:<user>` / `c:g:<group>` candidates, `et` end time, `dr` delete reason, `s`
-/// suspended (`1`). Lua writes `p` (the instance) and changes `s`, `et`, `dr` of open tasks
-/// when their instance is suspended, activated or closed; those fields win over `j`.
+/// of field/value arguments, then those. Like an instance, a task is a hash of small fields,
+/// so it stays a compact listpack: `d` definition id, `dk` definition key (only when the id
+/// does not start with it), `t` tenant (absent when empty), `k` task definition key, `n`
+/// name, `ds` description, `a` assignee, `o` owner, `dl` delegation (`p`ending, `r`esolved),
+/// `c:u:<user>` / `c:g:<group>` candidates, `pr` priority (absent when 50), `ct` created,
+/// `cl` claimed, `du` due, `cg` category, `fk` form key, `et` ended, `dr` delete reason, `s`
+/// suspended (`1`), `v:<name>` a local variable (as on instances). Lua adds `p` (the
+/// instance) and changes `s`, `et` and `dr` of open tasks when their instance is suspended,
+/// activated or closed.
 fn task_args(inv: &mut ScriptInvocation<'_>, t: &Task) -> Result<(), StoreError> {
-    let mut fields: Vec<(String, Vec<u8>)> = vec![("j".into(), serde_json::to_vec(t).map_err(corrupt)?)];
-    if let Some(a) = &t.assignee {
-        fields.push(("a".into(), a.clone().into_bytes()));
+    let mut fields: Vec<(String, Vec<u8>)> = Vec::with_capacity(8 + t.candidates.len() + t.variables.len());
+    let mut put = |field: &str, value: Vec<u8>| fields.push((field.to_owned(), value));
+    put("d", t.definition_id.clone().into_bytes());
+    if key_of(&t.definition_id) != t.definition_key {
+        put("dk", t.definition_key.clone().into_bytes());
+    }
+    if !t.tenant_id.is_empty() {
+        put("t", t.tenant_id.clone().into_bytes());
+    }
+    put("k", t.task_definition_key.clone().into_bytes());
+    for (field, value) in [
+        ("n", &t.name),
+        ("ds", &t.description),
+        ("a", &t.assignee),
+        ("o", &t.owner),
+        ("cg", &t.category),
+        ("fk", &t.form_key),
+        ("dr", &t.delete_reason),
+    ] {
+        if let Some(v) = value {
+            put(field, v.clone().into_bytes());
+        }
+    }
+    if let Some(d) = t.delegation_state {
+        put(
+            "dl",
+            match d {
+                DelegationState::Pending => b"p".to_vec(),
+                DelegationState::Resolved => b"r".to_vec(),
+            },
+        );
+    }
+    if t.priority != DEFAULT_PRIORITY {
+        put("pr", t.priority.to_string().into_bytes());
+    }
+    put("ct", t.create_time.0.to_string().into_bytes());
+    for (field, value) in [("cl", t.claim_time), ("du", t.due_date), ("et", t.end_time)] {
+        if let Some(v) = value {
+            put(field, v.0.to_string().into_bytes());
+        }
+    }
+    if t.suspended {
+        put("s", b"1".to_vec());
     }
     for c in &t.candidates {
         let field = match c {
@@ -1312,14 +1364,8 @@ fn task_args(inv: &mut ScriptInvocation<'_>, t: &Task) -> Result<(), StoreError>
         };
         fields.push((field, Vec::new()));
     }
-    if let Some(et) = t.end_time {
-        fields.push(("et".into(), et.0.to_string().into_bytes()));
-    }
-    if let Some(dr) = &t.delete_reason {
-        fields.push(("dr".into(), dr.clone().into_bytes()));
-    }
-    if t.suspended {
-        fields.push(("s".into(), b"1".to_vec()));
+    for (name, value) in &t.variables {
+        fields.push((variable_field(name), encode_value(value)?));
     }
     inv.arg(t.id.0).arg(fields.len() * 2);
     for (field, value) in fields {
@@ -1328,42 +1374,101 @@ fn task_args(inv: &mut ScriptInvocation<'_>, t: &Task) -> Result<(), StoreError>
     Ok(())
 }
 
+/// The key a definition id (`key:version:deployment`) starts with.
+fn key_of(definition_id: &str) -> &str {
+    definition_id.split(':').next().unwrap_or(definition_id)
+}
+
 fn decode_task(id: TaskId, fields: Fields) -> Result<Task, StoreError> {
     let bad = |field: &str, why: &dyn fmt::Display| corrupt(format!("task {id}, field {field:?}: {why}"));
-    let mut task: Option<Task> = None;
-    let [mut p, mut et, mut dr, mut s] = Default::default();
+    let mut task = Task {
+        id,
+        instance_id: InstanceId(0),
+        definition_id: String::new(),
+        definition_key: String::new(),
+        tenant_id: String::new(),
+        task_definition_key: String::new(),
+        name: None,
+        description: None,
+        assignee: None,
+        owner: None,
+        delegation_state: None,
+        candidates: Vec::new(),
+        priority: DEFAULT_PRIORITY,
+        create_time: Timestamp(0),
+        claim_time: None,
+        due_date: None,
+        category: None,
+        form_key: None,
+        suspended: false,
+        end_time: None,
+        delete_reason: None,
+        variables: Variables::new(),
+    };
+    let mut definition_key = None;
+    let (mut has_instance, mut has_definition) = (false, false);
     for (field, value) in fields {
-        let slot: &mut Option<Vec<u8>> = match field.as_slice() {
-            b"j" => {
-                task = Some(serde_json::from_slice(&value).map_err(|e| bad("j", &e))?);
-                continue;
+        let name = std::str::from_utf8(&field).map_err(|e| bad("?", &e))?;
+        let text = || String::from_utf8(value.clone()).map_err(|e| bad(name, &e));
+        let time = || -> Result<Timestamp, StoreError> { text()?.parse().map(Timestamp).map_err(|e| bad(name, &e)) };
+        match name {
+            "p" => {
+                task.instance_id = parse_id(&value)?;
+                has_instance = true;
             }
-            b"p" => &mut p,
-            b"et" => &mut et,
-            b"dr" => &mut dr,
-            b"s" => &mut s,
-            _ => continue,
-        };
-        *slot = Some(value);
+            "d" => {
+                task.definition_id = text()?;
+                has_definition = true;
+            }
+            "dk" => definition_key = Some(text()?),
+            "t" => task.tenant_id = text()?,
+            "k" => task.task_definition_key = text()?,
+            "n" => task.name = Some(text()?),
+            "ds" => task.description = Some(text()?),
+            "a" => task.assignee = Some(text()?),
+            "o" => task.owner = Some(text()?),
+            "cg" => task.category = Some(text()?),
+            "fk" => task.form_key = Some(text()?),
+            "dr" => task.delete_reason = Some(text()?),
+            "dl" => {
+                task.delegation_state = Some(match value.as_slice() {
+                    b"p" => DelegationState::Pending,
+                    b"r" => DelegationState::Resolved,
+                    _ => return Err(bad(name, &"unknown delegation state")),
+                })
+            }
+            "pr" => task.priority = text()?.parse().map_err(|e| bad(name, &e))?,
+            "ct" => task.create_time = time()?,
+            "cl" => task.claim_time = Some(time()?),
+            "du" => task.due_date = Some(time()?),
+            "et" => task.end_time = Some(time()?),
+            "s" => task.suspended = true,
+            other => {
+                if let Some(user) = other.strip_prefix("c:u:") {
+                    task.candidates.push(Identity::User(user.to_owned()));
+                } else if let Some(group) = other.strip_prefix("c:g:") {
+                    task.candidates.push(Identity::Group(group.to_owned()));
+                } else if let Some(var) = other.strip_prefix("v:") {
+                    task.variables
+                        .insert(var.to_owned(), decode_value(&value).map_err(|e| bad(name, &e))?);
+                } else {
+                    return Err(bad(other, &"unknown field"));
+                }
+            }
+        }
     }
-    let mut task = task.ok_or_else(|| bad("j", &"missing"))?;
-    let text = |field: &str, v: Vec<u8>| String::from_utf8(v).map_err(|e| bad(field, &e));
-    task.id = id;
-    task.instance_id = parse_id(&p.ok_or_else(|| bad("p", &"missing"))?)?;
-    task.suspended = s.is_some();
-    task.end_time = et
-        .map(|v| text("et", v)?.parse().map(Timestamp).map_err(|e| bad("et", &e)))
-        .transpose()?;
-    task.delete_reason = dr.map(|v| text("dr", v)).transpose()?;
+    if !has_instance || !has_definition {
+        return Err(bad(if has_instance { "d" } else { "p" }, &"missing"));
+    }
+    task.definition_key = definition_key.unwrap_or_else(|| key_of(&task.definition_id).to_owned());
+    task.candidates.sort();
+    task.candidates.dedup();
     Ok(task)
 }
 
 /// For `list_tasks`: task indexes each of which holds every match (the shard reads the
 /// smallest), and one more index to read whole (`td`, ended tasks) or none.
 fn task_indexes(f: &TaskFilter) -> (Vec<String>, &'static str) {
-    if let Some(id) = f.instance_id {
-        return (vec![format!("ti:{id}")], "");
-    }
     let want_open = f.all || f.finished != Some(true);
     let want_done = f.all || f.finished == Some(true);
     if !want_open {
@@ -1423,6 +1528,8 @@ fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, St
                     variables.insert(var.to_owned(), value);
                 } else if let Some(json) = text.strip_prefix("l:") {
                     identity_links.push(decode_link(json)?);
+                } else if text.starts_with("tk:") {
+                    // The instance's task list, for the scripts.
                 } else {
                     return Err(bad(name, &"unknown field"));
                 }

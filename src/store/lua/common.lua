@@ -78,9 +78,10 @@ local function task_key(id)
   return base .. 'tk:' .. id
 end
 
--- Adds or removes the index entries of a task, as its hash says now: 'ti:<instance>' always,
--- then 'td' for an ended task, or 'to' (open), 'ta:<assignee>', 'tu:<user>' / 'tg:<group>'
--- per candidate (fields 'c:u:<user>' / 'c:g:<group>').
+-- Adds or removes the index entries of a task, as its hash says now: 'td' for an ended task,
+-- or 'to' (open), 'ta:<assignee>', 'tu:<user>' / 'tg:<group>' per candidate (fields
+-- 'c:u:<user>' / 'c:g:<group>'). An instance lists its tasks in its own hash ('tk:<id>'
+-- fields), which costs a few bytes where a set per instance would cost a key.
 local function task_reindex(id, op)
   local key = task_key(id)
   local f = redis.call('HMGET', key, 'p', 'a', 'et')
@@ -95,7 +96,6 @@ local function task_reindex(id, op)
       redis.call('ZREM', zkey, id)
     end
   end
-  z(base .. 'ti:' .. p)
   if et then
     z(base .. 'td')
     return
@@ -122,7 +122,19 @@ local function write_task(id, instance, args, from, to)
   redis.call('DEL', key)
   hset_pairs(key, args, from, to)
   redis.call('HSET', key, 'p', instance)
+  redis.call('HSET', inst_key(instance), 'tk:' .. id, '')
   task_reindex(id, 'ZADD')
+end
+
+-- The ids of every task of an instance, open or ended.
+local function instance_tasks(instance)
+  local ids = {}
+  for _, field in ipairs(redis.call('HKEYS', inst_key(instance))) do
+    if string.sub(field, 1, 3) == 'tk:' then
+      ids[#ids + 1] = string.sub(field, 4)
+    end
+  end
+  return ids
 end
 
 -- Writes the tasks encoded in args from position i on: for each, its id ('0' for a new one,
@@ -148,7 +160,7 @@ end
 
 -- Applies `fn(key)` to every open task of an instance, keeping the indexes in step.
 local function each_open_task(instance, fn)
-  for _, tid in ipairs(redis.call('ZRANGE', base .. 'ti:' .. instance, 0, -1)) do
+  for _, tid in ipairs(instance_tasks(instance)) do
     local key = task_key(tid)
     if redis.call('HEXISTS', key, 'et') == 0 then
       task_reindex(tid, 'ZREM')
