@@ -618,6 +618,83 @@ async fn small_amounts_take_the_default_flow(store: Arc<dyn Store>) {
     );
 }
 
+async fn activity_history_follows_the_path(store: Arc<dyn Store>) {
+    let e = engine(store).await;
+    let i = instance(e.apply(expense(Some(10)), &ctx()).await.expect("starts")).instance;
+    let submit = open_tasks(&e, i.id).await.remove(0);
+    e.apply(complete(submit.id, Vec::new()), &ctx())
+        .await
+        .expect("completes");
+    let history = |finished: Option<bool>| {
+        let e = e.clone();
+        async move {
+            let q = ActivityQuery {
+                instance_ids: vec![i.id],
+                finished,
+                size: 100,
+                ..ActivityQuery::default()
+            };
+            match e
+                .apply(Command::ListActivities(q), &ctx())
+                .await
+                .expect("history")
+            {
+                Outcome::Activities(page) => page.items,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let ids = |views: &[ActivityView]| {
+        views
+            .iter()
+            .map(|v| v.record.activity_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let all = history(None).await;
+    assert_eq!(
+        ids(&all),
+        [
+            "start",
+            "toSubmit",
+            "submit",
+            "toAmount",
+            "amountCheck",
+            "toAuto",
+            "autoApprove",
+            "approvedAutomatically",
+            "approved",
+            "toFork",
+            "fork",
+            "toPayout",
+            "toArchive",
+            "payout",
+            "archive"
+        ]
+    );
+    let submit_view = &all[2];
+    assert_eq!(submit_view.task.as_ref().map(|t| t.id), Some(submit.id));
+    assert_eq!(submit_view.activity_type(), Some("userTask"));
+    assert_eq!(all[1].activity_type(), Some("sequenceFlow"));
+    assert_eq!(all[4].activity_name(), Some("Large amount?"));
+    assert_eq!(
+        ids(&history(Some(false)).await),
+        ["payout", "archive"],
+        "open: where it waits"
+    );
+    for t in open_tasks(&e, i.id).await {
+        e.apply(complete(t.id, Vec::new()), &ctx())
+            .await
+            .expect("completes");
+    }
+    let done = history(None).await;
+    assert_eq!(
+        ids(&done)[15..],
+        ["paid", "archived", "join", "toEnd", "end"],
+        "the join is recorded once, when it fires"
+    );
+    assert!(history(Some(false)).await.is_empty());
+}
+
 async fn a_failing_condition_writes_nothing(store: Arc<dyn Store>) {
     let e = engine(store).await;
     let i = instance(e.apply(expense(None), &ctx()).await.expect("starts")).instance;
@@ -734,6 +811,7 @@ on_both_stores!(
     definition_filters_resolve,
     a_process_moves_through_gateways_and_tasks,
     small_amounts_take_the_default_flow,
+    activity_history_follows_the_path,
     a_failing_condition_writes_nothing,
     deleting_an_instance_ends_its_tasks,
 );

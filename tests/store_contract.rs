@@ -18,11 +18,11 @@ use bpm_compat::store::{
     Closing, Commit, MemoryStore, NewDeployment, Progress, RedisStore, Store, StoreError,
 };
 use bpm_compat_model::{
-    Activity, ActivityKind, Blob, Claim, Clash, DelegationState, Deployment, Identity, IdentityLink,
-    InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState, Missing, NewInstance, Page,
-    ProcessDefinition, ProcessInstance, Resource, SetMode, SortOrder, Task, TaskFilter, TaskId, TaskQuery,
-    TaskSort, TextMatch, Timestamp, UpdateInstance, Variable, VariableFilter, VariableOp, VariableValue,
-    Variables,
+    Activity, ActivityKind, ActivityRecord, Blob, Claim, Clash, DelegationState, Deployment, Identity,
+    IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState, Missing,
+    NewInstance, Page, ProcessDefinition, ProcessInstance, Resource, SetMode, SortOrder, Task, TaskFilter,
+    TaskId, TaskQuery, TaskSort, TextMatch, Timestamp, UpdateInstance, Variable, VariableFilter, VariableOp,
+    VariableValue, Variables,
 };
 use futures_util::FutureExt;
 use serde_json::json;
@@ -75,6 +75,7 @@ macro_rules! store_tests {
 }
 
 store_tests!(
+    activity_history_is_kept_in_order,
     deployments_version_definitions,
     commit_checks_before_it_writes,
     commit_moves_the_process_and_its_tasks,
@@ -278,6 +279,7 @@ fn new_task(key: &str, assignee: Option<&str>, candidates: Vec<Identity>) -> Tas
         end_time: None,
         delete_reason: None,
         variables: Variables::new(),
+        activity_instance: None,
     }
 }
 
@@ -309,7 +311,78 @@ fn step(i: &ProcessInstance) -> Commit {
         variables: Vec::new(),
         links: Vec::new(),
         tasks: Vec::new(),
+        activities: Vec::new(),
     }
+}
+
+fn record(key: &str, activity: &str, start: i64, end: Option<i64>) -> ActivityRecord {
+    ActivityRecord {
+        key: key.into(),
+        activity_id: activity.into(),
+        start_time: Timestamp(T0 + start),
+        end_time: end.map(|e| Timestamp(T0 + e)),
+    }
+}
+
+async fn activity_history_is_kept_in_order(s: &dyn Store) {
+    let i = create(
+        s,
+        NewInstance {
+            activities: vec![record("0.0", "start", 0, Some(0)), record("0.1", "a|b", 0, None)],
+            ..new_instance("flow")
+        },
+    )
+    .await;
+    assert_eq!(
+        s.activity_history(i.id).await.expect("history"),
+        vec![record("0.0", "start", 0, Some(0)), record("0.1", "a|b", 0, None)],
+        "an activity id may hold the separator"
+    );
+    let mut later = Vec::new();
+    for rev in 0..10u64 {
+        let now = get(s, i.id).await;
+        let key = format!("{}.0", rev + 1);
+        later.push(record(&key, "loop", rev as i64 + 1, Some(rev as i64 + 1)));
+        s.commit(&Commit {
+            activities: vec![later.last().cloned().expect("just pushed")],
+            ..step(&now)
+        })
+        .await
+        .expect("commits");
+    }
+    let mut want = vec![record("0.0", "start", 0, Some(0)), record("0.1", "a|b", 0, None)];
+    want.extend(later);
+    let got = s.activity_history(i.id).await.expect("history");
+    assert_eq!(
+        got, want,
+        "10.0 comes after 9.0: keys order by revision, then place"
+    );
+    s.close_instances(
+        &[i.id],
+        &Closing {
+            state: InstanceState::Terminated,
+            reason: None,
+            at: Timestamp(T0 + 99),
+        },
+    )
+    .await
+    .expect("closes");
+    let closed = s.activity_history(i.id).await.expect("history");
+    assert_eq!(
+        closed[1].end_time,
+        Some(Timestamp(T0 + 99)),
+        "closing ends what was open"
+    );
+    assert_eq!(
+        closed[0].end_time,
+        Some(Timestamp(T0)),
+        "ended records keep their end"
+    );
+    assert!(s
+        .activity_history(InstanceId(i.id.0 + 7))
+        .await
+        .expect("history")
+        .is_empty());
 }
 
 async fn commit_checks_before_it_writes(s: &dyn Store) {
@@ -688,6 +761,7 @@ fn new_instance(key: &str) -> NewInstance {
         variables: Variables::new(),
         identity_links: Vec::new(),
         tasks: Vec::new(),
+        activities: Vec::new(),
     }
 }
 
@@ -875,6 +949,7 @@ async fn create_and_get_round_trip(s: &dyn Store) {
             IdentityLink::user("kermit", "participant"),
         ],
         tasks: Vec::new(),
+        activities: Vec::new(),
     };
     let created = create(s, full.clone()).await;
     assert_eq!(created, full.clone().with_id(created.id));

@@ -180,6 +180,7 @@ impl Engine {
                 None => return Err(CoreError::NotFound(Missing::Task(r.id))),
             },
             Command::ListTasks(query) => self.list_tasks(query).await?,
+            Command::ListActivities(query) => self.list_activities(query).await?,
             Command::CompleteTask(c) => {
                 self.complete_task(c, ctx).await?;
                 Outcome::Done
@@ -239,7 +240,8 @@ impl Engine {
         if let Some(user) = &start.start_user {
             identity_links.push(IdentityLink::user(user.clone(), STARTER_LINK));
         }
-        let tasks = tasks::create(&definition, InstanceId(0), &step.new_tasks, &seen, ctx)?;
+        let mut tasks = tasks::create(&definition, InstanceId(0), &step.new_tasks, &seen, ctx)?;
+        let activities = step.records(&definition, 0, ctx.now, &mut tasks);
         identity_links.extend(tasks::participants(&tasks));
         let ended = step.ended();
         let new = NewInstance {
@@ -265,6 +267,7 @@ impl Engine {
             variables,
             identity_links,
             tasks,
+            activities,
         };
         let instance = self.store.create_instance(new).await?;
         Ok(InstanceView { instance, definition })

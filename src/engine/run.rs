@@ -14,7 +14,9 @@
 
 use std::collections::VecDeque;
 
-use bpm_compat_model::{ActivityKind, ProcessDefinition, SequenceFlow, Variables};
+use bpm_compat_model::{
+    ActivityKind, ActivityRecord, ProcessDefinition, SequenceFlow, Task, Timestamp, Variables,
+};
 
 use super::expr::{Expr, ExprError};
 
@@ -30,13 +32,48 @@ pub struct Advance {
     pub new_tasks: Vec<String>,
     /// Where the last path ended, when no token is left.
     pub end_activity: Option<String>,
-    /// Every activity entered, in order.
+    /// Every activity entered and sequence flow taken, in order (a parallel join once, when
+    /// it fires).
     pub trail: Vec<String>,
 }
 
 impl Advance {
     pub fn ended(&self) -> bool {
         self.tokens.is_empty()
+    }
+
+    /// The history of the step: one record per activity entered, keyed `<revision>.<n>`;
+    /// wait states stay open. Each new task gets the key of its activity's record.
+    pub fn records(
+        &self,
+        definition: &ProcessDefinition,
+        revision: u64,
+        now: Timestamp,
+        new_tasks: &mut [Task],
+    ) -> Vec<ActivityRecord> {
+        let mut tasks = new_tasks.iter_mut();
+        self.trail
+            .iter()
+            .enumerate()
+            .map(|(n, id)| {
+                let key = format!("{revision}.{n}");
+                let waits = definition.activity(id).is_some_and(|a| a.kind.is_wait_state());
+                if definition
+                    .activity(id)
+                    .is_some_and(|a| a.kind == ActivityKind::UserTask)
+                {
+                    if let Some(t) = tasks.next() {
+                        t.activity_instance = Some(key.clone());
+                    }
+                }
+                ActivityRecord {
+                    key,
+                    activity_id: id.clone(),
+                    start_time: now,
+                    end_time: (!waits).then_some(now),
+                }
+            })
+            .collect()
     }
 
     /// The activity to show as "the" current one: the first token that is a wait state (not
@@ -164,6 +201,8 @@ impl<'a> Run<'a> {
                 if incoming > 1 {
                     let arrived = 1 + self.out.tokens.iter().filter(|t| **t == id).count();
                     if arrived < incoming {
+                        // Parked, not passed: the join is recorded once, when it fires.
+                        self.out.trail.pop();
                         self.out.tokens.push(id);
                         return Ok(None);
                     }
@@ -218,6 +257,8 @@ impl<'a> Run<'a> {
             return Ok(Some(id.to_owned()));
         }
         for f in chosen {
+            // Flowable (6.5+) keeps the sequence flows taken in the activity history too.
+            self.out.trail.push(f.id.clone());
             self.queue.push_back(Move::Enter(f.target.clone()));
         }
         Ok(None)
@@ -303,13 +344,13 @@ mod tests {
         let big = start(&d, "start", &vars(&[("amount", VariableValue::Long(500))])).expect("runs");
         assert_eq!(big.tokens, vec!["approve"]);
         assert_eq!(big.new_tasks, vec!["approve"]);
-        assert_eq!(big.trail, vec!["start", "gw", "approve"]);
+        assert_eq!(big.trail, vec!["start", "f1", "gw", "f2", "approve"]);
         assert!(!big.ended());
 
         let small = start(&d, "start", &vars(&[("amount", VariableValue::Long(5))])).expect("runs");
         assert!(small.ended());
         assert_eq!(small.end_activity.as_deref(), Some("end"));
-        assert_eq!(small.trail, vec!["start", "gw", "auto", "end"]);
+        assert_eq!(small.trail, vec!["start", "f1", "gw", "f3", "auto", "f5", "end"]);
 
         let done = leave(&d, &big.tokens, "approve", &Variables::new()).expect("moves on");
         assert!(done.ended());
@@ -364,12 +405,13 @@ mod tests {
         let one = leave(&d, &s.tokens, "b", &v).expect("b done");
         assert_eq!(one.tokens, vec!["a", "join"], "b waits at the join");
         assert!(one.new_tasks.is_empty());
+        assert_eq!(one.trail, vec!["f5"], "a parked join is not passed yet");
         assert_eq!(one.current_activity(&d).as_deref(), Some("a"));
 
         let both = leave(&d, &one.tokens, "a", &v).expect("a done");
         assert_eq!(both.tokens, vec!["after"]);
         assert_eq!(both.new_tasks, vec!["after"]);
-        assert_eq!(both.trail, vec!["join", "after"]);
+        assert_eq!(both.trail, vec!["f4", "join", "f6", "after"]);
 
         let end = leave(&d, &both.tokens, "after", &v).expect("ends");
         assert!(end.ended());

@@ -9,9 +9,10 @@
 use std::collections::BTreeMap;
 
 use bpm_compat_model::{
-    ClaimTask, Clash, CompleteTask, CoreError, DelegateTask, DelegationState, Identity, IdentityLink,
-    InstanceId, InstanceState, Missing, Outcome, Page, ProcessDefinition, ProcessInstance, RequestCtx, Task,
-    TaskId, TaskQuery, TaskView, Timestamp, Variables, DEFAULT_PRIORITY,
+    ActivityQuery, ActivityRecord, ActivitySort, ActivityView, ClaimTask, Clash, CompleteTask, CoreError,
+    DelegateTask, DelegationState, Identity, IdentityLink, InstanceId, InstanceState, Missing, Outcome, Page,
+    ProcessDefinition, ProcessInstance, RequestCtx, SortOrder, Task, TaskFilter, TaskId, TaskQuery, TaskView,
+    Timestamp, Variables, DEFAULT_PRIORITY,
 };
 use futures_util::future::try_join_all;
 
@@ -91,6 +92,7 @@ pub(super) fn create(
             end_time: None,
             delete_reason: None,
             variables: Variables::new(),
+            activity_instance: None,
         });
     }
     Ok(out)
@@ -209,6 +211,7 @@ impl Engine {
                     variables: Vec::new(),
                     links: participants(std::slice::from_ref(&after)),
                     tasks: vec![after],
+                    activities: Vec::new(),
                 })
             })
             .await?;
@@ -273,7 +276,17 @@ impl Engine {
             }
             let step = run::leave(definition, &instance.tokens, &task.task_definition_key, &seen)
                 .map_err(failure)?;
-            let new_tasks = create(definition, instance.id, &step.new_tasks, &seen, ctx)?;
+            let mut new_tasks = create(definition, instance.id, &step.new_tasks, &seen, ctx)?;
+            let mut activities = step.records(definition, instance.revision + 1, ctx.now, &mut new_tasks);
+            // The completed task's activity ends now.
+            if let Some(key) = &task.activity_instance {
+                activities.push(ActivityRecord {
+                    key: key.clone(),
+                    activity_id: task.task_definition_key.clone(),
+                    start_time: task.create_time,
+                    end_time: Some(ctx.now),
+                });
+            }
             let ended = step.ended();
             let mut tasks = vec![Task {
                 end_time: Some(ctx.now),
@@ -304,9 +317,96 @@ impl Engine {
                 variables: c.variables.clone(),
                 links,
                 tasks,
+                activities,
             })
         })
         .await?;
         Ok(())
+    }
+}
+
+impl Engine {
+    /// The activity records of the query's instances, with names and types from their
+    /// definitions and the tasks of user-task activities.
+    pub(super) async fn list_activities(&self, q: ActivityQuery) -> Result<Outcome, CoreError> {
+        let mut views = Vec::new();
+        for id in &q.instance_ids {
+            let Some(instance) = self.store.get_instance(*id).await? else {
+                continue;
+            };
+            let definition = self.definition_of(
+                &instance.definition_id,
+                &instance.definition_key,
+                &instance.tenant_id,
+            );
+            let tasks = self
+                .store
+                .list_tasks(&TaskQuery {
+                    filter: TaskFilter {
+                        instance_id: Some(*id),
+                        all: true,
+                        ..TaskFilter::default()
+                    },
+                    size: usize::MAX,
+                    ..TaskQuery::default()
+                })
+                .await?
+                .items;
+            for record in self.store.activity_history(*id).await? {
+                let task = tasks
+                    .iter()
+                    .find(|t| t.activity_instance.as_deref() == Some(record.key.as_str()))
+                    .cloned();
+                views.push(ActivityView {
+                    instance_id: *id,
+                    tenant_id: instance.tenant_id.clone(),
+                    record,
+                    definition: definition.clone(),
+                    task,
+                });
+            }
+        }
+        let text = |m: &Option<String>, v: Option<&str>| m.as_deref().is_none_or(|m| Some(m) == v);
+        views.retain(|v| {
+            text(&q.id, Some(&v.id()))
+                && text(&q.activity_id, Some(&v.record.activity_id))
+                && text(&q.activity_name, v.activity_name())
+                && text(&q.activity_type, v.activity_type())
+                && q.finished.is_none_or(|f| v.record.end_time.is_some() == f)
+                && text(
+                    &q.task_assignee,
+                    v.task.as_ref().and_then(|t| t.assignee.as_deref()),
+                )
+                && text(&q.definition_id, Some(&v.definition.id))
+                && q.tenant_id.as_ref().is_none_or(|m| m.matches(Some(&v.tenant_id)))
+                && (!q.without_tenant || v.tenant_id.is_empty())
+        });
+        // A stable sort: equal keys keep the order the records were entered in.
+        views.sort_by(|a, b| {
+            let (x, y) = (&a.record, &b.record);
+            let o = match q.sort {
+                ActivitySort::StartTime => x.start_time.cmp(&y.start_time),
+                ActivitySort::EndTime => x.end_time.cmp(&y.end_time),
+                ActivitySort::Duration => {
+                    let d = |r: &ActivityRecord| r.end_time.map(|e| e.0 - r.start_time.0);
+                    d(x).cmp(&d(y))
+                }
+                ActivitySort::ActivityId => x.activity_id.cmp(&y.activity_id),
+                ActivitySort::ActivityName => a.activity_name().cmp(&b.activity_name()),
+                ActivitySort::ActivityType => a.activity_type().cmp(&b.activity_type()),
+                ActivitySort::InstanceId => a.instance_id.cmp(&b.instance_id),
+                ActivitySort::Id => a.id().cmp(&b.id()),
+                ActivitySort::TenantId => a.tenant_id.cmp(&b.tenant_id),
+            };
+            match q.order {
+                SortOrder::Asc => o,
+                SortOrder::Desc => o.reverse(),
+            }
+        });
+        Ok(Outcome::Activities(Page {
+            total: views.len() as u64,
+            items: views.into_iter().skip(q.start).take(q.size).collect(),
+            start: q.start,
+        }))
     }
 }

@@ -11,12 +11,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use bpm_compat_model::{
-    Clash, Deployment, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState,
-    LexId, Missing, NewInstance, Page, ProcessDefinition, ProcessInstance, SetMode, SortOrder, Task, TaskId,
-    TaskQuery, TextMatch, UpdateInstance, Variable,
+    ActivityRecord, Clash, Deployment, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort,
+    InstanceState, LexId, Missing, NewInstance, Page, ProcessDefinition, ProcessInstance, SetMode, SortOrder,
+    Task, TaskId, TaskQuery, TextMatch, UpdateInstance, Variable,
 };
 
-use super::{resources_digest, Closing, Commit, Deployed, NewDeployment, Repository, Store, StoreError};
+use super::{
+    record_order, resources_digest, Closing, Commit, Deployed, NewDeployment, Repository, Store, StoreError,
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
@@ -55,6 +57,8 @@ struct State {
     /// not with history.
     open_tasks: BTreeSet<TaskId>,
     instance_tasks: HashMap<InstanceId, Vec<TaskId>>,
+    /// Activity records per instance, by key.
+    history: HashMap<InstanceId, BTreeMap<String, ActivityRecord>>,
     repo: Repo,
 }
 
@@ -124,6 +128,16 @@ impl State {
         }
     }
 
+    fn record(&mut self, id: InstanceId, records: &[ActivityRecord]) {
+        if records.is_empty() {
+            return;
+        }
+        let history = self.history.entry(id).or_default();
+        for r in records {
+            history.insert(r.key.clone(), r.clone());
+        }
+    }
+
     fn open_mut(&mut self, id: InstanceId) -> Result<&mut ProcessInstance, StoreError> {
         match self.instances.get_mut(&id) {
             Some(i) if i.state.is_open() => Ok(i),
@@ -147,11 +161,13 @@ impl Store for MemoryStore {
         let mut state = self.lock();
         state.next_id += 1;
         let tasks = std::mem::take(&mut new.tasks);
+        let activities = std::mem::take(&mut new.activities);
         let instance = new.with_id(InstanceId(state.next_id));
         if instance.state.is_open() {
             state.index(&instance);
         }
         state.instances.insert(instance.id, instance.clone());
+        state.record(instance.id, &activities);
         for mut t in tasks {
             t.id = TaskId(0);
             t.instance_id = instance.id;
@@ -192,6 +208,7 @@ impl Store for MemoryStore {
             state.index(&after);
         }
         state.instances.insert(after.id, after.clone());
+        state.record(after.id, &commit.activities);
         let written = commit
             .tasks
             .iter()
@@ -306,6 +323,17 @@ impl Store for MemoryStore {
 
     fn repository_version(&self) -> u64 {
         self.repository_version.load(AtomicOrdering::Acquire)
+    }
+
+    async fn activity_history(&self, id: InstanceId) -> Result<Vec<ActivityRecord>, StoreError> {
+        let state = self.lock();
+        let mut records: Vec<ActivityRecord> = state
+            .history
+            .get(&id)
+            .map(|h| h.values().cloned().collect())
+            .unwrap_or_default();
+        records.sort_by(record_order);
+        Ok(records)
     }
 
     async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
@@ -501,6 +529,9 @@ impl Store for MemoryStore {
                 t.end_time = Some(closing.at);
                 t.delete_reason = closing.reason.clone();
             });
+            for r in state.history.entry(*id).or_default().values_mut() {
+                r.end_time.get_or_insert(closing.at);
+            }
         }
         Ok(())
     }

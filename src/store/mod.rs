@@ -23,9 +23,9 @@ pub mod redis;
 
 use async_trait::async_trait;
 use bpm_compat_model::{
-    Clash, Deployment, IdentityLink, InstanceId, InstanceQuery, InstanceState, Missing, NewInstance, Page,
-    ProcessDefinition, ProcessInstance, Resource, SetMode, Task, TaskId, TaskQuery, Timestamp,
-    UpdateInstance, Variable,
+    ActivityRecord, Clash, Deployment, IdentityLink, InstanceId, InstanceQuery, InstanceState, Missing,
+    NewInstance, Page, ProcessDefinition, ProcessInstance, Resource, SetMode, Task, TaskId, TaskQuery,
+    Timestamp, UpdateInstance, Variable,
 };
 
 pub use self::memory::MemoryStore;
@@ -111,6 +111,15 @@ pub fn resources_digest(resources: &[Resource]) -> String {
     format!("{h:016x}")
 }
 
+/// Activity record keys (`<revision>.<n>`) in the order they were entered.
+pub fn record_order(a: &ActivityRecord, b: &ActivityRecord) -> std::cmp::Ordering {
+    let parts = |r: &ActivityRecord| -> (u64, u64) {
+        let mut it = r.key.split('.').map(|p| p.parse::<u64>().unwrap_or(u64::MAX));
+        (it.next().unwrap_or(u64::MAX), it.next().unwrap_or(u64::MAX))
+    };
+    parts(a).cmp(&parts(b)).then_with(|| a.key.cmp(&b.key))
+}
+
 /// One step of a running process: what the engine decided, written at once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Commit {
@@ -126,6 +135,8 @@ pub struct Commit {
     /// Tasks to write whole: a task with id 0 is new and gets an id; an ended task (with an
     /// end time) leaves the open indexes.
     pub tasks: Vec<Task>,
+    /// Activity records to write whole (new ones, and ones that end now), by key.
+    pub activities: Vec<ActivityRecord>,
 }
 
 /// The process part of a [`Commit`].
@@ -168,6 +179,9 @@ pub trait Store: Send + Sync + 'static {
     /// store: a cache of [`Store::repository`] is fresh while this stays the same.
     fn repository_version(&self) -> u64;
 
+    /// The activity records of an instance, in the order they were entered.
+    async fn activity_history(&self, id: InstanceId) -> Result<Vec<ActivityRecord>, StoreError>;
+
     /// Any task, open or ended.
     async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError>;
 
@@ -187,7 +201,7 @@ pub trait Store: Send + Sync + 'static {
     /// when it is in that state already. Answers the instance after the change.
     async fn set_suspended(&self, id: InstanceId, suspended: bool) -> Result<ProcessInstance, StoreError>;
 
-    /// Ends open instances and their open tasks. All or nothing: when any id is unknown or closed, the answer is
+    /// Ends open instances, their open tasks and their open activity records. All or nothing: when any id is unknown or closed, the answer is
     /// `NotFound` for the first such id and no instance changes.
     async fn close_instances(&self, ids: &[InstanceId], closing: &Closing) -> Result<(), StoreError>;
 

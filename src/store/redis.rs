@@ -97,15 +97,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bpm_compat_model::{
-    Clash, DelegationState, Deployment, Identity, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort,
-    InstanceState, Missing, NewInstance, Page, ProcessDefinition, ProcessInstance, SetMode, SortOrder, Task,
-    TaskFilter, TaskId, TaskQuery, TextMatch, Timestamp, UpdateInstance, Variable, VariableValue, Variables, DEFAULT_PRIORITY,
+    ActivityRecord, Clash, DelegationState, Deployment, Identity, IdentityLink, InstanceFilter, InstanceId,
+    InstanceQuery, InstanceSort, InstanceState, Missing, NewInstance, Page, ProcessDefinition,
+    ProcessInstance, SetMode, SortOrder, Task, TaskFilter, TaskId, TaskQuery, TextMatch, Timestamp,
+    UpdateInstance, Variable, VariableValue, Variables, DEFAULT_PRIORITY,
 };
 use futures_util::future::try_join_all;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, ScriptInvocation, Value};
 
-use super::{resources_digest, Closing, Commit, Deployed, NewDeployment, Repository, Store, StoreError};
+use super::{
+    record_order, resources_digest, Closing, Commit, Deployed, NewDeployment, Repository, Store, StoreError,
+};
 
 /// Number of shards, each with its own hash tag. Fixed: ids encode their shard.
 pub const SHARDS: u64 = 16;
@@ -571,6 +574,7 @@ impl Store for RedisStore {
         for (field, value) in fields {
             inv.arg(field).arg(value);
         }
+        history_args(&mut inv, &new.activities);
         for t in &new.tasks {
             task_args(&mut inv, t)?;
         }
@@ -618,6 +622,7 @@ impl Store for RedisStore {
         for field in delete {
             inv.arg(field);
         }
+        history_args(&mut inv, &commit.activities);
         for t in &commit.tasks {
             task_args(&mut inv, t)?;
         }
@@ -751,6 +756,18 @@ impl Store for RedisStore {
 
     fn repository_version(&self) -> u64 {
         self.inner.repository_version.load(Ordering::Acquire)
+    }
+
+    async fn activity_history(&self, id: InstanceId) -> Result<Vec<ActivityRecord>, StoreError> {
+        let mut con = self.con();
+        let key = [self.base(shard_of(id)), "h:", &id.0.to_string()].concat();
+        let h: Vec<(String, String)> = bounded(redis::cmd("HGETALL").arg(key).query_async(&mut con)).await?;
+        let mut records = h
+            .into_iter()
+            .map(|(key, value)| decode_record(key, &value))
+            .collect::<Result<Vec<_>, _>>()?;
+        records.sort_by(record_order);
+        Ok(records)
     }
 
     async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
@@ -1308,7 +1325,8 @@ fn tokens_field(tokens: &[String], activity: Option<&str>) -> Result<Option<Vec<
 /// does not start with it), `t` tenant (absent when empty), `k` task definition key, `n`
 /// name, `ds` description, `a` assignee, `o` owner, `dl` delegation (`p`ending, `r`esolved),
 /// `c:u:<user>` / `c:g:<group>` candidates, `pr` priority (absent when 50), `ct` created,
-/// `cl` claimed, `du` due, `cg` category, `fk` form key, `et` ended, `dr` delete reason, `s`
+/// `cl` claimed, `du` due, `cg` category, `fk` form key, `ai` activity record, `et` ended,
+/// `dr` delete reason, `s`
 /// suspended (`1`), `v:<name>` a local variable (as on instances). Lua adds `p` (the
 /// instance) and changes `s`, `et` and `dr` of open tasks when their instance is suspended,
 /// activated or closed.
@@ -1331,6 +1349,7 @@ fn task_args(inv: &mut ScriptInvocation<'_>, t: &Task) -> Result<(), StoreError>
         ("cg", &t.category),
         ("fk", &t.form_key),
         ("dr", &t.delete_reason),
+        ("ai", &t.activity_instance),
     ] {
         if let Some(v) = value {
             put(field, v.clone().into_bytes());
@@ -1374,6 +1393,37 @@ fn task_args(inv: &mut ScriptInvocation<'_>, t: &Task) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Appends activity records as `write_history` (lua/common.lua) reads them: the number of
+/// arguments, then key and `<start>|<activity>|<end>` (end empty while open) per record.
+fn history_args(inv: &mut ScriptInvocation<'_>, records: &[ActivityRecord]) {
+    inv.arg(records.len() * 2);
+    for r in records {
+        let end = r.end_time.map(|t| t.0.to_string()).unwrap_or_default();
+        inv.arg(&r.key)
+            .arg(format!("{}|{}|{end}", r.start_time.0, r.activity_id));
+    }
+}
+
+fn decode_record(key: String, value: &str) -> Result<ActivityRecord, StoreError> {
+    let bad = || corrupt(format!("activity record {key}: {value:?}"));
+    let mut parts = value.splitn(2, '|');
+    let start = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+    let (activity, end) = parts
+        .next()
+        .and_then(|rest| rest.rsplit_once('|'))
+        .ok_or_else(bad)?;
+    let end_time = match end {
+        "" => None,
+        e => Some(Timestamp(e.parse().map_err(|_| bad())?)),
+    };
+    Ok(ActivityRecord {
+        activity_id: activity.to_owned(),
+        start_time: Timestamp(start),
+        end_time,
+        key,
+    })
+}
+
 /// The key a definition id (`key:version:deployment`) starts with.
 fn key_of(definition_id: &str) -> &str {
     definition_id.split(':').next().unwrap_or(definition_id)
@@ -1404,13 +1454,15 @@ fn decode_task(id: TaskId, fields: Fields) -> Result<Task, StoreError> {
         end_time: None,
         delete_reason: None,
         variables: Variables::new(),
+        activity_instance: None,
     };
     let mut definition_key = None;
     let (mut has_instance, mut has_definition) = (false, false);
     for (field, value) in fields {
         let name = std::str::from_utf8(&field).map_err(|e| bad("?", &e))?;
         let text = || String::from_utf8(value.clone()).map_err(|e| bad(name, &e));
-        let time = || -> Result<Timestamp, StoreError> { text()?.parse().map(Timestamp).map_err(|e| bad(name, &e)) };
+        let time =
+            || -> Result<Timestamp, StoreError> { text()?.parse().map(Timestamp).map_err(|e| bad(name, &e)) };
         match name {
             "p" => {
                 task.instance_id = parse_id(&value)?;
@@ -1430,6 +1482,7 @@ fn decode_task(id: TaskId, fields: Fields) -> Result<Task, StoreError> {
             "cg" => task.category = Some(text()?),
             "fk" => task.form_key = Some(text()?),
             "dr" => task.delete_reason = Some(text()?),
+            "ai" => task.activity_instance = Some(text()?),
             "dl" => {
                 task.delegation_state = Some(match value.as_slice() {
                     b"p" => DelegationState::Pending,

@@ -112,6 +112,13 @@ pub fn parse(op: Op, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Comm
             };
             Ok((Op::GetHistoricTask { id }, Command::GetHistoricTask(r)))
         }
+        Op::ListHistoricActivities { .. } => {
+            let (query, shape) = tasks::historic_activity_query(&params)?;
+            Ok((
+                Op::ListHistoricActivities { shape },
+                Command::ListActivities(query),
+            ))
+        }
         Op::ListDeployments { .. } => {
             let (query, shape) = repository::deployment_query(&params)?;
             Ok((Op::ListDeployments { shape }, Command::ListDeployments(query)))

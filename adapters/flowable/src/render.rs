@@ -393,6 +393,14 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
         (Op::GetHistoricTask { .. }, Outcome::Task(view)) => {
             json_response(StatusCode::OK, &tasks::historic_task_response(&view, ctx))
         }
+        (Op::ListHistoricActivities { shape }, Outcome::Activities(page)) => {
+            let data: Vec<_> = page
+                .items
+                .iter()
+                .map(|v| tasks::historic_activity_response(v, ctx))
+                .collect();
+            list_response(data, page.total, page.start, shape)
+        }
         (Op::ListDeployments { shape }, Outcome::Deployments(page)) => {
             let data: Vec<_> = page
                 .items
@@ -426,6 +434,7 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
         (
             Op::ListHistoricTasks { .. }
             | Op::GetHistoricTask { .. }
+            | Op::ListHistoricActivities { .. }
             | Op::ListDeployments { .. }
             | Op::Deploy
             | Op::GetDeployment { .. }

@@ -136,6 +136,8 @@ pub enum Op {
     ListHistoricTasks { shape: ListShape },
     /// `GET history/historic-task-instances/{taskId}`
     GetHistoricTask { id: String },
+    /// `GET history/historic-activity-instances`
+    ListHistoricActivities { shape: ListShape },
     /// `GET repository/deployments`
     ListDeployments { shape: ListShape },
     /// `POST repository/deployments` (multipart)
@@ -184,6 +186,7 @@ impl Op {
             Op::GetHistoricInstance { .. } => "get_historic_process_instance",
             Op::ListHistoricTasks { .. } => "list_historic_task_instances",
             Op::GetHistoricTask { .. } => "get_historic_task_instance",
+            Op::ListHistoricActivities { .. } => "list_historic_activity_instances",
             Op::ListDeployments { .. } => "list_deployments",
             Op::Deploy => "create_deployment",
             Op::GetDeployment { .. } => "get_deployment",
@@ -230,7 +233,7 @@ impl Op {
             Op::TaskAction { action, .. } if action == "claim" => Family::TaskClaim,
             Op::GetTask { .. } | Op::TaskAction { .. } => Family::Task,
             Op::GetHistoricInstance { .. } => Family::Instance,
-            Op::ListHistoricTasks { .. } => Family::Other,
+            Op::ListHistoricTasks { .. } | Op::ListHistoricActivities { .. } => Family::Other,
             Op::GetHistoricTask { .. } => Family::HistoricTask,
             Op::ListDeployments { .. }
             | Op::Deploy
@@ -380,6 +383,15 @@ fn table(method: &Method, segments: &[String]) -> Option<(&'static [Method], Opt
             GET,
             match m {
                 M::GET => Some(Op::GetHistoricTask { id: id(2) }),
+                _ => None,
+            },
+        ),
+        ["history", "historic-activity-instances"] => (
+            GET,
+            match m {
+                M::GET => Some(Op::ListHistoricActivities {
+                    shape: ListShape::default(),
+                }),
                 _ => None,
             },
         ),

@@ -6,9 +6,9 @@
 //! and `RestResponseFactory` in flowable-engine `modules/flowable-rest`.
 
 use bpm_compat_model::{
-    ClaimTask, Command, CompleteTask, CoreError, DelegateTask, DelegationState, InstanceFilter,
-    InstanceQuery, InstanceSort, InstanceState, InstanceView, Missing, Page, RequestCtx, TaskFilter, TaskId,
-    TaskQuery, TaskRef, TaskSort, TaskView, Timestamp, Variable,
+    ActivityQuery, ActivitySort, ActivityView, ClaimTask, Command, CompleteTask, CoreError, DelegateTask,
+    DelegationState, InstanceFilter, InstanceQuery, InstanceSort, InstanceState, InstanceView, Missing, Page,
+    RequestCtx, TaskFilter, TaskId, TaskQuery, TaskRef, TaskSort, TaskView, Timestamp, Variable,
 };
 use bytes::Bytes;
 use http::{Response, StatusCode};
@@ -21,8 +21,8 @@ use crate::render::{definition_url, instance_url, variable_data_url};
 use crate::routes::ListShape;
 use crate::variables::to_rest;
 use crate::wire::{
-    DataResponse, HistoricProcessInstanceResponse, HistoricTaskInstanceResponse, RestVariable,
-    TaskActionRequest, TaskResponse,
+    DataResponse, HistoricActivityInstanceResponse, HistoricProcessInstanceResponse,
+    HistoricTaskInstanceResponse, RestVariable, TaskActionRequest, TaskResponse,
 };
 
 pub fn parse_task_id(text: &str) -> Result<TaskId, CoreError> {
@@ -703,5 +703,111 @@ pub fn historic_task_response(view: &TaskView, ctx: &RequestCtx) -> HistoricTask
         propagated_stage_instance_id: None,
         tenant_id: t.tenant_id.clone(),
         category: t.category.clone(),
+    }
+}
+
+/// `GET history/historic-activity-instances`. The records are kept per instance, so the query
+/// must name the instances (`processInstanceId`, `processInstanceIds` or `executionId`).
+pub fn historic_activity_query(p: &Params) -> Result<(ActivityQuery, ListShape), CoreError> {
+    let start = paging(p.get("start").map(|v| Value::String(v.into())), "start", 0)?;
+    let size = paging(p.get("size").map(|v| Value::String(v.into())), "size", 10)?;
+    let sort_name = p.get("sort").unwrap_or("startTime").to_owned();
+    let sort = match sort_name.as_str() {
+        "startTime" => ActivitySort::StartTime,
+        "endTime" => ActivitySort::EndTime,
+        "duration" => ActivitySort::Duration,
+        "activityId" => ActivitySort::ActivityId,
+        "activityName" => ActivitySort::ActivityName,
+        "activityType" => ActivitySort::ActivityType,
+        "executionId" | "processInstanceId" | "processDefinitionId" => ActivitySort::InstanceId,
+        "activityInstanceId" => ActivitySort::Id,
+        "tenantId" => ActivitySort::TenantId,
+        other => return Err(invalid_sort(other)),
+    };
+    let (order, order_name) = order_param(p.get("order").map(str::to_owned))?;
+    let s = |name: &str| p.get(name).map(str::to_owned);
+    let mut named: Vec<&str> = Vec::new();
+    for name in ["processInstanceId", "executionId"] {
+        named.extend(p.get(name));
+    }
+    if let Some(list) = p.get("processInstanceIds").filter(|v| !v.is_empty()) {
+        named.extend(list.split(','));
+    }
+    if named.is_empty() {
+        return Err(CoreError::invalid(
+            "bpm-compat keeps activity history per process instance: give processInstanceId, \
+             processInstanceIds or executionId",
+        ));
+    }
+    let mut instance_ids: Vec<_> = named.iter().filter_map(|t| filter_instance_id(t)).collect();
+    instance_ids.sort();
+    instance_ids.dedup();
+    // Instance and execution ids name the same thing here; two different ones select nothing.
+    if p.get("processInstanceId").is_some()
+        && p.get("executionId").is_some()
+        && p.get("processInstanceId") != p.get("executionId")
+    {
+        instance_ids.clear();
+    }
+    let mut tenant = None;
+    let mut impossible = false;
+    texts(
+        &mut tenant,
+        s("tenantId"),
+        s("tenantIdLike"),
+        None,
+        &mut impossible,
+    );
+    if impossible || p.get("calledProcessInstanceIds").is_some() {
+        instance_ids.clear();
+    }
+    Ok((
+        ActivityQuery {
+            instance_ids,
+            id: s("activityInstanceId"),
+            activity_id: s("activityId"),
+            activity_name: s("activityName"),
+            activity_type: s("activityType"),
+            finished: p.get("finished").map(|v| v.eq_ignore_ascii_case("true")),
+            task_assignee: s("taskAssignee"),
+            definition_id: s("processDefinitionId"),
+            tenant_id: tenant,
+            without_tenant: p
+                .get("withoutTenantId")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            sort,
+            order,
+            start,
+            size,
+        },
+        ListShape {
+            sort: sort_name,
+            order: order_name,
+            variables: None,
+        },
+    ))
+}
+
+pub fn historic_activity_response(v: &ActivityView, ctx: &RequestCtx) -> HistoricActivityInstanceResponse {
+    let base = ctx.base_url.as_str();
+    let r = &v.record;
+    let instance_id = render_instance_id(v.instance_id);
+    HistoricActivityInstanceResponse {
+        id: v.id(),
+        activity_id: r.activity_id.clone(),
+        activity_name: v.activity_name().map(str::to_owned),
+        activity_type: v.activity_type(),
+        process_definition_id: v.definition.id.clone(),
+        process_definition_url: definition_url(base, &v.definition.id),
+        process_instance_id: instance_id.clone(),
+        process_instance_url: historic_instance_url(base, v.instance_id),
+        execution_id: instance_id,
+        task_id: v.task.as_ref().map(|t| t.id.to_string()),
+        called_process_instance_id: None,
+        assignee: v.task.as_ref().and_then(|t| t.assignee.clone()),
+        start_time: r.start_time.to_iso_millis(),
+        end_time: r.end_time.map(|e| e.to_iso_millis()),
+        duration_in_millis: r.end_time.map(|e| e.0 - r.start_time.0),
+        tenant_id: v.tenant_id.clone(),
     }
 }

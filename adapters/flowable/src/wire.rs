@@ -379,3 +379,26 @@ pub struct HistoricTaskInstanceResponse {
     pub tenant_id: String,
     pub category: Option<String>,
 }
+
+/// `org.flowable.rest.service.api.history.HistoricActivityInstanceResponse`, fields in
+/// Flowable's order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoricActivityInstanceResponse {
+    pub id: String,
+    pub activity_id: String,
+    pub activity_name: Option<String>,
+    pub activity_type: Option<&'static str>,
+    pub process_definition_id: String,
+    pub process_definition_url: String,
+    pub process_instance_id: String,
+    pub process_instance_url: String,
+    pub execution_id: String,
+    pub task_id: Option<String>,
+    pub called_process_instance_id: Option<String>,
+    pub assignee: Option<String>,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    pub duration_in_millis: Option<i64>,
+    pub tenant_id: String,
+}

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::instance::{IdentityLink, InstanceId};
 use crate::query::InstanceQuery;
 use crate::repository::{DefinitionQuery, DeploymentQuery, Resource};
-use crate::task::{TaskId, TaskQuery};
+use crate::task::{ActivityQuery, TaskId, TaskQuery};
 use crate::time::Timestamp;
 use crate::variable::Variable;
 
@@ -40,6 +40,8 @@ pub enum Command {
     /// Any task, open or ended (history).
     GetHistoricTask(TaskRef),
     ListTasks(TaskQuery),
+    /// Activity records of instances (history).
+    ListActivities(ActivityQuery),
     /// Completes an open task and moves its instance on.
     CompleteTask(CompleteTask),
     /// Sets, changes or (with `user: None`) removes a task's assignee.
@@ -88,6 +90,7 @@ impl Command {
             Command::GetTask(_) => "get_task",
             Command::GetHistoricTask(_) => "get_historic_task",
             Command::ListTasks(_) => "list_tasks",
+            Command::ListActivities(_) => "list_activities",
             Command::CompleteTask(_) => "complete_task",
             Command::ClaimTask(_) => "claim_task",
             Command::DelegateTask(_) => "delegate_task",
@@ -137,6 +140,7 @@ impl Command {
             | Command::GetTask(_)
             | Command::GetHistoricTask(_)
             | Command::ListTasks(_)
+            | Command::ListActivities(_)
             | Command::CompleteTask(_)
             | Command::ClaimTask(_)
             | Command::DelegateTask(_)

@@ -100,6 +100,21 @@ pub enum ActivityKind {
 }
 
 impl ActivityKind {
+    /// The BPMN element name (`userTask`, `exclusiveGateway`, ...), as history shows it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ActivityKind::StartEvent { .. } => "startEvent",
+            ActivityKind::EndEvent => "endEvent",
+            ActivityKind::UserTask => "userTask",
+            ActivityKind::ServiceTask => "serviceTask",
+            ActivityKind::ScriptTask => "scriptTask",
+            ActivityKind::ReceiveTask => "receiveTask",
+            ActivityKind::Task => "task",
+            ActivityKind::ExclusiveGateway => "exclusiveGateway",
+            ActivityKind::ParallelGateway => "parallelGateway",
+        }
+    }
+
     /// Whether an instance stops here until something outside moves it on.
     pub fn is_wait_state(&self) -> bool {
         matches!(self, ActivityKind::UserTask | ActivityKind::ReceiveTask)

@@ -133,6 +133,19 @@ impl ProcessInstance {
     }
 }
 
+/// One activity an instance entered (Flowable's activity instance): when, and when it was
+/// left. Kept per instance, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityRecord {
+    /// Unique within the instance: `<revision>.<n>`, the step that entered it and its place
+    /// in that step.
+    pub key: String,
+    pub activity_id: String,
+    pub start_time: Timestamp,
+    /// `None` while the instance waits there.
+    pub end_time: Option<Timestamp>,
+}
+
 /// What a start writes: everything of an instance but the id, which the store assigns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewInstance {
@@ -155,6 +168,8 @@ pub struct NewInstance {
     pub identity_links: Vec<IdentityLink>,
     /// The tasks the start created; written with the instance, ids assigned by the store.
     pub tasks: Vec<Task>,
+    /// The activities the start passed through or waits at (history).
+    pub activities: Vec<ActivityRecord>,
 }
 
 impl NewInstance {

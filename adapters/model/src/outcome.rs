@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::definition::ProcessDefinition;
-use crate::instance::{IdentityLink, ProcessInstance};
+use crate::instance::{ActivityRecord, IdentityLink, InstanceId, ProcessInstance};
 use crate::query::Page;
 use crate::repository::{Deployment, Resource};
 use crate::task::Task;
@@ -26,6 +26,7 @@ pub enum Outcome {
     Definition(Arc<ProcessDefinition>),
     Definitions(Page<Arc<ProcessDefinition>>),
     Resource(Resource),
+    Activities(Page<ActivityView>),
     /// Done, nothing to show.
     Done,
 }
@@ -43,4 +44,42 @@ pub struct TaskView {
     pub task: Task,
     pub definition: Arc<ProcessDefinition>,
     pub process_variables: Option<Variables>,
+}
+
+/// An activity record with what dialects show beside it: its instance, the definition (for
+/// the activity's name and type) and, for a user task, the task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityView {
+    pub instance_id: InstanceId,
+    pub tenant_id: String,
+    pub record: ActivityRecord,
+    pub definition: Arc<ProcessDefinition>,
+    pub task: Option<Task>,
+}
+
+impl ActivityView {
+    /// `<instance id>.<record key>`: unique across the store.
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.instance_id, self.record.key)
+    }
+
+    pub fn activity_name(&self) -> Option<&str> {
+        self.definition
+            .activity(&self.record.activity_id)
+            .and_then(|a| a.name.as_deref())
+    }
+
+    /// The BPMN element name; `sequenceFlow` for a flow taken.
+    pub fn activity_type(&self) -> Option<&'static str> {
+        let id = &self.record.activity_id;
+        match self.definition.activity(id) {
+            Some(a) => Some(a.kind.type_name()),
+            None => self
+                .definition
+                .flows
+                .iter()
+                .any(|f| &f.id == id)
+                .then_some("sequenceFlow"),
+        }
+    }
 }

@@ -78,6 +78,9 @@ pub struct Task {
     pub delete_reason: Option<String>,
     /// Task-local variables.
     pub variables: Variables,
+    /// The key of the activity record the task belongs to (see `ActivityRecord`).
+    #[serde(default)]
+    pub activity_instance: Option<String>,
 }
 
 impl Task {
@@ -286,4 +289,41 @@ impl TaskQuery {
             SortOrder::Desc => o.reverse(),
         }
     }
+}
+
+/// Which activity records a history query selects: those of the listed instances, narrowed by
+/// the other fields (`None` means any).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ActivityQuery {
+    pub instance_ids: Vec<InstanceId>,
+    /// `<instance id>.<record key>`, as dialects show an activity instance's id.
+    pub id: Option<String>,
+    pub activity_id: Option<String>,
+    pub activity_name: Option<String>,
+    pub activity_type: Option<String>,
+    pub finished: Option<bool>,
+    pub task_assignee: Option<String>,
+    pub definition_id: Option<String>,
+    pub tenant_id: Option<TextMatch>,
+    pub without_tenant: bool,
+    pub sort: ActivitySort,
+    pub order: SortOrder,
+    pub start: usize,
+    pub size: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ActivitySort {
+    /// Start time, then the order entered.
+    #[default]
+    StartTime,
+    EndTime,
+    Duration,
+    ActivityId,
+    ActivityName,
+    ActivityType,
+    InstanceId,
+    Id,
+    TenantId,
 }

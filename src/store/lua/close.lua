@@ -22,6 +22,7 @@ for i = 6, #ARGV do
   end
   redis.call('HDEL', key, 'a', 'x')
   reindex(id, 'ZADD')
+  close_history(id, ARGV[3])
   -- Its open tasks end with it.
   each_open_task(id, function(tkey)
     redis.call('HSET', tkey, 'et', ARGV[3])

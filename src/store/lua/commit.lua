@@ -1,7 +1,7 @@
 -- commit: one step of a running process. ARGV[1] id, ARGV[2] the revision the engine read,
 -- ARGV[3] the shard's first id, ARGV[4] its id span, ARGV[5] n, ARGV[6..5+2n] field/value
--- pairs to set on the instance, ARGV[6+2n] m, then m fields to delete, then tasks as
--- `write_tasks` reads them. Checks before it writes: {'nf'} unknown or closed, {'isus'}
+-- pairs to set on the instance, ARGV[6+2n] m, then m fields to delete, then activity records
+-- as `write_history` reads them, then tasks as `write_tasks` reads them. Checks before it writes: {'nf'} unknown or closed, {'isus'}
 -- suspended, {'stale'} the revision moved. Answers {'ok', hash, task ids...}.
 local id = ARGV[1]
 local s = open_state(id)
@@ -27,7 +27,8 @@ for i = 7 + 2 * n, 6 + 2 * n + m do
 end
 redis.call('HINCRBY', key, 'r', 1)
 reindex(id, 'ZADD')
-local tasks = write_tasks(id, ARGV, 7 + 2 * n + m, ARGV[3], ARGV[4])
+local next_arg = write_history(id, ARGV, 7 + 2 * n + m)
+local tasks = write_tasks(id, ARGV, next_arg, ARGV[3], ARGV[4])
 if not tasks then
   return {'full'}
 end

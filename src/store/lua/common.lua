@@ -169,3 +169,25 @@ local function each_open_task(instance, fn)
     end
   end
 end
+
+-- Activity records of an instance: a hash 'h:<instance>' of key -> "<start>|<activity>|<end>"
+-- ('<end>' empty while open). Writes the records at args[i+1..] (args[i] is their number of
+-- key/value arguments) and answers the index after them.
+local function write_history(instance, args, i)
+  local n = tonumber(args[i])
+  if n > 0 then
+    hset_pairs(base .. 'h:' .. instance, args, i + 1, i + n)
+  end
+  return i + 1 + n
+end
+
+-- Ends the open activity records of an instance at `at`.
+local function close_history(instance, at)
+  local key = base .. 'h:' .. instance
+  local h = redis.call('HGETALL', key)
+  for j = 1, #h, 2 do
+    if string.sub(h[j + 1], -1) == '|' then
+      redis.call('HSET', key, h[j], h[j + 1] .. at)
+    end
+  end
+end
