@@ -269,6 +269,7 @@ fn new_task(key: &str, assignee: Option<&str>, candidates: Vec<Identity>) -> Tas
         owner: None,
         delegation_state: None,
         candidates,
+        links: Vec::new(),
         priority: 50,
         create_time: Timestamp(T0),
         claim_time: None,

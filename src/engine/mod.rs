@@ -188,6 +188,30 @@ impl Engine {
             Command::ClaimTask(c) => Outcome::Task(self.claim_task(c, ctx).await?),
             Command::DelegateTask(c) => Outcome::Task(self.delegate_task(c).await?),
             Command::ResolveTask(r) => Outcome::Task(self.resolve_task(r.id).await?),
+            Command::UpdateTask(c) => Outcome::Task(self.update_task(c).await?),
+            Command::GetTaskIdentityLinks(r) => Outcome::IdentityLinks(self.task_identity_links(r.id).await?),
+            Command::AddTaskIdentityLink(r) => {
+                let link = r.link.clone();
+                self.add_task_link(r).await?;
+                Outcome::IdentityLink(link)
+            }
+            Command::RemoveTaskIdentityLink(r) => {
+                self.remove_task_link(r).await?;
+                Outcome::Done
+            }
+            Command::GetTaskVariables { id, scope } => {
+                Outcome::ScopedVariables(self.task_variables(id, scope).await?)
+            }
+            Command::SetTaskVariables {
+                id,
+                scope,
+                variables,
+                mode,
+            } => Outcome::ScopedVariables(self.set_task_variables(id, scope, variables, mode).await?),
+            Command::DeleteTaskVariable { id, scope, name } => {
+                self.delete_task_variable(id, scope, name).await?;
+                Outcome::Done
+            }
             Command::Deploy(d) => Outcome::Deployment(self.deploy(d, false, ctx.now).await?.deployment),
             Command::GetDeployment(id) => Outcome::Deployment(self.deployment(&id)?),
             Command::ListDeployments(q) => Outcome::Deployments(self.list_deployments(&q)),

@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 use bpm_compat_model::{
     ActivityQuery, ActivityRecord, ActivitySort, ActivityView, ClaimTask, Clash, CompleteTask, CoreError,
     DelegateTask, DelegationState, Identity, IdentityLink, InstanceId, InstanceState, Missing, Outcome, Page,
-    ProcessDefinition, ProcessInstance, RequestCtx, SortOrder, Task, TaskFilter, TaskId, TaskQuery, TaskView,
-    Timestamp, Variables, DEFAULT_PRIORITY,
+    ProcessDefinition, ProcessInstance, RequestCtx, SetMode, SortOrder, Task, TaskFilter, TaskId,
+    TaskLinkRef, TaskQuery, TaskView, Timestamp, UpdateTask, Variable, VariableScope, Variables,
+    DEFAULT_PRIORITY,
 };
 use futures_util::future::try_join_all;
 
@@ -80,6 +81,7 @@ pub(super) fn create(
             owner: text(&spec.owner)?,
             delegation_state: None,
             candidates,
+            links: Vec::new(),
             priority: text(&spec.priority)?
                 .and_then(|p| p.trim().parse().ok())
                 .unwrap_or(DEFAULT_PRIORITY),
@@ -408,5 +410,176 @@ impl Engine {
             items: views.into_iter().skip(q.start).take(q.size).collect(),
             start: q.start,
         }))
+    }
+}
+
+impl Engine {
+    pub(super) async fn update_task(&self, c: UpdateTask) -> Result<TaskView, CoreError> {
+        self.change_task(c.id, |task| {
+            let mut t = task.clone();
+            let set = |slot: &mut Option<String>, v: &Option<Option<String>>| {
+                if let Some(v) = v {
+                    slot.clone_from(v);
+                }
+            };
+            set(&mut t.name, &c.name);
+            set(&mut t.description, &c.description);
+            set(&mut t.assignee, &c.assignee);
+            set(&mut t.owner, &c.owner);
+            set(&mut t.category, &c.category);
+            set(&mut t.form_key, &c.form_key);
+            if let Some(d) = c.delegation_state {
+                t.delegation_state = d;
+            }
+            if let Some(d) = c.due_date {
+                t.due_date = d;
+            }
+            if let Some(p) = c.priority {
+                t.priority = p;
+            }
+            Ok(t)
+        })
+        .await
+    }
+
+    /// The stored links, then the assignee and the owner as Flowable shows them.
+    pub(super) async fn task_identity_links(&self, id: TaskId) -> Result<Vec<IdentityLink>, CoreError> {
+        let task = self.task(id).await?;
+        let mut links = task.identity_links();
+        links.extend(
+            task.assignee
+                .iter()
+                .map(|u| IdentityLink::user(u.clone(), "assignee")),
+        );
+        links.extend(task.owner.iter().map(|u| IdentityLink::user(u.clone(), "owner")));
+        Ok(links)
+    }
+
+    pub(super) async fn add_task_link(&self, r: TaskLinkRef) -> Result<(), CoreError> {
+        self.change_task(r.id, |task| {
+            let mut t = task.clone();
+            t.add_link(r.link.clone());
+            Ok(t)
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn remove_task_link(&self, r: TaskLinkRef) -> Result<(), CoreError> {
+        self.change_task(r.id, |task| {
+            let mut t = task.clone();
+            if !t.remove_link(&r.link) {
+                return Err(CoreError::NotFound(Missing::TaskIdentityLink {
+                    task: r.id,
+                    link: r.link.clone(),
+                }));
+            }
+            Ok(t)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Local variables first, then the instance's ones a local variable does not hide.
+    pub(super) async fn task_variables(
+        &self,
+        id: TaskId,
+        scope: Option<VariableScope>,
+    ) -> Result<Vec<(Variable, VariableScope)>, CoreError> {
+        let task = self.task(id).await?;
+        let mut out: Vec<(Variable, VariableScope)> = Vec::new();
+        if scope != Some(VariableScope::Global) {
+            out.extend(
+                task.variables
+                    .iter()
+                    .map(|(n, v)| (Variable::new(n.clone(), v.clone()), VariableScope::Local)),
+            );
+        }
+        if scope != Some(VariableScope::Local) {
+            if let Some(instance) = self.store.get_instance(task.instance_id).await? {
+                for (n, v) in instance.variables {
+                    if scope.is_some() || !task.variables.contains_key(&n) {
+                        out.push((Variable::new(n, v), VariableScope::Global));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn set_task_variables(
+        &self,
+        id: TaskId,
+        scope: VariableScope,
+        variables: Vec<Variable>,
+        mode: SetMode,
+    ) -> Result<Vec<(Variable, VariableScope)>, CoreError> {
+        match scope {
+            VariableScope::Global => {
+                let task = self.task(id).await?;
+                self.store
+                    .set_variables(task.instance_id, &variables, mode)
+                    .await?;
+            }
+            VariableScope::Local => {
+                self.change_task(id, |task| {
+                    let mut t = task.clone();
+                    for v in &variables {
+                        let exists = t.variables.contains_key(&v.name);
+                        if mode == SetMode::Create && exists {
+                            return Err(CoreError::Conflict(Clash::TaskVariableExists {
+                                task: id,
+                                name: v.name.clone(),
+                            }));
+                        }
+                        if mode == SetMode::Update && !exists {
+                            return Err(CoreError::NotFound(Missing::TaskVariable {
+                                task: id,
+                                name: v.name.clone(),
+                            }));
+                        }
+                        t.variables.insert(v.name.clone(), v.value.clone());
+                    }
+                    Ok(t)
+                })
+                .await?;
+            }
+        }
+        Ok(variables.into_iter().map(|v| (v, scope)).collect())
+    }
+
+    pub(super) async fn delete_task_variable(
+        &self,
+        id: TaskId,
+        scope: VariableScope,
+        name: String,
+    ) -> Result<(), CoreError> {
+        let missing = || {
+            CoreError::NotFound(Missing::TaskVariable {
+                task: id,
+                name: name.clone(),
+            })
+        };
+        match scope {
+            VariableScope::Global => {
+                let task = self.task(id).await?;
+                self.store
+                    .delete_variables(task.instance_id, Some(&name))
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::NotFound(Missing::Variable { .. }) => missing(),
+                        other => other.into(),
+                    })
+            }
+            VariableScope::Local => {
+                self.change_task(id, |task| {
+                    let mut t = task.clone();
+                    t.variables.remove(&name).ok_or_else(missing)?;
+                    Ok(t)
+                })
+                .await?;
+                Ok(())
+            }
+        }
     }
 }

@@ -1324,7 +1324,7 @@ fn tokens_field(tokens: &[String], activity: Option<&str>) -> Result<Option<Vec<
 /// so it stays a compact listpack: `d` definition id, `dk` definition key (only when the id
 /// does not start with it), `t` tenant (absent when empty), `k` task definition key, `n`
 /// name, `ds` description, `a` assignee, `o` owner, `dl` delegation (`p`ending, `r`esolved),
-/// `c:u:<user>` / `c:g:<group>` candidates, `pr` priority (absent when 50), `ct` created,
+/// `c:u:<user>` / `c:g:<group>` candidates, `l:<json>` other identity links (as on instances), `pr` priority (absent when 50), `ct` created,
 /// `cl` claimed, `du` due, `cg` category, `fk` form key, `ai` activity record, `et` ended,
 /// `dr` delete reason, `s`
 /// suspended (`1`), `v:<name>` a local variable (as on instances). Lua adds `p` (the
@@ -1382,6 +1382,9 @@ fn task_args(inv: &mut ScriptInvocation<'_>, t: &Task) -> Result<(), StoreError>
             Identity::Group(g) => format!("c:g:{g}"),
         };
         fields.push((field, Vec::new()));
+    }
+    for link in &t.links {
+        fields.push((link_field(link)?, Vec::new()));
     }
     for (name, value) in &t.variables {
         fields.push((variable_field(name), encode_value(value)?));
@@ -1444,6 +1447,7 @@ fn decode_task(id: TaskId, fields: Fields) -> Result<Task, StoreError> {
         owner: None,
         delegation_state: None,
         candidates: Vec::new(),
+        links: Vec::new(),
         priority: DEFAULT_PRIORITY,
         create_time: Timestamp(0),
         claim_time: None,
@@ -1501,6 +1505,8 @@ fn decode_task(id: TaskId, fields: Fields) -> Result<Task, StoreError> {
                     task.candidates.push(Identity::User(user.to_owned()));
                 } else if let Some(group) = other.strip_prefix("c:g:") {
                     task.candidates.push(Identity::Group(group.to_owned()));
+                } else if let Some(json) = other.strip_prefix("l:") {
+                    task.links.push(decode_link(json)?);
                 } else if let Some(var) = other.strip_prefix("v:") {
                     task.variables
                         .insert(var.to_owned(), decode_value(&value).map_err(|e| bad(name, &e))?);
@@ -1516,6 +1522,8 @@ fn decode_task(id: TaskId, fields: Fields) -> Result<Task, StoreError> {
     task.definition_key = definition_key.unwrap_or_else(|| key_of(&task.definition_id).to_owned());
     task.candidates.sort();
     task.candidates.dedup();
+    task.links.sort();
+    task.links.dedup();
     Ok(task)
 }
 

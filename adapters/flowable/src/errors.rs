@@ -111,7 +111,7 @@ fn missing_task(id: &str, family: Family) -> String {
 
 fn missing_instance(id: &str, family: Family) -> String {
     match family {
-        Family::Task | Family::TaskClaim | Family::HistoricTask => {
+        Family::Task | Family::TaskClaim | Family::HistoricTask | Family::TaskVariableDelete => {
             format!("Could not find a process instance with id '{id}'.")
         }
         Family::Variables | Family::VariableDelete => format!("Could not find an execution with id '{id}'."),
@@ -159,6 +159,12 @@ pub fn describe(err: &CoreError, family: Family, ctx: &RequestCtx) -> Described 
             Missing::IdentityLink { .. } => plain("Could not find the requested identity link.".into()),
             Missing::Task(id) => plain(missing_task(&id.to_string(), family)),
             Missing::TaskText(text) => plain(missing_task(text, family)),
+            Missing::TaskIdentityLink { .. } => plain("Could not find the requested identity link.".into()),
+            Missing::TaskVariable { task, name } => plain(if family == Family::TaskVariableDelete {
+                format!("Task '{task}' does not have a variable '{name}' in scope local")
+            } else {
+                format!("Task '{task}' does not have a variable with name: '{name}'.")
+            }),
             Missing::Deployment(id) => plain(format!("Could not find a deployment with id '{id}'.")),
             Missing::Resource { deployment, name } => plain(format!(
                 "Could not find a resource with name '{name}' in deployment '{deployment}'."
@@ -188,6 +194,9 @@ pub fn describe(err: &CoreError, family: Family, ctx: &RequestCtx) -> Described 
                 format!("Variable '{name}' is already present on execution '{instance}'.")
             }
             Clash::InstanceSuspended(_) => "Cannot complete a suspended task".into(),
+            Clash::TaskVariableExists { task, name } => {
+                format!("Variable '{name}' is already present on task '{task}'.")
+            }
             Clash::Stale(id) => {
                 format!("ProcessInstance[{id}] was updated by another transaction concurrently")
             }

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use bpm_compat_model::{
     Blob, Claim, Command, CoreError, DefinitionSelector, DeleteInstance, DeleteInstances, IdentityLink,
     IdentityLinkRef, InstanceFilter, InstanceId, InstanceQuery, InstanceRef, InstanceSort, RequestCtx,
-    SetMode, SetSuspended, SetVariables, SortOrder, StartInstance, TaskRef, TextMatch, Timestamp,
-    UpdateInstance, Variable, VariableFilter, VariableOp, VariableRef, VariableValue,
+    SetMode, SetSuspended, SetVariables, SortOrder, StartInstance, TaskLinkRef, TaskRef, TextMatch,
+    Timestamp, UpdateInstance, Variable, VariableFilter, VariableOp, VariableRef, VariableScope,
+    VariableValue,
 };
 use bytes::Bytes;
 use http::{header, Request};
@@ -97,6 +98,94 @@ pub fn parse(op: Op, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Comm
             let action = body.action.clone().unwrap_or_default();
             let cmd = tasks::task_action(task, body, ctx)?;
             Ok((Op::TaskAction { id, action }, cmd))
+        }
+        Op::UpdateTask { id } => {
+            let task = tasks::parse_task_id(&id)?;
+            let cmd = tasks::task_update(task, json_body(req)?)?;
+            Ok((Op::UpdateTask { id }, cmd))
+        }
+        Op::ListTaskIdentityLinks { id } => {
+            let r = TaskRef {
+                id: tasks::parse_task_id(&id)?,
+            };
+            Ok((Op::ListTaskIdentityLinks { id }, Command::GetTaskIdentityLinks(r)))
+        }
+        Op::AddTaskIdentityLink { id, .. } => {
+            let task = tasks::parse_task_id(&id)?;
+            let link = tasks::task_link_body(json_body(req)?)?;
+            let cmd = Command::AddTaskIdentityLink(TaskLinkRef {
+                id: task,
+                link: link.clone(),
+            });
+            Ok((Op::AddTaskIdentityLink { id, link: Some(link) }, cmd))
+        }
+        Op::GetTaskIdentityLink {
+            ref id,
+            ref family,
+            ref identity,
+            ref link_type,
+        }
+        | Op::DeleteTaskIdentityLink {
+            ref id,
+            ref family,
+            ref identity,
+            ref link_type,
+        } => {
+            let task = tasks::parse_task_id(id)?;
+            let link = identity_link_path(family, identity, link_type)?;
+            let cmd = match op {
+                Op::GetTaskIdentityLink { .. } => Command::GetTaskIdentityLinks(TaskRef { id: task }),
+                _ => Command::RemoveTaskIdentityLink(TaskLinkRef { id: task, link }),
+            };
+            Ok((op, cmd))
+        }
+        Op::ListTaskVariables { id } => {
+            let task = tasks::parse_task_id(&id)?;
+            let scope = tasks::task_scope(params.get("scope"))?;
+            Ok((
+                Op::ListTaskVariables { id },
+                Command::GetTaskVariables { id: task, scope },
+            ))
+        }
+        Op::CreateTaskVariables { id } => {
+            let task = tasks::parse_task_id(&id)?;
+            let (variables, scope) = tasks::task_variables_body(json_body(req)?)?;
+            let cmd = Command::SetTaskVariables {
+                id: task,
+                scope,
+                variables,
+                mode: SetMode::Create,
+            };
+            Ok((Op::CreateTaskVariables { id }, cmd))
+        }
+        Op::GetTaskVariable { id, name } => {
+            let task = tasks::parse_task_id(&id)?;
+            let scope = tasks::task_scope(params.get("scope"))?;
+            Ok((
+                Op::GetTaskVariable { id, name },
+                Command::GetTaskVariables { id: task, scope },
+            ))
+        }
+        Op::UpdateTaskVariable { id, name } => {
+            let task = tasks::parse_task_id(&id)?;
+            let (variable, scope) = tasks::task_variable_body(json_body(req)?, &name)?;
+            let cmd = Command::SetTaskVariables {
+                id: task,
+                scope,
+                variables: vec![variable],
+                mode: SetMode::Update,
+            };
+            Ok((Op::UpdateTaskVariable { id, name }, cmd))
+        }
+        Op::DeleteTaskVariable { id, name } => {
+            let task = tasks::parse_task_id(&id)?;
+            let scope = tasks::task_scope(params.get("scope"))?.unwrap_or(VariableScope::Local);
+            let cmd = Command::DeleteTaskVariable {
+                id: task,
+                scope,
+                name: name.clone(),
+            };
+            Ok((Op::DeleteTaskVariable { id, name }, cmd))
         }
         Op::ListHistoricInstances { .. } => {
             let (query, shape) = tasks::historic_instance_query(&params)?;
@@ -512,7 +601,11 @@ pub fn link_family(family: &str) -> Result<LinkFamily, CoreError> {
     }
 }
 
-fn identity_link_path(family: &str, identity: &str, link_type: &str) -> Result<IdentityLink, CoreError> {
+pub(crate) fn identity_link_path(
+    family: &str,
+    identity: &str,
+    link_type: &str,
+) -> Result<IdentityLink, CoreError> {
     Ok(match link_family(family)? {
         LinkFamily::Users => IdentityLink::user(identity, link_type),
         LinkFamily::Groups => IdentityLink::group(identity, link_type),

@@ -382,6 +382,85 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
             StatusCode::OK,
             &tasks::historic_instance_response(&view, ctx, &[]),
         ),
+        (Op::UpdateTask { .. }, Outcome::Task(view)) => {
+            json_response(StatusCode::OK, &tasks::task_response(&view, ctx))
+        }
+        (Op::ListTaskIdentityLinks { id }, Outcome::IdentityLinks(links)) => {
+            let id = tasks::parse_task_id(id)?;
+            let body: Vec<_> = links
+                .iter()
+                .map(|l| tasks::task_link_response(base, id, l))
+                .collect();
+            json_response(StatusCode::OK, &body)
+        }
+        (Op::AddTaskIdentityLink { id, .. }, Outcome::IdentityLink(link)) => {
+            let id = tasks::parse_task_id(id)?;
+            json_response(StatusCode::CREATED, &tasks::task_link_response(base, id, &link))
+        }
+        (
+            Op::GetTaskIdentityLink {
+                id,
+                family,
+                identity,
+                link_type,
+            },
+            Outcome::IdentityLinks(links),
+        ) => {
+            let tid = tasks::parse_task_id(id)?;
+            let wanted = crate::parse::identity_link_path(family, identity, link_type)?;
+            if !links.contains(&wanted) {
+                return Ok(plain_error(
+                    Category::NotFound,
+                    "Could not find the requested identity link.".into(),
+                ));
+            }
+            json_response(StatusCode::OK, &tasks::task_link_response(base, tid, &wanted))
+        }
+        (Op::DeleteTaskIdentityLink { .. } | Op::DeleteTaskVariable { .. }, _) => {
+            empty(StatusCode::NO_CONTENT)
+        }
+        (Op::ListTaskVariables { id }, Outcome::ScopedVariables(list)) => {
+            let id = tasks::parse_task_id(id)?;
+            let body: Vec<_> = list
+                .iter()
+                .map(|(v, s)| tasks::task_variable(base, id, v, *s))
+                .collect();
+            json_response(StatusCode::OK, &body)
+        }
+        (Op::CreateTaskVariables { id }, Outcome::ScopedVariables(list)) => {
+            let id = tasks::parse_task_id(id)?;
+            let body: Vec<_> = list
+                .iter()
+                .map(|(v, s)| tasks::task_variable(base, id, v, *s))
+                .collect();
+            json_response(StatusCode::CREATED, &body)
+        }
+        (Op::GetTaskVariable { id, name }, Outcome::ScopedVariables(list)) => {
+            let tid = tasks::parse_task_id(id)?;
+            match list.iter().find(|(v, _)| &v.name == name) {
+                Some((v, s)) => json_response(StatusCode::OK, &tasks::task_variable(base, tid, v, *s)),
+                None => plain_error(
+                    Category::NotFound,
+                    format!("Task '{id}' does not have a variable with name: '{name}'."),
+                ),
+            }
+        }
+        (Op::UpdateTaskVariable { id, .. }, Outcome::ScopedVariables(list)) => {
+            let id = tasks::parse_task_id(id)?;
+            let (v, s) = list.first().ok_or_else(|| unexpected(&op))?;
+            json_response(StatusCode::OK, &tasks::task_variable(base, id, v, *s))
+        }
+        (
+            Op::UpdateTask { .. }
+            | Op::ListTaskIdentityLinks { .. }
+            | Op::AddTaskIdentityLink { .. }
+            | Op::GetTaskIdentityLink { .. }
+            | Op::ListTaskVariables { .. }
+            | Op::CreateTaskVariables { .. }
+            | Op::GetTaskVariable { .. }
+            | Op::UpdateTaskVariable { .. },
+            _,
+        ) => return Err(unexpected(&op)),
         (Op::ListHistoricTasks { shape }, Outcome::Tasks(page)) => {
             let data: Vec<_> = page
                 .items

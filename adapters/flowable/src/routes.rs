@@ -128,6 +128,36 @@ pub enum Op {
     /// `POST runtime/tasks/{taskId}`: `complete`, `claim`, `delegate` or `resolve` (filled
     /// by parsing).
     TaskAction { id: String, action: String },
+    /// `PUT runtime/tasks/{taskId}`
+    UpdateTask { id: String },
+    /// `GET runtime/tasks/{taskId}/identitylinks`
+    ListTaskIdentityLinks { id: String },
+    /// `POST runtime/tasks/{taskId}/identitylinks`
+    AddTaskIdentityLink { id: String, link: Option<IdentityLink> },
+    /// `GET runtime/tasks/{taskId}/identitylinks/{family}/{identityId}/{type}`
+    GetTaskIdentityLink {
+        id: String,
+        family: String,
+        identity: String,
+        link_type: String,
+    },
+    /// `DELETE runtime/tasks/{taskId}/identitylinks/{family}/{identityId}/{type}`
+    DeleteTaskIdentityLink {
+        id: String,
+        family: String,
+        identity: String,
+        link_type: String,
+    },
+    /// `GET runtime/tasks/{taskId}/variables`
+    ListTaskVariables { id: String },
+    /// `POST runtime/tasks/{taskId}/variables`
+    CreateTaskVariables { id: String },
+    /// `GET runtime/tasks/{taskId}/variables/{name}`
+    GetTaskVariable { id: String, name: String },
+    /// `PUT runtime/tasks/{taskId}/variables/{name}`
+    UpdateTaskVariable { id: String, name: String },
+    /// `DELETE runtime/tasks/{taskId}/variables/{name}`
+    DeleteTaskVariable { id: String, name: String },
     /// `GET history/historic-process-instances`
     ListHistoricInstances { shape: ListShape },
     /// `GET history/historic-process-instances/{id}`
@@ -182,6 +212,16 @@ impl Op {
             Op::ListTasks { .. } => "list_tasks",
             Op::GetTask { .. } => "get_task",
             Op::TaskAction { .. } => "task_action",
+            Op::UpdateTask { .. } => "update_task",
+            Op::ListTaskIdentityLinks { .. } => "list_task_identity_links",
+            Op::AddTaskIdentityLink { .. } => "add_task_identity_link",
+            Op::GetTaskIdentityLink { .. } => "get_task_identity_link",
+            Op::DeleteTaskIdentityLink { .. } => "delete_task_identity_link",
+            Op::ListTaskVariables { .. } => "list_task_variables",
+            Op::CreateTaskVariables { .. } => "create_task_variables",
+            Op::GetTaskVariable { .. } => "get_task_variable",
+            Op::UpdateTaskVariable { .. } => "update_task_variable",
+            Op::DeleteTaskVariable { .. } => "delete_task_variable",
             Op::ListHistoricInstances { .. } => "list_historic_process_instances",
             Op::GetHistoricInstance { .. } => "get_historic_process_instance",
             Op::ListHistoricTasks { .. } => "list_historic_task_instances",
@@ -219,6 +259,8 @@ pub enum Family {
     TaskClaim,
     /// Historic task resources.
     HistoricTask,
+    /// `DELETE runtime/tasks/{id}/variables/{name}`: the "in scope" wording.
+    TaskVariableDelete,
     /// Lists and unknown paths.
     Other,
 }
@@ -231,7 +273,18 @@ impl Op {
             | Op::ListTasks { .. }
             | Op::ListHistoricInstances { .. } => Family::Other,
             Op::TaskAction { action, .. } if action == "claim" => Family::TaskClaim,
-            Op::GetTask { .. } | Op::TaskAction { .. } => Family::Task,
+            Op::GetTask { .. }
+            | Op::TaskAction { .. }
+            | Op::UpdateTask { .. }
+            | Op::ListTaskIdentityLinks { .. }
+            | Op::AddTaskIdentityLink { .. }
+            | Op::GetTaskIdentityLink { .. }
+            | Op::DeleteTaskIdentityLink { .. }
+            | Op::ListTaskVariables { .. }
+            | Op::CreateTaskVariables { .. }
+            | Op::GetTaskVariable { .. }
+            | Op::UpdateTaskVariable { .. } => Family::Task,
+            Op::DeleteTaskVariable { .. } => Family::TaskVariableDelete,
             Op::GetHistoricInstance { .. } => Family::Instance,
             Op::ListHistoricTasks { .. } | Op::ListHistoricActivities { .. } => Family::Other,
             Op::GetHistoricTask { .. } => Family::HistoricTask,
@@ -291,6 +344,7 @@ pub fn percent_decode(segment: &str) -> String {
 fn table(method: &Method, segments: &[String]) -> Option<(&'static [Method], Option<Op>)> {
     use Method as M;
     const GET_POST: &[Method] = &[M::GET, M::POST];
+    const GET_POST_PUT: &[Method] = &[M::GET, M::POST, M::PUT];
     const POST: &[Method] = &[M::POST];
     const GET_PUT_DELETE: &[Method] = &[M::GET, M::PUT, M::DELETE];
     const GET: &[Method] = &[M::GET];
@@ -344,12 +398,68 @@ fn table(method: &Method, segments: &[String]) -> Option<(&'static [Method], Opt
             },
         ),
         ["runtime", "tasks", _] => (
-            GET_POST,
+            GET_POST_PUT,
             match m {
                 M::GET => Some(Op::GetTask { id: id(2) }),
                 M::POST => Some(Op::TaskAction {
                     id: id(2),
                     action: String::new(),
+                }),
+                M::PUT => Some(Op::UpdateTask { id: id(2) }),
+                _ => None,
+            },
+        ),
+        ["runtime", "tasks", _, "identitylinks"] => (
+            GET_POST,
+            match m {
+                M::GET => Some(Op::ListTaskIdentityLinks { id: id(2) }),
+                M::POST => Some(Op::AddTaskIdentityLink {
+                    id: id(2),
+                    link: None,
+                }),
+                _ => None,
+            },
+        ),
+        ["runtime", "tasks", _, "identitylinks", _, _, _] => (
+            GET_DELETE,
+            match m {
+                M::GET => Some(Op::GetTaskIdentityLink {
+                    id: id(2),
+                    family: id(4),
+                    identity: id(5),
+                    link_type: id(6),
+                }),
+                M::DELETE => Some(Op::DeleteTaskIdentityLink {
+                    id: id(2),
+                    family: id(4),
+                    identity: id(5),
+                    link_type: id(6),
+                }),
+                _ => None,
+            },
+        ),
+        ["runtime", "tasks", _, "variables"] => (
+            GET_POST,
+            match m {
+                M::GET => Some(Op::ListTaskVariables { id: id(2) }),
+                M::POST => Some(Op::CreateTaskVariables { id: id(2) }),
+                _ => None,
+            },
+        ),
+        ["runtime", "tasks", _, "variables", _] => (
+            GET_PUT_DELETE,
+            match m {
+                M::GET => Some(Op::GetTaskVariable {
+                    id: id(2),
+                    name: id(4),
+                }),
+                M::PUT => Some(Op::UpdateTaskVariable {
+                    id: id(2),
+                    name: id(4),
+                }),
+                M::DELETE => Some(Op::DeleteTaskVariable {
+                    id: id(2),
+                    name: id(4),
                 }),
                 _ => None,
             },

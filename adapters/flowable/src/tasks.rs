@@ -7,8 +7,9 @@
 
 use bpm_compat_model::{
     ActivityQuery, ActivitySort, ActivityView, ClaimTask, Command, CompleteTask, CoreError, DelegateTask,
-    DelegationState, InstanceFilter, InstanceQuery, InstanceSort, InstanceState, InstanceView, Missing, Page,
-    RequestCtx, TaskFilter, TaskId, TaskQuery, TaskRef, TaskSort, TaskView, Timestamp, Variable,
+    DelegationState, Identity, IdentityLink, InstanceFilter, InstanceQuery, InstanceSort, InstanceState,
+    InstanceView, Missing, Page, RequestCtx, TaskFilter, TaskId, TaskQuery, TaskRef, TaskSort, TaskView,
+    Timestamp, UpdateTask, Variable, VariableScope,
 };
 use bytes::Bytes;
 use http::{Response, StatusCode};
@@ -22,7 +23,8 @@ use crate::routes::ListShape;
 use crate::variables::to_rest;
 use crate::wire::{
     DataResponse, HistoricActivityInstanceResponse, HistoricProcessInstanceResponse,
-    HistoricTaskInstanceResponse, RestVariable, TaskActionRequest, TaskResponse,
+    HistoricTaskInstanceResponse, RestIdentityLink, RestIdentityLinkRequest, RestVariable,
+    RestVariableRequest, TaskActionRequest, TaskResponse,
 };
 
 pub fn parse_task_id(text: &str) -> Result<TaskId, CoreError> {
@@ -810,4 +812,185 @@ pub fn historic_activity_response(v: &ActivityView, ctx: &RequestCtx) -> Histori
         duration_in_millis: r.end_time.map(|e| e.0 - r.start_time.0),
         tenant_id: v.tenant_id.clone(),
     }
+}
+
+/// `POST runtime/tasks/{id}/identitylinks`: Flowable's task wording of the checks.
+pub fn task_link_body(body: RestIdentityLinkRequest) -> Result<IdentityLink, CoreError> {
+    let user = body.user.or(body.user_id);
+    let group = body.group.or(body.group_id);
+    let link = match (user, group) {
+        (None, None) => {
+            return Err(CoreError::invalid(
+                "A group or a user is required to create an identity link.",
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(CoreError::invalid(
+                "Only one of user or group can be used to create an identity link.",
+            ))
+        }
+        (Some(u), None) => Identity::User(u),
+        (None, Some(g)) => Identity::Group(g),
+    };
+    let Some(link_type) = body.link_type else {
+        return Err(CoreError::invalid("The identity link type is required."));
+    };
+    Ok(IdentityLink {
+        identity: link,
+        link_type,
+    })
+}
+
+/// A `scope` of the task variable resources: absent means both (reads) or local (writes).
+pub fn task_scope(scope: Option<&str>) -> Result<Option<VariableScope>, CoreError> {
+    match scope {
+        None => Ok(None),
+        Some(s) if s.eq_ignore_ascii_case("local") => Ok(Some(VariableScope::Local)),
+        Some(s) if s.eq_ignore_ascii_case("global") => Ok(Some(VariableScope::Global)),
+        Some(s) => Err(CoreError::invalid(format!("Invalid variable scope: '{s}'"))),
+    }
+}
+
+/// `POST runtime/tasks/{id}/variables`: a JSON array of variables of one scope (default local).
+pub fn task_variables_body(raw: Value) -> Result<(Vec<Variable>, VariableScope), CoreError> {
+    let failed = || CoreError::invalid("Failed to serialize to a RestVariable instance");
+    let Value::Array(items) = raw else {
+        return Err(failed());
+    };
+    let mut list = Vec::with_capacity(items.len());
+    for item in items {
+        list.push(serde_json::from_value::<RestVariableRequest>(item).map_err(|_| failed())?);
+    }
+    if list.is_empty() {
+        return Err(CoreError::invalid(
+            "Request did not contain a list of variables to create.",
+        ));
+    }
+    let mut shared: Option<VariableScope> = None;
+    for v in &list {
+        if v.name.is_none() {
+            return Err(CoreError::invalid("Variable name is required"));
+        }
+        let scope = task_scope(v.scope.as_deref())?.unwrap_or(VariableScope::Local);
+        if shared.is_some_and(|s| s != scope) {
+            return Err(CoreError::invalid(
+                "Only allowed to update multiple variables in the same scope.",
+            ));
+        }
+        shared = Some(scope);
+    }
+    Ok((
+        named_variables(list, "Variable name is required")?,
+        shared.unwrap_or(VariableScope::Local),
+    ))
+}
+
+/// `PUT runtime/tasks/{id}/variables/{name}`: one variable whose name is the URL's.
+pub fn task_variable_body(
+    body: RestVariableRequest,
+    url_name: &str,
+) -> Result<(Variable, VariableScope), CoreError> {
+    let Some(name) = body.name.clone() else {
+        return Err(CoreError::invalid("Variable name is required"));
+    };
+    if name != url_name {
+        return Err(CoreError::invalid(
+            "Variable name in the body should be equal to the name used in the requested URL.",
+        ));
+    }
+    let scope = task_scope(body.scope.as_deref())?.unwrap_or(VariableScope::Local);
+    let value = crate::variables::from_rest(&name, body.type_name.as_deref(), &body.value)?;
+    Ok((Variable::new(name, value), scope))
+}
+
+/// `PUT runtime/tasks/{id}`: only the fields present in the body change; `null` clears one.
+pub fn task_update(id: TaskId, body: Value) -> Result<Command, CoreError> {
+    let Value::Object(map) = body else {
+        return Err(CoreError::invalid("JSON parse error: expected a JSON object"));
+    };
+    let text = |name: &str| -> Result<Option<Option<String>>, CoreError> {
+        match map.get(name) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
+            Some(other) => Err(CoreError::invalid(format!(
+                "JSON parse error: '{name}' must be text, not {other}"
+            ))),
+        }
+    };
+    let delegation_state = match text("delegationState")? {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(d)) => Some(Some(match d.as_str() {
+            "pending" => DelegationState::Pending,
+            "resolved" => DelegationState::Resolved,
+            other => {
+                return Err(CoreError::invalid(format!(
+                    "Illegal value for delegationState: {other}"
+                )))
+            }
+        })),
+    };
+    let due_date = match map.get("dueDate") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(v) => Some(date_filter(Some(v.clone()))?),
+    };
+    let priority = match map.get("priority") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_i64().and_then(|p| i32::try_from(p).ok()).ok_or_else(|| {
+            CoreError::invalid(format!(
+                "JSON parse error: 'priority' must be an integer, not {v}"
+            ))
+        })?),
+    };
+    Ok(Command::UpdateTask(UpdateTask {
+        id,
+        name: text("name")?,
+        description: text("description")?,
+        assignee: text("assignee")?,
+        owner: text("owner")?,
+        delegation_state,
+        due_date,
+        priority,
+        category: text("category")?,
+        form_key: text("formKey")?,
+    }))
+}
+
+pub fn task_link_url(base: &str, id: TaskId, link: &IdentityLink) -> String {
+    let (family, who) = match &link.identity {
+        Identity::User(u) => ("users", u),
+        Identity::Group(g) => ("groups", g),
+    };
+    format!(
+        "{}/identitylinks/{family}/{who}/{}",
+        task_url(base, id),
+        link.link_type
+    )
+}
+
+pub fn task_link_response(base: &str, id: TaskId, link: &IdentityLink) -> RestIdentityLink {
+    let (user, group) = match &link.identity {
+        Identity::User(u) => (Some(u.clone()), None),
+        Identity::Group(g) => (None, Some(g.clone())),
+    };
+    RestIdentityLink {
+        url: task_link_url(base, id, link),
+        user,
+        group,
+        link_type: link.link_type.clone(),
+    }
+}
+
+pub fn task_variable(base: &str, id: TaskId, v: &Variable, scope: VariableScope) -> RestVariable {
+    let scope_name = match scope {
+        VariableScope::Local => "local",
+        VariableScope::Global => "global",
+    };
+    to_rest(
+        v,
+        Some(scope_name),
+        &format!("{}/variables/{}/data", task_url(base, id), v.name),
+    )
 }

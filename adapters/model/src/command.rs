@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::instance::{IdentityLink, InstanceId};
 use crate::query::InstanceQuery;
 use crate::repository::{DefinitionQuery, DeploymentQuery, Resource};
-use crate::task::{ActivityQuery, TaskId, TaskQuery};
+use crate::task::{ActivityQuery, DelegationState, TaskId, TaskQuery, VariableScope};
 use crate::time::Timestamp;
 use crate::variable::Variable;
 
@@ -49,6 +49,27 @@ pub enum Command {
     DelegateTask(DelegateTask),
     /// Hands a delegated task back to its owner.
     ResolveTask(TaskRef),
+    /// Changes the given fields of an open task.
+    UpdateTask(UpdateTask),
+    GetTaskIdentityLinks(TaskRef),
+    AddTaskIdentityLink(TaskLinkRef),
+    RemoveTaskIdentityLink(TaskLinkRef),
+    /// A task's variables: local, its instance's, or both (`scope: None`, local first).
+    GetTaskVariables {
+        id: TaskId,
+        scope: Option<VariableScope>,
+    },
+    SetTaskVariables {
+        id: TaskId,
+        scope: VariableScope,
+        variables: Vec<Variable>,
+        mode: SetMode,
+    },
+    DeleteTaskVariable {
+        id: TaskId,
+        scope: VariableScope,
+        name: String,
+    },
     /// Deploys files; every process in them becomes a new definition version.
     Deploy(Deploy),
     GetDeployment(String),
@@ -95,6 +116,13 @@ impl Command {
             Command::ClaimTask(_) => "claim_task",
             Command::DelegateTask(_) => "delegate_task",
             Command::ResolveTask(_) => "resolve_task",
+            Command::UpdateTask(_) => "update_task",
+            Command::GetTaskIdentityLinks(_) => "get_task_identity_links",
+            Command::AddTaskIdentityLink(_) => "add_task_identity_link",
+            Command::RemoveTaskIdentityLink(_) => "remove_task_identity_link",
+            Command::GetTaskVariables { .. } => "get_task_variables",
+            Command::SetTaskVariables { .. } => "set_task_variables",
+            Command::DeleteTaskVariable { .. } => "delete_task_variable",
             Command::Deploy(_) => "deploy",
             Command::GetDeployment(_) => "get_deployment",
             Command::ListDeployments(_) => "list_deployments",
@@ -109,7 +137,15 @@ impl Command {
     /// The task the command addresses, for spans.
     pub fn task_id(&self) -> Option<TaskId> {
         match self {
-            Command::GetTask(r) | Command::GetHistoricTask(r) | Command::ResolveTask(r) => Some(r.id),
+            Command::GetTask(r)
+            | Command::GetHistoricTask(r)
+            | Command::ResolveTask(r)
+            | Command::GetTaskIdentityLinks(r) => Some(r.id),
+            Command::UpdateTask(c) => Some(c.id),
+            Command::AddTaskIdentityLink(c) | Command::RemoveTaskIdentityLink(c) => Some(c.id),
+            Command::GetTaskVariables { id, .. }
+            | Command::SetTaskVariables { id, .. }
+            | Command::DeleteTaskVariable { id, .. } => Some(*id),
             Command::CompleteTask(c) => Some(c.id),
             Command::ClaimTask(c) => Some(c.id),
             Command::DelegateTask(c) => Some(c.id),
@@ -145,6 +181,13 @@ impl Command {
             | Command::ClaimTask(_)
             | Command::DelegateTask(_)
             | Command::ResolveTask(_)
+            | Command::UpdateTask(_)
+            | Command::GetTaskIdentityLinks(_)
+            | Command::AddTaskIdentityLink(_)
+            | Command::RemoveTaskIdentityLink(_)
+            | Command::GetTaskVariables { .. }
+            | Command::SetTaskVariables { .. }
+            | Command::DeleteTaskVariable { .. }
             | Command::Deploy(_)
             | Command::GetDeployment(_)
             | Command::ListDeployments(_)
@@ -297,4 +340,25 @@ pub struct Deploy {
     /// `""` is the default tenant.
     pub tenant_id: String,
     pub resources: Vec<Resource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskLinkRef {
+    pub id: TaskId,
+    pub link: IdentityLink,
+}
+
+/// Sets the given fields of a task; `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct UpdateTask {
+    pub id: TaskId,
+    pub name: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub assignee: Option<Option<String>>,
+    pub owner: Option<Option<String>>,
+    pub delegation_state: Option<Option<DelegationState>>,
+    pub due_date: Option<Option<Timestamp>>,
+    pub priority: Option<i32>,
+    pub category: Option<Option<String>>,
+    pub form_key: Option<Option<String>>,
 }

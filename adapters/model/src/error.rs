@@ -85,6 +85,10 @@ pub enum Missing {
     },
     #[error("task {0} not found")]
     Task(TaskId),
+    #[error("identity link not found on task {task}")]
+    TaskIdentityLink { task: TaskId, link: IdentityLink },
+    #[error("variable '{name}' not found on task {task}")]
+    TaskVariable { task: TaskId, name: String },
     #[error("deployment '{0}' not found")]
     Deployment(String),
     #[error("resource '{name}' not found in deployment '{deployment}'")]
@@ -110,6 +114,8 @@ pub enum Clash {
     /// often than the engine retries.
     #[error("process instance {0} was changed by another request")]
     Stale(InstanceId),
+    #[error("variable '{name}' already exists on task {task}")]
+    TaskVariableExists { task: TaskId, name: String },
     #[error("task {task} is already claimed by {by}")]
     TaskClaimed { task: TaskId, by: String },
 }

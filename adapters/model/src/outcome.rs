@@ -6,7 +6,7 @@ use crate::definition::ProcessDefinition;
 use crate::instance::{ActivityRecord, IdentityLink, InstanceId, ProcessInstance};
 use crate::query::Page;
 use crate::repository::{Deployment, Resource};
-use crate::task::Task;
+use crate::task::{Task, VariableScope};
 use crate::variable::Variable;
 use crate::variable::Variables;
 
@@ -27,6 +27,8 @@ pub enum Outcome {
     Definitions(Page<Arc<ProcessDefinition>>),
     Resource(Resource),
     Activities(Page<ActivityView>),
+    /// Variables with the scope each comes from.
+    ScopedVariables(Vec<(Variable, VariableScope)>),
     /// Done, nothing to show.
     Done,
 }

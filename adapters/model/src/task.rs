@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::instance::{Identity, InstanceId};
+use crate::instance::{Identity, IdentityLink, InstanceId};
 use crate::query::{id_string_cmp, SortOrder, TextMatch};
 use crate::time::Timestamp;
 use crate::variable::Variables;
@@ -43,6 +43,9 @@ pub enum DelegationState {
     Resolved,
 }
 
+/// The link type of candidate users and groups.
+pub const CANDIDATE_LINK: &str = "candidate";
+
 /// The priority a task gets when its definition names none (Flowable's default).
 pub const DEFAULT_PRIORITY: i32 = 50;
 
@@ -64,6 +67,9 @@ pub struct Task {
     pub delegation_state: Option<DelegationState>,
     /// Candidate users and groups, sorted, without duplicates.
     pub candidates: Vec<Identity>,
+    /// Identity links of other types than `candidate` (added through the API), sorted.
+    #[serde(default)]
+    pub links: Vec<IdentityLink>,
     pub priority: i32,
     pub create_time: Timestamp,
     pub claim_time: Option<Timestamp>,
@@ -86,6 +92,54 @@ pub struct Task {
 impl Task {
     pub fn is_open(&self) -> bool {
         self.end_time.is_none()
+    }
+
+    /// Every stored identity link: the candidates (type `candidate`), then the others.
+    pub fn identity_links(&self) -> Vec<IdentityLink> {
+        let mut all: Vec<IdentityLink> = self
+            .candidates
+            .iter()
+            .map(|c| IdentityLink {
+                identity: c.clone(),
+                link_type: CANDIDATE_LINK.into(),
+            })
+            .collect();
+        all.extend(self.links.iter().cloned());
+        all
+    }
+
+    /// Adds a link (candidates by type); answers whether it was new.
+    pub fn add_link(&mut self, link: IdentityLink) -> bool {
+        if link.link_type == CANDIDATE_LINK {
+            match self.candidates.binary_search(&link.identity) {
+                Ok(_) => false,
+                Err(at) => {
+                    self.candidates.insert(at, link.identity);
+                    true
+                }
+            }
+        } else {
+            match self.links.binary_search(&link) {
+                Ok(_) => false,
+                Err(at) => {
+                    self.links.insert(at, link);
+                    true
+                }
+            }
+        }
+    }
+
+    /// Removes a link; answers whether it was there.
+    pub fn remove_link(&mut self, link: &IdentityLink) -> bool {
+        if link.link_type == CANDIDATE_LINK {
+            let before = self.candidates.len();
+            self.candidates.retain(|c| c != &link.identity);
+            before != self.candidates.len()
+        } else {
+            let before = self.links.len();
+            self.links.retain(|l| l != link);
+            before != self.links.len()
+        }
     }
 
     pub fn is_candidate_user(&self, user: &str) -> bool {
@@ -326,4 +380,12 @@ pub enum ActivitySort {
     InstanceId,
     Id,
     TenantId,
+}
+
+/// Which variables of a task a command means: its own, its instance's, or both (local first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum VariableScope {
+    Local,
+    Global,
 }
