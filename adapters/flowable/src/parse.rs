@@ -882,6 +882,45 @@ fn sort_key(sort: &str) -> Option<InstanceSort> {
     })
 }
 
+/// The paging and sorting of a GET list, and the shape its envelope echoes.
+pub(crate) struct Listing<S> {
+    pub start: usize,
+    pub size: usize,
+    pub sort: S,
+    pub order: SortOrder,
+    pub shape: ListShape,
+}
+
+/// Reads `start`, `size` (defaults 0 and 10), `sort` (default `default_sort`, mapped by
+/// `key`; an unknown key is Flowable's 400) and `order` of a GET list.
+pub(crate) fn listing<S>(
+    p: &Params,
+    default_sort: &str,
+    key: impl Fn(&str) -> Option<S>,
+) -> Result<Listing<S>, CoreError> {
+    let text = |name: &str| p.get(name).map(|v| Value::String(v.into()));
+    let start = paging(text("start"), "start", 0)?;
+    let size = paging(text("size"), "size", 10)?;
+    let sort_name = p.get("sort").unwrap_or(default_sort).to_owned();
+    let sort = key(&sort_name).ok_or_else(|| {
+        CoreError::invalid(format!(
+            "Value for param 'sort' is not valid, '{sort_name}' is not a valid property"
+        ))
+    })?;
+    let (order, order_name) = order_param(p.get("order").map(str::to_owned))?;
+    Ok(Listing {
+        start,
+        size,
+        sort,
+        order,
+        shape: ListShape {
+            sort: sort_name,
+            order: order_name,
+            variables: None,
+        },
+    })
+}
+
 /// The `order` parameter (default `asc`) and its name to echo.
 pub(crate) fn order_param(order: Option<String>) -> Result<(SortOrder, String), CoreError> {
     let name = order.unwrap_or_else(|| "asc".into());

@@ -106,12 +106,17 @@ fn all_variables(view: &InstanceView) -> Vec<Variable> {
 }
 
 pub fn link_response(base: &str, id: InstanceId, link: &IdentityLink) -> RestIdentityLink {
+    rest_link(identity_link_url(base, id, link), link)
+}
+
+/// `{url, user, group, type}` of a link (of an instance or a task).
+pub fn rest_link(url: String, link: &IdentityLink) -> RestIdentityLink {
     let (user, group) = match &link.identity {
         Identity::User(u) => (Some(u.clone()), None),
         Identity::Group(g) => (None, Some(g.clone())),
     };
     RestIdentityLink {
-        url: identity_link_url(base, id, link),
+        url,
         user,
         group,
         link_type: link.link_type.clone(),
@@ -206,15 +211,7 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
                     instance_response(view, ctx, DefinitionFields::NameOnly, &vars)
                 })
                 .collect();
-            let body = DataResponse {
-                size: data.len(),
-                data,
-                total: page.total,
-                start: page.start,
-                sort: shape.sort.clone(),
-                order: shape.order.clone(),
-            };
-            json_response(StatusCode::OK, &body)
+            list_response(data, page.total, page.start, shape)
         }
         (Op::StartInstance, Outcome::Instance(view)) => {
             // The start response shows the variables set during the start.
@@ -350,7 +347,10 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
                 ),
             }
         }
-        (Op::ListTasks { shape }, Outcome::Tasks(page)) => tasks::task_list(&page, shape, ctx),
+        (Op::ListTasks { shape }, Outcome::Tasks(page)) => {
+            let data: Vec<_> = page.items.iter().map(|v| tasks::task_response(v, ctx)).collect();
+            list_response(data, page.total, page.start, shape)
+        }
         (Op::GetTask { .. }, Outcome::Task(view)) => {
             json_response(StatusCode::OK, &tasks::task_response(&view, ctx))
         }
@@ -365,17 +365,7 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
                     tasks::historic_instance_response(view, ctx, &vars)
                 })
                 .collect();
-            json_response(
-                StatusCode::OK,
-                &DataResponse {
-                    size: data.len(),
-                    data,
-                    total: page.total,
-                    start: page.start,
-                    sort: shape.sort.clone(),
-                    order: shape.order.clone(),
-                },
-            )
+            list_response(data, page.total, page.start, shape)
         }
         // The single GET does not ask for variables: always `[]`.
         (Op::GetHistoricInstance { .. }, Outcome::Instance(view)) => json_response(

@@ -14,26 +14,12 @@ use bpm_compat_model::{
 };
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
-use serde_json::Value;
 
 use crate::multipart;
-use crate::parse::{order_param, paging, texts, Params};
+use crate::parse::{listing, texts, Listing, Params};
 use crate::render::definition_url;
 use crate::routes::ListShape;
 use crate::wire::{DeploymentResponse, ProcessDefinitionResponse};
-
-fn invalid_sort(name: &str) -> CoreError {
-    CoreError::invalid(format!(
-        "Value for param 'sort' is not valid, '{name}' is not a valid property"
-    ))
-}
-
-fn page_params(p: &Params) -> Result<(usize, usize), CoreError> {
-    Ok((
-        paging(p.get("start").map(|v| Value::String(v.into())), "start", 0)?,
-        paging(p.get("size").map(|v| Value::String(v.into())), "size", 10)?,
-    ))
-}
 
 fn flag(p: &Params, name: &str) -> bool {
     p.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -112,16 +98,21 @@ pub fn deploy(req: &Request<Bytes>, p: &Params) -> Result<Command, CoreError> {
 
 /// `GET repository/deployments`.
 pub fn deployment_query(p: &Params) -> Result<(DeploymentQuery, ListShape), CoreError> {
-    let (start, size) = page_params(p)?;
-    let sort_name = p.get("sort").unwrap_or("id").to_owned();
-    let sort = match sort_name.as_str() {
-        "id" => DeploymentSort::Id,
-        "name" => DeploymentSort::Name,
-        "deployTime" => DeploymentSort::DeployTime,
-        "tenantId" => DeploymentSort::TenantId,
-        other => return Err(invalid_sort(other)),
-    };
-    let (order, order_name) = order_param(p.get("order").map(str::to_owned))?;
+    let Listing {
+        start,
+        size,
+        sort,
+        order,
+        shape,
+    } = listing(p, "id", |key| {
+        Some(match key {
+            "id" => DeploymentSort::Id,
+            "name" => DeploymentSort::Name,
+            "deployTime" => DeploymentSort::DeployTime,
+            "tenantId" => DeploymentSort::TenantId,
+            _ => return None,
+        })
+    })?;
     let s = |name: &str| p.get(name).map(str::to_owned);
     let mut f = DeploymentFilter::default();
     let mut impossible = false;
@@ -148,29 +139,30 @@ pub fn deployment_query(p: &Params) -> Result<(DeploymentQuery, ListShape), Core
             start,
             size,
         },
-        ListShape {
-            sort: sort_name,
-            order: order_name,
-            variables: None,
-        },
+        shape,
     ))
 }
 
 /// `GET repository/process-definitions`.
 pub fn definition_query(p: &Params) -> Result<(DefinitionQuery, ListShape), CoreError> {
-    let (start, size) = page_params(p)?;
-    let sort_name = p.get("sort").unwrap_or("name").to_owned();
-    let sort = match sort_name.as_str() {
-        "name" => DefinitionSort::Name,
-        "id" => DefinitionSort::Id,
-        "key" => DefinitionSort::Key,
-        "category" => DefinitionSort::Category,
-        "version" => DefinitionSort::Version,
-        "deploymentId" => DefinitionSort::DeploymentId,
-        "tenantId" => DefinitionSort::TenantId,
-        other => return Err(invalid_sort(other)),
-    };
-    let (order, order_name) = order_param(p.get("order").map(str::to_owned))?;
+    let Listing {
+        start,
+        size,
+        sort,
+        order,
+        shape,
+    } = listing(p, "name", |key| {
+        Some(match key {
+            "name" => DefinitionSort::Name,
+            "id" => DefinitionSort::Id,
+            "key" => DefinitionSort::Key,
+            "category" => DefinitionSort::Category,
+            "version" => DefinitionSort::Version,
+            "deploymentId" => DefinitionSort::DeploymentId,
+            "tenantId" => DefinitionSort::TenantId,
+            _ => return None,
+        })
+    })?;
     let s = |name: &str| p.get(name).map(str::to_owned);
     let mut f = DefinitionFilter::default();
     let mut impossible = false;
@@ -219,11 +211,7 @@ pub fn definition_query(p: &Params) -> Result<(DefinitionQuery, ListShape), Core
             start,
             size,
         },
-        ListShape {
-            sort: sort_name,
-            order: order_name,
-            variables: None,
-        },
+        shape,
     ))
 }
 

@@ -8,23 +8,20 @@
 use bpm_compat_model::{
     ActivityQuery, ActivitySort, ActivityView, ClaimTask, Command, CompleteTask, CoreError, DelegateTask,
     DelegationState, Identity, IdentityLink, InstanceFilter, InstanceQuery, InstanceSort, InstanceState,
-    InstanceView, Missing, Page, RequestCtx, TaskFilter, TaskId, TaskQuery, TaskRef, TaskSort, TaskView,
-    Timestamp, UpdateTask, Variable, VariableScope,
+    InstanceView, Missing, RequestCtx, TaskFilter, TaskId, TaskQuery, TaskRef, TaskSort, TaskView, Timestamp,
+    UpdateTask, Variable, VariableScope,
 };
-use bytes::Bytes;
-use http::{Response, StatusCode};
 use serde_json::Value;
 
-use crate::errors::json_response;
 use crate::ids::{filter_instance_id, render_instance_id};
-use crate::parse::{date_filter, named_variables, order_param, paging, texts, Params};
+use crate::parse::{date_filter, listing, named_variables, texts, Listing, Params};
 use crate::render::{definition_url, instance_url, variable_data_url};
 use crate::routes::ListShape;
 use crate::variables::to_rest;
 use crate::wire::{
-    DataResponse, HistoricActivityInstanceResponse, HistoricProcessInstanceResponse,
-    HistoricTaskInstanceResponse, RestIdentityLink, RestIdentityLinkRequest, RestVariable,
-    RestVariableRequest, TaskActionRequest, TaskResponse,
+    HistoricActivityInstanceResponse, HistoricProcessInstanceResponse, HistoricTaskInstanceResponse,
+    RestIdentityLink, RestIdentityLinkRequest, RestVariable, RestVariableRequest, TaskActionRequest,
+    TaskResponse,
 };
 
 pub fn parse_task_id(text: &str) -> Result<TaskId, CoreError> {
@@ -43,12 +40,6 @@ pub fn historic_instance_url(base: &str, id: bpm_compat_model::InstanceId) -> St
     )
 }
 
-fn invalid_sort(name: &str) -> CoreError {
-    CoreError::invalid(format!(
-        "Value for param 'sort' is not valid, '{name}' is not a valid property"
-    ))
-}
-
 fn date_param(p: &Params, name: &str) -> Result<Option<Timestamp>, CoreError> {
     date_filter(p.get(name).map(|v| Value::String(v.to_owned())))
 }
@@ -65,24 +56,28 @@ fn int_param(p: &Params, name: &str) -> Result<Option<i32>, CoreError> {
 
 /// `GET runtime/tasks`: the query and what the envelope echoes.
 pub fn task_query(p: &Params) -> Result<(TaskQuery, ListShape), CoreError> {
-    let start = paging(p.get("start").map(|v| Value::String(v.into())), "start", 0)?;
-    let size = paging(p.get("size").map(|v| Value::String(v.into())), "size", 10)?;
-    let sort_name = p.get("sort").unwrap_or("id").to_owned();
-    let sort = match sort_name.as_str() {
-        "id" => TaskSort::Id,
-        "name" => TaskSort::Name,
-        "description" => TaskSort::Description,
-        "dueDate" => TaskSort::DueDate,
-        "createTime" => TaskSort::CreateTime,
-        "priority" => TaskSort::Priority,
-        // Without child executions a task's execution is its process instance.
-        "executionId" | "processInstanceId" => TaskSort::InstanceId,
-        "tenantId" => TaskSort::TenantId,
-        "assignee" => TaskSort::Assignee,
-        "owner" => TaskSort::Owner,
-        other => return Err(invalid_sort(other)),
-    };
-    let (order, order_name) = order_param(p.get("order").map(str::to_owned))?;
+    let Listing {
+        start,
+        size,
+        sort,
+        order,
+        shape,
+    } = listing(p, "id", |key| {
+        Some(match key {
+            "id" => TaskSort::Id,
+            "name" => TaskSort::Name,
+            "description" => TaskSort::Description,
+            "dueDate" => TaskSort::DueDate,
+            "createTime" => TaskSort::CreateTime,
+            "priority" => TaskSort::Priority,
+            // Without child executions a task's execution is its process instance.
+            "executionId" | "processInstanceId" => TaskSort::InstanceId,
+            "tenantId" => TaskSort::TenantId,
+            "assignee" => TaskSort::Assignee,
+            "owner" => TaskSort::Owner,
+            _ => return None,
+        })
+    })?;
     let mut f = TaskFilter::default();
     let mut impossible = false;
     let s = |name: &str| p.get(name).map(str::to_owned);
@@ -218,14 +213,7 @@ pub fn task_query(p: &Params) -> Result<(TaskQuery, ListShape), CoreError> {
         size,
         include_process_variables: include("includeProcessVariables"),
     };
-    Ok((
-        query,
-        ListShape {
-            sort: sort_name,
-            order: order_name,
-            variables: None,
-        },
-    ))
+    Ok((query, shape))
 }
 
 /// `POST runtime/tasks/{id}`: the action.
@@ -316,38 +304,27 @@ fn process_variables(view: &TaskView, base: &str) -> Vec<RestVariable> {
         .collect()
 }
 
-pub fn task_list(page: &Page<TaskView>, shape: &ListShape, ctx: &RequestCtx) -> Response<Bytes> {
-    let data: Vec<TaskResponse> = page.items.iter().map(|v| task_response(v, ctx)).collect();
-    json_response(
-        StatusCode::OK,
-        &DataResponse {
-            size: data.len(),
-            data,
-            total: page.total,
-            start: page.start,
-            sort: shape.sort.clone(),
-            order: shape.order.clone(),
-        },
-    )
-}
-
 /// `GET history/historic-process-instances`: the query (over running and ended instances)
 /// and what the envelope echoes.
 pub fn historic_instance_query(p: &Params) -> Result<(InstanceQuery, ListShape), CoreError> {
-    let start = paging(p.get("start").map(|v| Value::String(v.into())), "start", 0)?;
-    let size = paging(p.get("size").map(|v| Value::String(v.into())), "size", 10)?;
-    let sort_name = p.get("sort").unwrap_or("processInstanceId").to_owned();
-    let sort = match sort_name.as_str() {
-        "processInstanceId" => InstanceSort::Id,
-        "processDefinitionId" => InstanceSort::DefinitionId,
-        "businessKey" => InstanceSort::BusinessKey,
-        "startTime" => InstanceSort::StartTime,
-        "tenantId" => InstanceSort::TenantId,
-        "endTime" => InstanceSort::EndTime,
-        "duration" => InstanceSort::Duration,
-        other => return Err(invalid_sort(other)),
-    };
-    let (order, order_name) = order_param(p.get("order").map(str::to_owned))?;
+    let Listing {
+        start,
+        size,
+        sort,
+        order,
+        shape,
+    } = listing(p, "processInstanceId", |key| {
+        Some(match key {
+            "processInstanceId" => InstanceSort::Id,
+            "processDefinitionId" => InstanceSort::DefinitionId,
+            "businessKey" => InstanceSort::BusinessKey,
+            "startTime" => InstanceSort::StartTime,
+            "tenantId" => InstanceSort::TenantId,
+            "endTime" => InstanceSort::EndTime,
+            "duration" => InstanceSort::Duration,
+            _ => return None,
+        })
+    })?;
     let s = |name: &str| p.get(name).map(str::to_owned);
     let mut f = InstanceFilter {
         states: match p.get("finished") {
@@ -426,9 +403,8 @@ pub fn historic_instance_query(p: &Params) -> Result<(InstanceQuery, ListShape),
             size,
         },
         ListShape {
-            sort: sort_name,
-            order: order_name,
             variables: include.then_some(None),
+            ..shape
         },
     ))
 }
@@ -501,28 +477,32 @@ pub fn historic_task_url(base: &str, id: TaskId) -> String {
 
 /// `GET history/historic-task-instances`: running and ended tasks.
 pub fn historic_task_query(p: &Params) -> Result<(TaskQuery, ListShape), CoreError> {
-    let start = paging(p.get("start").map(|v| Value::String(v.into())), "start", 0)?;
-    let size = paging(p.get("size").map(|v| Value::String(v.into())), "size", 10)?;
-    let sort_name = p.get("sort").unwrap_or("taskInstanceId").to_owned();
-    let sort = match sort_name.as_str() {
-        "taskInstanceId" => TaskSort::Id,
-        "deleteReason" => TaskSort::DeleteReason,
-        "duration" => TaskSort::Duration,
-        "endTime" => TaskSort::EndTime,
-        "executionId" | "processInstanceId" => TaskSort::InstanceId,
-        "processDefinitionId" => TaskSort::DefinitionId,
-        "start" | "startTime" => TaskSort::CreateTime,
-        "assignee" => TaskSort::Assignee,
-        "taskDefinitionKey" => TaskSort::TaskDefinitionKey,
-        "description" => TaskSort::Description,
-        "dueDate" => TaskSort::DueDate,
-        "name" => TaskSort::Name,
-        "owner" => TaskSort::Owner,
-        "priority" => TaskSort::Priority,
-        "tenantId" => TaskSort::TenantId,
-        other => return Err(invalid_sort(other)),
-    };
-    let (order, order_name) = order_param(p.get("order").map(str::to_owned))?;
+    let Listing {
+        start,
+        size,
+        sort,
+        order,
+        shape,
+    } = listing(p, "taskInstanceId", |key| {
+        Some(match key {
+            "taskInstanceId" => TaskSort::Id,
+            "deleteReason" => TaskSort::DeleteReason,
+            "duration" => TaskSort::Duration,
+            "endTime" => TaskSort::EndTime,
+            "executionId" | "processInstanceId" => TaskSort::InstanceId,
+            "processDefinitionId" => TaskSort::DefinitionId,
+            "start" | "startTime" => TaskSort::CreateTime,
+            "assignee" => TaskSort::Assignee,
+            "taskDefinitionKey" => TaskSort::TaskDefinitionKey,
+            "description" => TaskSort::Description,
+            "dueDate" => TaskSort::DueDate,
+            "name" => TaskSort::Name,
+            "owner" => TaskSort::Owner,
+            "priority" => TaskSort::Priority,
+            "tenantId" => TaskSort::TenantId,
+            _ => return None,
+        })
+    })?;
     let s = |name: &str| p.get(name).map(str::to_owned);
     let mut f = TaskFilter {
         all: p.get("finished").is_none(),
@@ -659,11 +639,7 @@ pub fn historic_task_query(p: &Params) -> Result<(TaskQuery, ListShape), CoreErr
             size,
             include_process_variables: include,
         },
-        ListShape {
-            sort: sort_name,
-            order: order_name,
-            variables: None,
-        },
+        shape,
     ))
 }
 
@@ -711,22 +687,26 @@ pub fn historic_task_response(view: &TaskView, ctx: &RequestCtx) -> HistoricTask
 /// `GET history/historic-activity-instances`. The records are kept per instance, so the query
 /// must name the instances (`processInstanceId`, `processInstanceIds` or `executionId`).
 pub fn historic_activity_query(p: &Params) -> Result<(ActivityQuery, ListShape), CoreError> {
-    let start = paging(p.get("start").map(|v| Value::String(v.into())), "start", 0)?;
-    let size = paging(p.get("size").map(|v| Value::String(v.into())), "size", 10)?;
-    let sort_name = p.get("sort").unwrap_or("startTime").to_owned();
-    let sort = match sort_name.as_str() {
-        "startTime" => ActivitySort::StartTime,
-        "endTime" => ActivitySort::EndTime,
-        "duration" => ActivitySort::Duration,
-        "activityId" => ActivitySort::ActivityId,
-        "activityName" => ActivitySort::ActivityName,
-        "activityType" => ActivitySort::ActivityType,
-        "executionId" | "processInstanceId" | "processDefinitionId" => ActivitySort::InstanceId,
-        "activityInstanceId" => ActivitySort::Id,
-        "tenantId" => ActivitySort::TenantId,
-        other => return Err(invalid_sort(other)),
-    };
-    let (order, order_name) = order_param(p.get("order").map(str::to_owned))?;
+    let Listing {
+        start,
+        size,
+        sort,
+        order,
+        shape,
+    } = listing(p, "startTime", |key| {
+        Some(match key {
+            "startTime" => ActivitySort::StartTime,
+            "endTime" => ActivitySort::EndTime,
+            "duration" => ActivitySort::Duration,
+            "activityId" => ActivitySort::ActivityId,
+            "activityName" => ActivitySort::ActivityName,
+            "activityType" => ActivitySort::ActivityType,
+            "executionId" | "processInstanceId" | "processDefinitionId" => ActivitySort::InstanceId,
+            "activityInstanceId" => ActivitySort::Id,
+            "tenantId" => ActivitySort::TenantId,
+            _ => return None,
+        })
+    })?;
     let s = |name: &str| p.get(name).map(str::to_owned);
     let mut named: Vec<&str> = Vec::new();
     for name in ["processInstanceId", "executionId"] {
@@ -782,11 +762,7 @@ pub fn historic_activity_query(p: &Params) -> Result<(ActivityQuery, ListShape),
             start,
             size,
         },
-        ListShape {
-            sort: sort_name,
-            order: order_name,
-            variables: None,
-        },
+        shape,
     ))
 }
 
@@ -971,16 +947,7 @@ pub fn task_link_url(base: &str, id: TaskId, link: &IdentityLink) -> String {
 }
 
 pub fn task_link_response(base: &str, id: TaskId, link: &IdentityLink) -> RestIdentityLink {
-    let (user, group) = match &link.identity {
-        Identity::User(u) => (Some(u.clone()), None),
-        Identity::Group(g) => (None, Some(g.clone())),
-    };
-    RestIdentityLink {
-        url: task_link_url(base, id, link),
-        user,
-        group,
-        link_type: link.link_type.clone(),
-    }
+    crate::render::rest_link(task_link_url(base, id, link), link)
 }
 
 pub fn task_variable(base: &str, id: TaskId, v: &Variable, scope: VariableScope) -> RestVariable {
