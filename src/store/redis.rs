@@ -20,7 +20,23 @@
 //! P{sn}:t:<tenant> ZSET    open instances by non-empty tenant id
 //! P{sn}:sus        ZSET    suspended instances
 //! P{sn}:closed     ZSET    closed instances (any other state), for queries that ask for them
+//! P{sn}:tk:<id>    HASH    one task (fields at `task_args`); its instance lists it in its own
+//!                          hash as a field `tk:<id>`
+//! P{sn}:to         ZSET    open tasks of the shard; P{sn}:td ended ones
+//! P{sn}:ta:<user>  ZSET    open tasks by assignee; P{sn}:tu:<user> / P{sn}:tg:<group> by
+//!                          candidate user / group
+//! P{sn}:h:<id>     HASH    an instance's activity records, `<revision>.<n>` ->
+//!                          `<start>|<activity>|<end>`
+//! P{repo}:...      the deployment repository, under its own hash tag: `seq` (ids), `d`
+//!                  (deployments), `p` (definitions by id), `v` (latest version per tenant and
+//!                  key), `n` and `dg` (duplicate filtering), `r:<deployment>` (resources),
+//!                  `gen`; changes are announced on the channel `<prefix>repository`
 //! ```
+//!
+//! Tasks take their ids from the shard's sequence of their instance, so a task id names its
+//! shard too and a task lives in its instance's slot: completing a task, creating the next
+//! ones and moving the instance is one script (`commit.lua`), guarded by the instance's
+//! revision (`r`).
 //! Every sorted set has all scores 0 and the decimal ids as members, so `ZRANGE ... BYLEX`
 //! walks them in Flowable's string order (`"10" < "9"`). An instance and every index entry
 //! that changes with it share the shard's hash tag `{sn}`, so each script touches one slot

@@ -1,5 +1,6 @@
-//! The Flowable REST dialect: process instances (`runtime/process-instances` and friends) as
-//! Flowable 7.x / 8.0 serve them, mounted by the server at `/flowable-rest/service/`.
+//! The Flowable REST dialect: process instances, tasks, the repository (deployments and
+//! process definitions) and history as Flowable 7.x / 8.0 serve them, mounted by the server
+//! at `/flowable-rest/service/`. `docs/FLOWABLE.md` lists every endpoint and its status.
 //!
 //! Pure translation, sans-I/O: [`Flowable::parse`](bpm_compat_model::Adapter::parse) turns a
 //! request into one neutral [`Command`](bpm_compat_model::Command), and
@@ -22,6 +23,8 @@
 //! - `variables`: REST variable converters and type inference.
 //! - `multipart`: a small `multipart/form-data` reader for binary variables.
 //! - `diagram`: the PNG of an instance's diagram.
+//! - `tasks`: `runtime/tasks` and `history/*`: their queries, bodies and responses.
+//! - `repository`: `repository/deployments` and `repository/process-definitions`.
 //!
 //! # Operations
 //! | Method & path (below the mount) | Op | Success |
@@ -47,8 +50,10 @@
 //! | `DELETE …/{id}/variables/{name}` | [`Op::DeleteVariable`] | 204 |
 //! | `GET …/{id}/variables/{name}/data` | [`Op::GetVariableData`] | 200 bytes |
 //!
-//! Not served (404 like any unknown path): `variables-async`, `change-state`, `migrate`,
-//! `validate-migration`, `inject`, `evaluate-conditions`, and the history API.
+//! Tasks, history and the repository: see [`Op`] (one variant per endpoint) and
+//! `docs/FLOWABLE.md`. Not served (404 like any unknown path): `variables-async`,
+//! `change-state`, `migrate`, `validate-migration`, `inject`, `evaluate-conditions`,
+//! executions, jobs, forms, comments and attachments.
 //!
 //! # Deliberate differences from Flowable
 //! - Non-numeric `start`, `size` (and GET `processDefinitionVersion`) are a 400 "Value for
