@@ -56,9 +56,12 @@ struct State {
     /// them (an instance's tasks, or the open ones), so their cost grows with open tasks,
     /// not with history.
     open_tasks: BTreeSet<TaskId>,
-    instance_tasks: HashMap<InstanceId, Vec<TaskId>>,
-    /// Activity records per instance, by key.
-    history: HashMap<InstanceId, BTreeMap<String, ActivityRecord>>,
+    // BTreeMaps rather than HashMaps here too: growing a hash table of every instance means
+    // rehashing it whole under the lock (100+ ms pauses at a few hundred thousand instances).
+    instance_tasks: BTreeMap<InstanceId, Vec<TaskId>>,
+    /// Activity records per instance, in the order written (a handful each: a Vec is smaller
+    /// than a map node).
+    history: BTreeMap<InstanceId, Vec<ActivityRecord>>,
     repo: Repo,
 }
 
@@ -134,7 +137,10 @@ impl State {
         }
         let history = self.history.entry(id).or_default();
         for r in records {
-            history.insert(r.key.clone(), r.clone());
+            match history.iter_mut().find(|h| h.key == r.key) {
+                Some(slot) => *slot = r.clone(),
+                None => history.push(r.clone()),
+            }
         }
     }
 
@@ -330,7 +336,7 @@ impl Store for MemoryStore {
         let mut records: Vec<ActivityRecord> = state
             .history
             .get(&id)
-            .map(|h| h.values().cloned().collect())
+            .cloned()
             .unwrap_or_default();
         records.sort_by(record_order);
         Ok(records)
@@ -529,7 +535,7 @@ impl Store for MemoryStore {
                 t.end_time = Some(closing.at);
                 t.delete_reason = closing.reason.clone();
             });
-            for r in state.history.entry(*id).or_default().values_mut() {
+            for r in state.history.entry(*id).or_default() {
                 r.end_time.get_or_insert(closing.at);
             }
         }

@@ -115,15 +115,46 @@ local function task_reindex(id, op)
 end
 
 -- Writes a task whole from the field/value pairs args[from..to] (replacing what it had),
--- owned by instance `instance`, and indexes it.
-local function write_task(id, instance, args, from, to)
+-- owned by instance `instance`, and indexes it. A new task (`fresh`) has no key and no index
+-- entries yet, and its indexes are read off the arguments instead of the hash.
+local function write_task(id, instance, args, from, to, fresh)
   local key = task_key(id)
-  task_reindex(id, 'ZREM')
-  redis.call('DEL', key)
+  if not fresh then
+    task_reindex(id, 'ZREM')
+    redis.call('DEL', key)
+  end
   hset_pairs(key, args, from, to)
   redis.call('HSET', key, 'p', instance)
   redis.call('HSET', inst_key(instance), 'tk:' .. id, '')
-  task_reindex(id, 'ZADD')
+  if not fresh then
+    task_reindex(id, 'ZADD')
+    return
+  end
+  local ended, assignee = false, nil
+  for i = from, to, 2 do
+    local f = args[i]
+    if f == 'et' then
+      ended = true
+    elseif f == 'a' then
+      assignee = args[i + 1]
+    end
+  end
+  if ended then
+    redis.call('ZADD', base .. 'td', 0, id)
+    return
+  end
+  redis.call('ZADD', base .. 'to', 0, id)
+  if assignee then
+    redis.call('ZADD', base .. 'ta:' .. assignee, 0, id)
+  end
+  for i = from, to, 2 do
+    local kind, who = string.match(args[i], '^c:([ug]):(.*)$')
+    if kind == 'u' then
+      redis.call('ZADD', base .. 'tu:' .. who, 0, id)
+    elseif kind == 'g' then
+      redis.call('ZADD', base .. 'tg:' .. who, 0, id)
+    end
+  end
 end
 
 -- The ids of every task of an instance, open or ended.
@@ -144,14 +175,15 @@ local function write_tasks(instance, args, i, first, span)
   local ids = {}
   while i <= #args do
     local id = args[i]
-    if id == '0' then
+    local fresh = id == '0'
+    if fresh then
       id = alloc_id(first, span)
       if not id then
         return nil
       end
     end
     local n = tonumber(args[i + 1])
-    write_task(id, instance, args, i + 2, i + 1 + n)
+    write_task(id, instance, args, i + 2, i + 1 + n, fresh)
     ids[#ids + 1] = id
     i = i + 2 + n
   end
