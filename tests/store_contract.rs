@@ -675,7 +675,7 @@ async fn task_queries(s: &dyn Store) {
             order: SortOrder::Desc,
             start: 0,
             size: 2,
-            include_process_variables: false,
+            ..TaskQuery::default()
         })
         .await
         .expect("page");

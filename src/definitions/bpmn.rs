@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use bpm_compat_model::{
-    Activity, ActivityKind, Edge, Layout, ProcessDefinition, SequenceFlow, Shape, TaskSpec,
+    Activity, ActivityKind, Edge, FormProperty, Layout, ProcessDefinition, SequenceFlow, Shape, TaskSpec,
 };
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
@@ -113,6 +113,42 @@ pub fn parse(xml: &str) -> Result<Vec<Parsed>, String> {
                         width: 0.0,
                         height: 0.0,
                     }),
+                    (Some("extensionElements"), "formProperty") => {
+                        let task = processes
+                            .last_mut()
+                            .and_then(|p| p.activities.last_mut())
+                            .filter(|_| stack.iter().rev().nth(1).is_some_and(|n| n == "userTask"))
+                            .and_then(|a| a.task.as_mut());
+                        if let Some(task) = task {
+                            let flag = |name: &str, default: bool| -> Result<bool, String> {
+                                Ok(attr(&e, name)?.map_or(default, |v| v.trim() == "true"))
+                            };
+                            task.form_properties.push(FormProperty {
+                                id: attr(&e, "id")?.ok_or("a formProperty has no id")?,
+                                name: attr(&e, "name")?,
+                                kind: attr(&e, "type")?,
+                                variable: attr(&e, "variable")?,
+                                default: attr(&e, "default")?,
+                                date_pattern: attr(&e, "datePattern")?,
+                                required: flag("required", false)?,
+                                readable: flag("readable", true)?,
+                                writable: flag("writable", true)?,
+                                values: Vec::new(),
+                            });
+                        }
+                    }
+                    (Some("formProperty"), "value") => {
+                        let property = processes
+                            .last_mut()
+                            .and_then(|p| p.activities.last_mut())
+                            .and_then(|a| a.task.as_mut())
+                            .and_then(|t| t.form_properties.last_mut());
+                        if let Some(property) = property {
+                            if let Some(id) = attr(&e, "id")? {
+                                property.values.push((id, attr(&e, "name")?));
+                            }
+                        }
+                    }
                     (Some("BPMNShape"), "Bounds") => {
                         if let Some(s) = layout.shapes.last_mut() {
                             s.x = num(&e, "x")?;
@@ -247,6 +283,7 @@ fn task_spec(e: &BytesStart<'_>) -> Result<TaskSpec, String> {
         due_date: attr(e, "dueDate")?,
         category: attr(e, "category")?,
         form_key: attr(e, "formKey")?,
+        form_properties: Vec::new(),
     })
 }
 

@@ -526,6 +526,73 @@ mod tests {
     }
 
     #[test]
+    fn user_task_attributes_and_form_properties() {
+        let xml = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowable="http://flowable.org/bpmn" xmlns:activiti="http://activiti.org/bpmn" targetNamespace="ns">
+  <process id="p">
+    <startEvent id="s"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
+    <userTask id="a" name="A" flowable:assignee="${initiator}" flowable:candidateUsers="kermit, ${who}" flowable:candidateGroups="mgmt,sales" flowable:priority="70" flowable:formKey="form:a">
+      <documentation>Do A</documentation>
+      <extensionElements>
+        <flowable:formProperty id="amount" name="Amount" type="long" required="true"/>
+        <flowable:formProperty id="kind" type="enum" writable="false" variable="expenseKind">
+          <flowable:value id="travel" name="Travel"/>
+          <flowable:value id="food"/>
+        </flowable:formProperty>
+      </extensionElements>
+    </userTask>
+    <sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
+    <userTask id="b" activiti:candidateGroups="old">
+      <humanPerformer><resourceAssignmentExpression><formalExpression>gonzo</formalExpression></resourceAssignmentExpression></humanPerformer>
+      <potentialOwner><resourceAssignmentExpression><formalExpression>user(fozzie), group(acct), legal</formalExpression></resourceAssignmentExpression></potentialOwner>
+    </userTask>
+  </process>
+</definitions>"#;
+        let d = bpmn::parse(xml).expect("parses").remove(0);
+        assert_eq!(
+            d.category.as_deref(),
+            Some("ns"),
+            "the targetNamespace is the category"
+        );
+        let a = d.activity("a").expect("a");
+        assert_eq!(a.documentation.as_deref(), Some("Do A"));
+        let t = a.task.as_ref().expect("task spec");
+        assert_eq!(t.assignee.as_deref(), Some("${initiator}"));
+        assert_eq!(t.candidate_users, vec!["kermit", "${who}"]);
+        assert_eq!(t.candidate_groups, vec!["mgmt", "sales"]);
+        assert_eq!(
+            (t.priority.as_deref(), t.form_key.as_deref()),
+            (Some("70"), Some("form:a"))
+        );
+        assert_eq!(t.form_properties.len(), 2);
+        let amount = &t.form_properties[0];
+        assert_eq!(
+            (
+                amount.id.as_str(),
+                amount.name.as_deref(),
+                amount.kind.as_deref(),
+                amount.required
+            ),
+            ("amount", Some("Amount"), Some("long"), true)
+        );
+        assert!(amount.readable && amount.writable);
+        let kind = &t.form_properties[1];
+        assert_eq!(kind.variable.as_deref(), Some("expenseKind"));
+        assert!(!kind.writable);
+        assert_eq!(
+            kind.values,
+            vec![
+                ("travel".to_owned(), Some("Travel".to_owned())),
+                ("food".to_owned(), None)
+            ]
+        );
+        let b = d.activity("b").expect("b").task.as_ref().expect("task spec");
+        assert_eq!(b.assignee.as_deref(), Some("gonzo"));
+        assert_eq!(b.candidate_users, vec!["fozzie"]);
+        assert_eq!(b.candidate_groups, vec!["old", "acct", "legal"]);
+    }
+
+    #[test]
     fn documentation_entities_are_resolved() {
         let xml = r#"<definitions><process id="p"><documentation>A &amp; B &#x263A;</documentation><startEvent id="s"/></process></definitions>"#;
         let d = bpmn::parse(xml).expect("parses");

@@ -138,6 +138,7 @@ impl Engine {
             task,
             definition,
             process_variables,
+            local_variables: None,
         }
     }
 
@@ -159,7 +160,11 @@ impl Engine {
                     let vars = query
                         .include_process_variables
                         .then(|| variables.get(&t.instance_id).cloned().unwrap_or_default());
-                    self.task_view(t, vars)
+                    let local = query.include_local_variables.then(|| t.variables.clone());
+                    TaskView {
+                        local_variables: local,
+                        ..self.task_view(t, vars)
+                    }
                 })
                 .collect(),
             total: page.total,

@@ -333,11 +333,7 @@ impl Store for MemoryStore {
 
     async fn activity_history(&self, id: InstanceId) -> Result<Vec<ActivityRecord>, StoreError> {
         let state = self.lock();
-        let mut records: Vec<ActivityRecord> = state
-            .history
-            .get(&id)
-            .cloned()
-            .unwrap_or_default();
+        let mut records: Vec<ActivityRecord> = state.history.get(&id).cloned().unwrap_or_default();
         records.sort_by(record_order);
         Ok(records)
     }

@@ -234,6 +234,13 @@ pub fn parse(op: Op, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Comm
             Op::GetDefinitionResourceData { id: id.clone() },
             Command::GetDefinitionResource(id),
         )),
+        Op::GetHistoricVariableData { id, name } => {
+            let r = instance(&id)?;
+            Ok((
+                Op::GetHistoricVariableData { id, name },
+                Command::GetHistoricInstance(r),
+            ))
+        }
         Op::GetHistoricInstance { id } => {
             let r = instance(&id)?;
             Ok((Op::GetHistoricInstance { id }, Command::GetHistoricInstance(r)))

@@ -170,6 +170,20 @@ fn one_variable(outcome: Outcome) -> Option<Variable> {
     }
 }
 
+/// The raw bytes of a binary or serializable variable (`.../variables/{name}/data`).
+fn variable_data(value: VariableValue) -> Response<Bytes> {
+    match value {
+        VariableValue::Binary(blob) => bytes_response(blob.data, "application/octet-stream"),
+        VariableValue::Serializable(blob) => {
+            bytes_response(blob.data, "application/x-java-serialized-object")
+        }
+        _ => plain_error(
+            Category::NotFound,
+            "The variable does not have a binary data stream.".into(),
+        ),
+    }
+}
+
 /// The `{data, total, start, sort, order, size}` envelope of a list.
 fn list_response<T: serde::Serialize>(
     data: Vec<T>,
@@ -334,18 +348,18 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
                 format!("Execution '{id}' does not have a variable '{name}' in scope global"),
             ),
         },
-        (Op::GetVariableData { .. }, outcome) => {
-            let v = one_variable(outcome).ok_or_else(|| unexpected(&op))?;
-            match v.value {
-                VariableValue::Binary(blob) => bytes_response(blob.data, "application/octet-stream"),
-                VariableValue::Serializable(blob) => {
-                    bytes_response(blob.data, "application/x-java-serialized-object")
-                }
-                _ => plain_error(
+        (Op::GetHistoricVariableData { id, name }, Outcome::Instance(view)) => {
+            match view.instance.variables.get(name) {
+                Some(value) => variable_data(value.clone()),
+                None => plain_error(
                     Category::NotFound,
-                    "The variable does not have a binary data stream.".into(),
+                    format!("Historic process instance '{id}' variable value for {name} couldn't be found."),
                 ),
             }
+        }
+        (Op::GetVariableData { .. }, outcome) => {
+            let v = one_variable(outcome).ok_or_else(|| unexpected(&op))?;
+            variable_data(v.value)
         }
         (Op::ListTasks { shape }, Outcome::Tasks(page)) => {
             let data: Vec<_> = page.items.iter().map(|v| tasks::task_response(v, ctx)).collect();
@@ -520,6 +534,7 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
             | Op::GetTask { .. }
             | Op::ListHistoricInstances { .. }
             | Op::GetHistoricInstance { .. }
+            | Op::GetHistoricVariableData { .. }
             | Op::StartInstance
             | Op::GetInstance { .. }
             | Op::UpdateInstance { .. }

@@ -162,6 +162,8 @@ pub enum Op {
     ListHistoricInstances { shape: ListShape },
     /// `GET history/historic-process-instances/{id}`
     GetHistoricInstance { id: String },
+    /// `GET history/historic-process-instances/{id}/variables/{name}/data`
+    GetHistoricVariableData { id: String, name: String },
     /// `GET history/historic-task-instances`
     ListHistoricTasks { shape: ListShape },
     /// `GET history/historic-task-instances/{taskId}`
@@ -224,6 +226,7 @@ impl Op {
             Op::DeleteTaskVariable { .. } => "delete_task_variable",
             Op::ListHistoricInstances { .. } => "list_historic_process_instances",
             Op::GetHistoricInstance { .. } => "get_historic_process_instance",
+            Op::GetHistoricVariableData { .. } => "get_historic_variable_data",
             Op::ListHistoricTasks { .. } => "list_historic_task_instances",
             Op::GetHistoricTask { .. } => "get_historic_task_instance",
             Op::ListHistoricActivities { .. } => "list_historic_activity_instances",
@@ -285,7 +288,7 @@ impl Op {
             | Op::GetTaskVariable { .. }
             | Op::UpdateTaskVariable { .. } => Family::Task,
             Op::DeleteTaskVariable { .. } => Family::TaskVariableDelete,
-            Op::GetHistoricInstance { .. } => Family::Instance,
+            Op::GetHistoricInstance { .. } | Op::GetHistoricVariableData { .. } => Family::Instance,
             Op::ListHistoricTasks { .. } | Op::ListHistoricActivities { .. } => Family::Other,
             Op::GetHistoricTask { .. } => Family::HistoricTask,
             Op::ListDeployments { .. }
@@ -477,6 +480,16 @@ fn table(method: &Method, segments: &[String]) -> Option<(&'static [Method], Opt
             GET,
             match m {
                 M::GET => Some(Op::GetHistoricInstance { id: id(2) }),
+                _ => None,
+            },
+        ),
+        ["history", "historic-process-instances", _, "variables", _, "data"] => (
+            GET,
+            match m {
+                M::GET => Some(Op::GetHistoricVariableData {
+                    id: id(2),
+                    name: id(4),
+                }),
                 _ => None,
             },
         ),

@@ -212,6 +212,7 @@ pub fn task_query(p: &Params) -> Result<(TaskQuery, ListShape), CoreError> {
         start,
         size,
         include_process_variables: include("includeProcessVariables"),
+        include_local_variables: include("includeTaskLocalVariables"),
     };
     Ok((query, shape))
 }
@@ -290,18 +291,23 @@ pub fn task_response(view: &TaskView, ctx: &RequestCtx) -> TaskResponse {
 
 /// The instance variables a task view carries (when asked for), as global variables.
 fn process_variables(view: &TaskView, base: &str) -> Vec<RestVariable> {
-    view.process_variables
-        .iter()
-        .flatten()
-        .map(|(name, value)| {
-            let v = Variable::new(name.clone(), value.clone());
-            to_rest(
-                &v,
-                Some("global"),
-                &variable_data_url(base, view.task.instance_id, name),
-            )
-        })
-        .collect()
+    let global = view.process_variables.iter().flatten().map(|(name, value)| {
+        let v = Variable::new(name.clone(), value.clone());
+        to_rest(
+            &v,
+            Some("global"),
+            &variable_data_url(base, view.task.instance_id, name),
+        )
+    });
+    let local = view.local_variables.iter().flatten().map(|(name, value)| {
+        task_variable(
+            base,
+            view.task.id,
+            &Variable::new(name.clone(), value.clone()),
+            VariableScope::Local,
+        )
+    });
+    global.chain(local).collect()
 }
 
 /// `GET history/historic-process-instances`: the query (over running and ended instances)
@@ -460,7 +466,10 @@ pub fn historic_instance_response(
         super_process_instance_id: None,
         variables: variables
             .iter()
-            .map(|v| to_rest(v, Some("local"), &variable_data_url(base, i.id, &v.name)))
+            .map(|v| {
+                let data = format!("{}/variables/{}/data", historic_instance_url(base, i.id), v.name);
+                to_rest(v, Some("local"), &data)
+            })
             .collect(),
         callback_id: None,
         callback_type: None,
@@ -638,6 +647,9 @@ pub fn historic_task_query(p: &Params) -> Result<(TaskQuery, ListShape), CoreErr
             start,
             size,
             include_process_variables: include,
+            include_local_variables: p
+                .get("includeTaskLocalVariables")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         },
         shape,
     ))

@@ -79,6 +79,27 @@ pub struct TaskSpec {
     pub due_date: Option<String>,
     pub category: Option<String>,
     pub form_key: Option<String>,
+    /// Flowable's `<flowable:formProperty>` elements: the fields of the task's form.
+    pub form_properties: Vec<FormProperty>,
+}
+
+/// One field of a user task's form (Flowable `formProperty`, Activiti/Camunda alike).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FormProperty {
+    pub id: String,
+    pub name: Option<String>,
+    /// `string`, `long`, `boolean`, `date`, `enum`, ... as written.
+    pub kind: Option<String>,
+    /// The process variable the field reads and writes (defaults to `id`).
+    pub variable: Option<String>,
+    pub default: Option<String>,
+    pub date_pattern: Option<String>,
+    pub required: bool,
+    pub readable: bool,
+    pub writable: bool,
+    /// The choices of an `enum` field: (id, name).
+    pub values: Vec<(String, Option<String>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -46,6 +46,8 @@ pub struct TaskView {
     pub task: Task,
     pub definition: Arc<ProcessDefinition>,
     pub process_variables: Option<Variables>,
+    /// The task's own variables, when asked for.
+    pub local_variables: Option<Variables>,
 }
 
 /// An activity record with what dialects show beside it: its instance, the definition (for

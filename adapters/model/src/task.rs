@@ -299,6 +299,9 @@ pub struct TaskQuery {
     pub size: usize,
     /// Whether items should carry their instance's variables.
     pub include_process_variables: bool,
+    /// Whether items should carry their own (task-local) variables.
+    #[serde(default)]
+    pub include_local_variables: bool,
 }
 
 impl Default for TaskQuery {
@@ -310,6 +313,7 @@ impl Default for TaskQuery {
             start: 0,
             size: 10,
             include_process_variables: false,
+            include_local_variables: false,
         }
     }
 }
