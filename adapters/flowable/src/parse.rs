@@ -646,25 +646,9 @@ fn collection_body(req: &Request<Bytes>, id: &str) -> Result<(Vec<Variable>, boo
     if is_multipart(req) {
         return Ok((vec![multipart_variable(req, id)?], true));
     }
-    let raw: Value = json_body(req)?;
-    let failed = || CoreError::invalid("Failed to serialize to a RestVariable instance");
-    let Value::Array(items) = raw else {
-        return Err(failed());
-    };
-    let mut list = Vec::with_capacity(items.len());
-    for item in items {
-        list.push(serde_json::from_value::<RestVariableRequest>(item).map_err(|_| failed())?);
-    }
-    if list.is_empty() {
-        return Err(CoreError::invalid(
-            "Request did not contain a list of variables to create.",
-        ));
-    }
+    let list = rest_variable_list(json_body(req)?)?;
     let mut shared: Option<VarScope> = None;
     for v in &list {
-        if v.name.is_none() {
-            return Err(CoreError::invalid("Variable name is required"));
-        }
         let scope = scope_text(v.scope.as_deref())?;
         match shared {
             None => shared = Some(scope),
@@ -680,6 +664,28 @@ fn collection_body(req: &Request<Bytes>, id: &str) -> Result<(Vec<Variable>, boo
         return Err(no_global(id));
     }
     Ok((named_variables(list, "Variable name is required")?, false))
+}
+
+/// A JSON array of variables to create (Flowable's checks and words, in its order): not empty,
+/// every one named.
+pub(crate) fn rest_variable_list(raw: Value) -> Result<Vec<RestVariableRequest>, CoreError> {
+    let failed = || CoreError::invalid("Failed to serialize to a RestVariable instance");
+    let Value::Array(items) = raw else {
+        return Err(failed());
+    };
+    let mut list = Vec::with_capacity(items.len());
+    for item in items {
+        list.push(serde_json::from_value::<RestVariableRequest>(item).map_err(|_| failed())?);
+    }
+    if list.is_empty() {
+        return Err(CoreError::invalid(
+            "Request did not contain a list of variables to create.",
+        ));
+    }
+    if list.iter().any(|v| v.name.is_none()) {
+        return Err(CoreError::invalid("Variable name is required"));
+    }
+    Ok(list)
 }
 
 fn single_variable(body: RestVariableRequest, id: &str) -> Result<Variable, CoreError> {

@@ -14,7 +14,7 @@ use bpm_compat_model::{
 use serde_json::Value;
 
 use crate::ids::{filter_instance_id, render_instance_id};
-use crate::parse::{date_filter, listing, named_variables, texts, Listing, Params};
+use crate::parse::{date_filter, listing, named_variables, rest_variable_list, texts, Listing, Params};
 use crate::render::{definition_url, instance_url, variable_data_url};
 use crate::routes::ListShape;
 use crate::variables::to_rest;
@@ -38,6 +38,27 @@ pub fn historic_instance_url(base: &str, id: bpm_compat_model::InstanceId) -> St
         "{base}/history/historic-process-instances/{}",
         render_instance_id(id)
     )
+}
+
+/// An "on" date and a "before"/"after" pair (`createdOn`, `createdBefore`, `createdAfter`):
+/// "on" is the one millisecond, as a before/after pair around it; explicit bounds win.
+fn date_range(
+    p: &Params,
+    [on, before, after]: [&str; 3],
+    lo_before: &mut Option<Timestamp>,
+    hi_after: &mut Option<Timestamp>,
+) -> Result<(), CoreError> {
+    if let Some(t) = date_param(p, on)? {
+        *hi_after = Some(Timestamp(t.0 - 1));
+        *lo_before = Some(Timestamp(t.0 + 1));
+    }
+    if let Some(t) = date_param(p, before)? {
+        *lo_before = Some(t);
+    }
+    if let Some(t) = date_param(p, after)? {
+        *hi_after = Some(t);
+    }
+    Ok(())
 }
 
 fn date_param(p: &Params, name: &str) -> Result<Option<Timestamp>, CoreError> {
@@ -170,18 +191,18 @@ pub fn task_query(p: &Params) -> Result<(TaskQuery, ListShape), CoreError> {
             }
         }
     }
-    if let Some(on) = date_param(p, "createdOn")? {
-        f.created_after = Some(Timestamp(on.0 - 1));
-        f.created_before = Some(Timestamp(on.0 + 1));
-    }
-    f.created_before = date_param(p, "createdBefore")?.or(f.created_before);
-    f.created_after = date_param(p, "createdAfter")?.or(f.created_after);
-    if let Some(on) = date_param(p, "dueDate")? {
-        f.due_after = Some(Timestamp(on.0 - 1));
-        f.due_before = Some(Timestamp(on.0 + 1));
-    }
-    f.due_before = date_param(p, "dueBefore")?.or(f.due_before);
-    f.due_after = date_param(p, "dueAfter")?.or(f.due_after);
+    date_range(
+        p,
+        ["createdOn", "createdBefore", "createdAfter"],
+        &mut f.created_before,
+        &mut f.created_after,
+    )?;
+    date_range(
+        p,
+        ["dueDate", "dueBefore", "dueAfter"],
+        &mut f.due_before,
+        &mut f.due_after,
+    )?;
     if let Some(active) = p.get("active") {
         f.suspended = Some(!active.eq_ignore_ascii_case("true"));
     }
@@ -596,24 +617,24 @@ pub fn historic_task_query(p: &Params) -> Result<(TaskQuery, ListShape), CoreErr
     if let Some(g) = s("taskCandidateGroup") {
         f.candidate_groups = Some(vec![g]);
     }
-    if let Some(on) = date_param(p, "dueDate")? {
-        f.due_after = Some(Timestamp(on.0 - 1));
-        f.due_before = Some(Timestamp(on.0 + 1));
-    }
-    f.due_before = date_param(p, "dueDateBefore")?.or(f.due_before);
-    f.due_after = date_param(p, "dueDateAfter")?.or(f.due_after);
-    if let Some(on) = date_param(p, "taskCreatedOn")? {
-        f.created_after = Some(Timestamp(on.0 - 1));
-        f.created_before = Some(Timestamp(on.0 + 1));
-    }
-    f.created_before = date_param(p, "taskCreatedBefore")?.or(f.created_before);
-    f.created_after = date_param(p, "taskCreatedAfter")?.or(f.created_after);
-    if let Some(on) = date_param(p, "taskCompletedOn")? {
-        f.ended_after = Some(Timestamp(on.0 - 1));
-        f.ended_before = Some(Timestamp(on.0 + 1));
-    }
-    f.ended_before = date_param(p, "taskCompletedBefore")?.or(f.ended_before);
-    f.ended_after = date_param(p, "taskCompletedAfter")?.or(f.ended_after);
+    date_range(
+        p,
+        ["dueDate", "dueDateBefore", "dueDateAfter"],
+        &mut f.due_before,
+        &mut f.due_after,
+    )?;
+    date_range(
+        p,
+        ["taskCreatedOn", "taskCreatedBefore", "taskCreatedAfter"],
+        &mut f.created_before,
+        &mut f.created_after,
+    )?;
+    date_range(
+        p,
+        ["taskCompletedOn", "taskCompletedBefore", "taskCompletedAfter"],
+        &mut f.ended_before,
+        &mut f.ended_after,
+    )?;
     if p.get("withoutTenantId")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     {
@@ -841,24 +862,9 @@ pub fn task_scope(scope: Option<&str>) -> Result<Option<VariableScope>, CoreErro
 
 /// `POST runtime/tasks/{id}/variables`: a JSON array of variables of one scope (default local).
 pub fn task_variables_body(raw: Value) -> Result<(Vec<Variable>, VariableScope), CoreError> {
-    let failed = || CoreError::invalid("Failed to serialize to a RestVariable instance");
-    let Value::Array(items) = raw else {
-        return Err(failed());
-    };
-    let mut list = Vec::with_capacity(items.len());
-    for item in items {
-        list.push(serde_json::from_value::<RestVariableRequest>(item).map_err(|_| failed())?);
-    }
-    if list.is_empty() {
-        return Err(CoreError::invalid(
-            "Request did not contain a list of variables to create.",
-        ));
-    }
+    let list = rest_variable_list(raw)?;
     let mut shared: Option<VariableScope> = None;
     for v in &list {
-        if v.name.is_none() {
-            return Err(CoreError::invalid("Variable name is required"));
-        }
         let scope = task_scope(v.scope.as_deref())?.unwrap_or(VariableScope::Local);
         if shared.is_some_and(|s| s != scope) {
             return Err(CoreError::invalid(
