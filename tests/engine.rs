@@ -695,6 +695,127 @@ async fn activity_history_follows_the_path(store: Arc<dyn Store>) {
     assert!(history(Some(false)).await.is_empty());
 }
 
+async fn a_receive_task_waits_until_triggered(store: Arc<dyn Store>) {
+    let e = engine(store).await;
+    let xml = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="recv">
+      <startEvent id="s"/><sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>
+      <receiveTask id="wait"/><sequenceFlow id="f2" sourceRef="wait" targetRef="gw"/>
+      <exclusiveGateway id="gw" default="toEnd"/>
+      <sequenceFlow id="toShip" sourceRef="gw" targetRef="ship"><conditionExpression>${paid}</conditionExpression></sequenceFlow>
+      <sequenceFlow id="toEnd" sourceRef="gw" targetRef="e"/>
+      <userTask id="ship"/><sequenceFlow id="f3" sourceRef="ship" targetRef="e"/><endEvent id="e"/></process></definitions>"#;
+    e.apply(
+        Command::Deploy(Deploy {
+            name: Some("recv".into()),
+            key: None,
+            category: None,
+            tenant_id: String::new(),
+            resources: vec![Resource {
+                name: "recv.bpmn".into(),
+                bytes: xml.as_bytes().to_vec(),
+            }],
+        }),
+        &ctx(),
+    )
+    .await
+    .expect("deploys");
+    let start = |e: Engine| async move {
+        let mut c = start(key("recv"));
+        if let Command::StartInstance(s) = &mut c {
+            s.variables.clear();
+        }
+        instance(e.apply(c, &ctx()).await.expect("starts")).instance
+    };
+    let waits = |e: Engine, id: InstanceId| async move {
+        match e
+            .apply(
+                Command::GetExecutions {
+                    instance: id,
+                    key: None,
+                    activity_id: None,
+                },
+                &ctx(),
+            )
+            .await
+            .expect("executions")
+        {
+            Outcome::Executions { waits, .. } => waits,
+            other => panic!("{other:?}"),
+        }
+    };
+    let trigger = |id: InstanceId, key: String, paid: bool| Command::TriggerExecution {
+        instance: id,
+        key,
+        variables: vec![Variable::new("paid", VariableValue::Boolean(paid))],
+        transient_variables: Vec::new(),
+    };
+
+    let i = start(e.clone()).await;
+    assert_eq!(i.activity_id.as_deref(), Some("wait"));
+    assert!(
+        open_tasks(&e, i.id).await.is_empty(),
+        "a receive task makes no task"
+    );
+    let w = waits(e.clone(), i.id).await;
+    assert_eq!(w.len(), 1);
+    let wait_key = w[0].record.key.clone();
+    assert_eq!(
+        e.apply(trigger(i.id, "9.9".into(), true), &ctx()).await,
+        Err(CoreError::NotFound(Missing::Execution(format!("{}.9.9", i.id))))
+    );
+    match e
+        .apply(trigger(i.id, wait_key.clone(), true), &ctx())
+        .await
+        .expect("triggers")
+    {
+        Outcome::Executions { waits, instance } => {
+            assert_eq!(
+                waits
+                    .iter()
+                    .map(|v| v.record.activity_id.as_str())
+                    .collect::<Vec<_>>(),
+                ["ship"]
+            );
+            assert_eq!(
+                instance.instance.variables.get("paid"),
+                Some(&VariableValue::Boolean(true))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let ship = waits(e.clone(), i.id).await.remove(0);
+    assert!(ship.task.is_some(), "the user task's path carries its task");
+    assert!(
+        matches!(
+            e.apply(trigger(i.id, ship.record.key.clone(), true), &ctx())
+                .await,
+            Err(CoreError::Invalid { .. })
+        ),
+        "a user task is completed, not triggered"
+    );
+    assert_eq!(
+        e.apply(trigger(i.id, wait_key, true), &ctx()).await,
+        Err(CoreError::NotFound(Missing::Execution(format!(
+            "{}.{}",
+            i.id, "0.2"
+        )))),
+        "a path triggered once has moved on"
+    );
+
+    // Unpaid: the default flow ends the instance; the answer has nowhere left to wait.
+    let j = start(e.clone()).await;
+    let key = waits(e.clone(), j.id).await.remove(0).record.key;
+    match e
+        .apply(trigger(j.id, key, false), &ctx())
+        .await
+        .expect("triggers")
+    {
+        Outcome::Executions { waits, .. } => assert!(waits.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(get_any(&e, j.id).await.state, InstanceState::Completed);
+}
+
 async fn a_failing_condition_writes_nothing(store: Arc<dyn Store>) {
     let e = engine(store).await;
     let i = instance(e.apply(expense(None), &ctx()).await.expect("starts")).instance;
@@ -812,6 +933,7 @@ on_both_stores!(
     a_process_moves_through_gateways_and_tasks,
     small_amounts_take_the_default_flow,
     activity_history_follows_the_path,
+    a_receive_task_waits_until_triggered,
     a_failing_condition_writes_nothing,
     deleting_an_instance_ends_its_tasks,
 );

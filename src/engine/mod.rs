@@ -212,6 +212,23 @@ impl Engine {
                 self.delete_task_variable(id, scope, name).await?;
                 Outcome::Done
             }
+            Command::GetExecutions {
+                instance,
+                key,
+                activity_id,
+            } => {
+                self.executions(instance, key.as_deref(), activity_id.as_deref())
+                    .await?
+            }
+            Command::TriggerExecution {
+                instance,
+                key,
+                variables,
+                transient_variables,
+            } => {
+                self.trigger(instance, &key, variables, transient_variables, ctx)
+                    .await?
+            }
             Command::Deploy(d) => Outcome::Deployment(self.deploy(d, false, ctx.now).await?.deployment),
             Command::GetDeployment(id) => Outcome::Deployment(self.deployment(&id)?),
             Command::ListDeployments(q) => Outcome::Deployments(self.list_deployments(&q)),
@@ -298,14 +315,14 @@ impl Engine {
     }
 
     /// An instance that is still running (active or suspended); closed ones are not found.
-    async fn open(&self, id: InstanceId) -> Result<ProcessInstance, CoreError> {
+    pub(super) async fn open(&self, id: InstanceId) -> Result<ProcessInstance, CoreError> {
         match self.store.get_instance(id).await? {
             Some(i) if i.state.is_open() => Ok(i),
             _ => Err(CoreError::NotFound(Missing::Instance(id))),
         }
     }
 
-    fn view(&self, instance: ProcessInstance) -> InstanceView {
+    pub(super) fn view(&self, instance: ProcessInstance) -> InstanceView {
         let definition = self.definition_of(
             &instance.definition_id,
             &instance.definition_key,

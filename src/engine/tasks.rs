@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 
 use bpm_compat_model::{
-    ActivityQuery, ActivityRecord, ActivitySort, ActivityView, ClaimTask, Clash, CompleteTask, CoreError,
-    DelegateTask, DelegationState, Identity, IdentityLink, InstanceId, InstanceState, Missing, Outcome, Page,
-    ProcessDefinition, ProcessInstance, RequestCtx, SetMode, SortOrder, Task, TaskFilter, TaskId,
-    TaskLinkRef, TaskQuery, TaskView, Timestamp, UpdateTask, Variable, VariableScope, Variables,
+    ActivityKind, ActivityQuery, ActivityRecord, ActivitySort, ActivityView, ClaimTask, Clash, CompleteTask,
+    CoreError, DelegateTask, DelegationState, Identity, IdentityLink, InstanceId, InstanceState, Missing,
+    Outcome, Page, ProcessDefinition, ProcessInstance, RequestCtx, SetMode, SortOrder, Task, TaskFilter,
+    TaskId, TaskLinkRef, TaskQuery, TaskView, Timestamp, UpdateTask, Variable, VariableScope, Variables,
     DEFAULT_PRIORITY,
 };
 use futures_util::future::try_join_all;
@@ -586,5 +586,154 @@ impl Engine {
                 Ok(())
             }
         }
+    }
+}
+
+impl Engine {
+    /// An open instance and the open activity records of its wait states (its paths).
+    pub(super) async fn executions(
+        &self,
+        id: InstanceId,
+        key: Option<&str>,
+        activity_id: Option<&str>,
+    ) -> Result<Outcome, CoreError> {
+        let instance = self.open(id).await?;
+        let view = self.view(instance);
+        let waits: Vec<ActivityView> = match self
+            .list_activities(ActivityQuery {
+                instance_ids: vec![id],
+                finished: Some(false),
+                size: usize::MAX,
+                ..ActivityQuery::default()
+            })
+            .await?
+        {
+            Outcome::Activities(page) => page
+                .items
+                .into_iter()
+                .filter(|v| {
+                    v.definition
+                        .activity(&v.record.activity_id)
+                        .is_some_and(|a| a.kind.is_wait_state())
+                })
+                .filter(|v| key.is_none_or(|k| v.record.key == k))
+                .filter(|v| activity_id.is_none_or(|a| v.record.activity_id == a))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if let Some(k) = key {
+            if waits.is_empty() {
+                return Err(CoreError::NotFound(Missing::Execution(format!("{id}.{k}"))));
+            }
+        }
+        Ok(Outcome::Executions {
+            instance: view,
+            waits,
+        })
+    }
+
+    /// Moves on the path waiting at a receive task (`key` its activity record; empty for the
+    /// instance's root execution, which waits nowhere): like completing a task, without one.
+    /// Answers the instance and where the path waits next (nothing when it ended).
+    pub(super) async fn trigger(
+        &self,
+        id: InstanceId,
+        key: &str,
+        variables: Vec<Variable>,
+        transient: Vec<Variable>,
+        ctx: &RequestCtx,
+    ) -> Result<Outcome, CoreError> {
+        let missing = || CoreError::NotFound(Missing::Execution(format!("{id}.{key}")));
+        if key.is_empty() {
+            return Err(CoreError::invalid(format!(
+                "Execution '{id}' is the process instance itself; trigger the execution waiting at the activity"
+            )));
+        }
+        for _ in 0..ATTEMPTS {
+            let instance = self.open(id).await?;
+            let definition = self.definition_of(
+                &instance.definition_id,
+                &instance.definition_key,
+                &instance.tenant_id,
+            );
+            let record = self
+                .store
+                .activity_history(id)
+                .await?
+                .into_iter()
+                .find(|r| r.key == key && r.end_time.is_none())
+                .ok_or_else(missing)?;
+            match definition.activity(&record.activity_id).map(|a| &a.kind) {
+                Some(ActivityKind::ReceiveTask) => {}
+                Some(ActivityKind::UserTask) => {
+                    return Err(CoreError::invalid(format!(
+                        "Execution '{id}.{key}' waits at a user task: complete the task instead."
+                    )))
+                }
+                _ => return Err(missing()),
+            }
+            let mut seen = instance.variables.clone();
+            for v in variables.iter().chain(&transient) {
+                seen.insert(v.name.clone(), v.value.clone());
+            }
+            let step =
+                run::leave(&definition, &instance.tokens, &record.activity_id, &seen).map_err(failure)?;
+            let mut new_tasks = create(&definition, id, &step.new_tasks, &seen, ctx)?;
+            let mut activities = step.records(&definition, instance.revision + 1, ctx.now, &mut new_tasks);
+            // Where the path waits next (Flowable's execution goes on there).
+            let next: Vec<ActivityRecord> = activities
+                .iter()
+                .filter(|r| r.end_time.is_none())
+                .cloned()
+                .collect();
+            activities.push(ActivityRecord {
+                end_time: Some(ctx.now),
+                ..record
+            });
+            let ended = step.ended();
+            let commit = Commit {
+                id,
+                revision: instance.revision,
+                progress: Some(Progress {
+                    state: if ended {
+                        InstanceState::Completed
+                    } else {
+                        InstanceState::Active
+                    },
+                    activity_id: step.current_activity(&definition),
+                    tokens: step.tokens,
+                    end_time: ended.then_some(ctx.now),
+                    end_activity_id: step.end_activity,
+                }),
+                variables: variables.clone(),
+                links: participants(&new_tasks),
+                tasks: new_tasks,
+                activities,
+            };
+            match self.store.commit(&commit).await {
+                Ok((after, tasks)) => {
+                    let waits = next
+                        .into_iter()
+                        .map(|record| ActivityView {
+                            instance_id: id,
+                            tenant_id: after.tenant_id.clone(),
+                            task: tasks
+                                .iter()
+                                .find(|t| t.activity_instance.as_deref() == Some(record.key.as_str()))
+                                .cloned(),
+                            record,
+                            definition: definition.clone(),
+                        })
+                        .collect();
+                    return Ok(Outcome::Executions {
+                        instance: self.view(after),
+                        waits,
+                    });
+                }
+                Err(StoreError::Conflict(Clash::Stale(_))) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::Conflict(Clash::Stale(id)))
     }
 }

@@ -165,6 +165,7 @@ pub fn describe(err: &CoreError, family: Family, ctx: &RequestCtx) -> Described 
             } else {
                 format!("Task '{task}' does not have a variable with name: '{name}'.")
             }),
+            Missing::Execution(id) => plain(format!("Could not find an execution with id '{id}'.")),
             Missing::Deployment(id) => plain(format!("Could not find a deployment with id '{id}'.")),
             Missing::Resource { deployment, name } => plain(format!(
                 "Could not find a resource with name '{name}' in deployment '{deployment}'."

@@ -90,6 +90,7 @@
 
 pub mod diagram;
 pub mod errors;
+pub mod executions;
 pub mod ids;
 pub mod multipart;
 pub mod parse;

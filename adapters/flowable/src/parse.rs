@@ -24,7 +24,7 @@ use crate::wire::{
     ProcessInstanceUpdateRequest, QueryVariable, RestIdentityLinkRequest, RestVariableRequest,
     TaskActionRequest,
 };
-use crate::{repository, tasks};
+use crate::{executions, repository, tasks};
 
 /// The query string, decoded; the first of repeated names wins (Spring's `@RequestParam`).
 pub struct Params(Vec<(String, String)>);
@@ -186,6 +186,25 @@ pub fn parse(op: Op, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Comm
                 name: name.clone(),
             };
             Ok((Op::DeleteTaskVariable { id, name }, cmd))
+        }
+        Op::ListExecutions { .. } => {
+            let (cmd, shape) = executions::execution_query(&params)?;
+            let with_root = params.get("activityId").is_none();
+            Ok((Op::ListExecutions { shape, with_root }, cmd))
+        }
+        Op::GetExecution { id } => {
+            let (instance, key) = executions::parse_execution_id(&id)?;
+            let cmd = Command::GetExecutions {
+                instance,
+                key,
+                activity_id: None,
+            };
+            Ok((Op::GetExecution { id }, cmd))
+        }
+        Op::ExecutionAction { id } => {
+            executions::parse_execution_id(&id)?;
+            let cmd = executions::execution_action(&id, json_body(req)?)?;
+            Ok((Op::ExecutionAction { id }, cmd))
         }
         Op::ListHistoricInstances { .. } => {
             let (query, shape) = tasks::historic_instance_query(&params)?;

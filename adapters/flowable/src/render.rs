@@ -15,7 +15,7 @@ use crate::parse::{link_family, selected_variables};
 use crate::routes::{LinkFamily, ListShape, Op, VarScope};
 use crate::variables::to_rest;
 use crate::wire::{DataResponse, ErrorInfo, ProcessInstanceResponse, RestIdentityLink, RestVariable};
-use crate::{diagram, repository, routes::Family, tasks};
+use crate::{diagram, executions, repository, routes::Family, tasks};
 
 const LOCAL: Option<&str> = Some("local");
 
@@ -465,6 +465,34 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
             | Op::UpdateTaskVariable { .. },
             _,
         ) => return Err(unexpected(&op)),
+        (Op::ListExecutions { shape, with_root }, Outcome::Executions { instance, waits }) => {
+            let mut data = Vec::with_capacity(waits.len() + 1);
+            // The root execution has no activity: a filter on one leaves it out.
+            if *with_root {
+                data.push(executions::root_execution(&instance, base));
+            }
+            data.extend(
+                waits
+                    .iter()
+                    .map(|w| executions::child_execution(&instance, w, base)),
+            );
+            let total = data.len() as u64;
+            list_response(data, total, 0, shape)
+        }
+        (Op::GetExecution { id }, Outcome::Executions { instance, waits }) => {
+            let body = match (id.contains('.'), waits.first()) {
+                (true, Some(w)) => executions::child_execution(&instance, w, base),
+                _ => executions::root_execution(&instance, base),
+            };
+            json_response(StatusCode::OK, &body)
+        }
+        // The execution goes on to where the path waits next; when the path ended, 204.
+        (Op::ExecutionAction { .. }, Outcome::Executions { instance, waits }) => match waits.first() {
+            Some(w) => json_response(StatusCode::OK, &executions::child_execution(&instance, w, base)),
+            None => empty(StatusCode::NO_CONTENT),
+        },
+        (Op::ExecutionAction { .. }, _) => empty(StatusCode::NO_CONTENT),
+        (Op::ListExecutions { .. } | Op::GetExecution { .. }, _) => return Err(unexpected(&op)),
         (Op::ListHistoricTasks { shape }, Outcome::Tasks(page)) => {
             let data: Vec<_> = page
                 .items

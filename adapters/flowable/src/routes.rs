@@ -158,6 +158,13 @@ pub enum Op {
     UpdateTaskVariable { id: String, name: String },
     /// `DELETE runtime/tasks/{taskId}/variables/{name}`
     DeleteTaskVariable { id: String, name: String },
+    /// `GET runtime/executions`; `with_root` when the root execution is listed too (no
+    /// activity filter).
+    ListExecutions { shape: ListShape, with_root: bool },
+    /// `GET runtime/executions/{id}`
+    GetExecution { id: String },
+    /// `PUT runtime/executions/{id}` (`trigger`)
+    ExecutionAction { id: String },
     /// `GET history/historic-process-instances`
     ListHistoricInstances { shape: ListShape },
     /// `GET history/historic-process-instances/{id}`
@@ -224,6 +231,9 @@ impl Op {
             Op::GetTaskVariable { .. } => "get_task_variable",
             Op::UpdateTaskVariable { .. } => "update_task_variable",
             Op::DeleteTaskVariable { .. } => "delete_task_variable",
+            Op::ListExecutions { .. } => "list_executions",
+            Op::GetExecution { .. } => "get_execution",
+            Op::ExecutionAction { .. } => "execution_action",
             Op::ListHistoricInstances { .. } => "list_historic_process_instances",
             Op::GetHistoricInstance { .. } => "get_historic_process_instance",
             Op::GetHistoricVariableData { .. } => "get_historic_variable_data",
@@ -289,6 +299,8 @@ impl Op {
             | Op::UpdateTaskVariable { .. } => Family::Task,
             Op::DeleteTaskVariable { .. } => Family::TaskVariableDelete,
             Op::GetHistoricInstance { .. } | Op::GetHistoricVariableData { .. } => Family::Instance,
+            Op::ListExecutions { .. } => Family::Other,
+            Op::GetExecution { .. } | Op::ExecutionAction { .. } => Family::Variables,
             Op::ListHistoricTasks { .. } | Op::ListHistoricActivities { .. } => Family::Other,
             Op::GetHistoricTask { .. } => Family::HistoricTask,
             Op::ListDeployments { .. }
@@ -348,6 +360,7 @@ fn table(method: &Method, segments: &[String]) -> Option<(&'static [Method], Opt
     use Method as M;
     const GET_POST: &[Method] = &[M::GET, M::POST];
     const GET_POST_PUT: &[Method] = &[M::GET, M::POST, M::PUT];
+    const GET_PUT: &[Method] = &[M::GET, M::PUT];
     const POST: &[Method] = &[M::POST];
     const GET_PUT_DELETE: &[Method] = &[M::GET, M::PUT, M::DELETE];
     const GET: &[Method] = &[M::GET];
@@ -464,6 +477,24 @@ fn table(method: &Method, segments: &[String]) -> Option<(&'static [Method], Opt
                     id: id(2),
                     name: id(4),
                 }),
+                _ => None,
+            },
+        ),
+        ["runtime", "executions"] => (
+            GET,
+            match m {
+                M::GET => Some(Op::ListExecutions {
+                    shape: ListShape::default(),
+                    with_root: true,
+                }),
+                _ => None,
+            },
+        ),
+        ["runtime", "executions", _] => (
+            GET_PUT,
+            match m {
+                M::GET => Some(Op::GetExecution { id: id(2) }),
+                M::PUT => Some(Op::ExecutionAction { id: id(2) }),
                 _ => None,
             },
         ),

@@ -300,13 +300,22 @@ pub fn task_response(view: &TaskView, ctx: &RequestCtx) -> TaskResponse {
         form_key: t.form_key.clone(),
         parent_task_id: None,
         parent_task_url: None,
-        execution_id: instance_id.clone(),
-        execution_url: format!("{base}/runtime/executions/{instance_id}"),
+        execution_url: crate::executions::execution_url(base, &execution_id(t)),
+        execution_id: execution_id(t),
         process_instance_id: instance_id,
         process_instance_url: instance_url(base, t.instance_id),
         process_definition_id: t.definition_id.clone(),
         process_definition_url: definition_url(base, &t.definition_id),
         variables,
+    }
+}
+
+/// The execution a task waits in: the path at its activity (`<instance>.<record key>`), or
+/// the instance itself for a task without an activity record.
+fn execution_id(t: &bpm_compat_model::Task) -> String {
+    match &t.activity_instance {
+        Some(key) => format!("{}.{key}", render_instance_id(t.instance_id)),
+        None => render_instance_id(t.instance_id),
     }
 }
 
@@ -686,7 +695,7 @@ pub fn historic_task_response(view: &TaskView, ctx: &RequestCtx) -> HistoricTask
         process_definition_url: definition_url(base, &t.definition_id),
         process_instance_id: instance_id.clone(),
         process_instance_url: historic_instance_url(base, t.instance_id),
-        execution_id: instance_id,
+        execution_id: execution_id(t),
         name: t.name.clone(),
         description: t.description.clone(),
         delete_reason: t.delete_reason.clone(),
@@ -812,7 +821,7 @@ pub fn historic_activity_response(v: &ActivityView, ctx: &RequestCtx) -> Histori
         process_definition_url: definition_url(base, &v.definition.id),
         process_instance_id: instance_id.clone(),
         process_instance_url: historic_instance_url(base, v.instance_id),
-        execution_id: instance_id,
+        execution_id: v.id(),
         task_id: v.task.as_ref().map(|t| t.id.to_string()),
         called_process_instance_id: None,
         assignee: v.task.as_ref().and_then(|t| t.assignee.clone()),

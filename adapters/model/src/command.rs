@@ -70,6 +70,21 @@ pub enum Command {
         scope: VariableScope,
         name: String,
     },
+    /// The paths of an instance (its executions): the instance itself and every activity a
+    /// path waits at, optionally only `key` (an activity record key) or one `activity_id`.
+    GetExecutions {
+        instance: InstanceId,
+        key: Option<String>,
+        activity_id: Option<String>,
+    },
+    /// Moves on the path waiting at a receive task (the activity record `key`; empty names the
+    /// instance's root execution, which cannot be triggered).
+    TriggerExecution {
+        instance: InstanceId,
+        key: String,
+        variables: Vec<Variable>,
+        transient_variables: Vec<Variable>,
+    },
     /// Deploys files; every process in them becomes a new definition version.
     Deploy(Deploy),
     GetDeployment(String),
@@ -123,6 +138,8 @@ impl Command {
             Command::GetTaskVariables { .. } => "get_task_variables",
             Command::SetTaskVariables { .. } => "set_task_variables",
             Command::DeleteTaskVariable { .. } => "delete_task_variable",
+            Command::GetExecutions { .. } => "get_executions",
+            Command::TriggerExecution { .. } => "trigger_execution",
             Command::Deploy(_) => "deploy",
             Command::GetDeployment(_) => "get_deployment",
             Command::ListDeployments(_) => "list_deployments",
@@ -163,6 +180,9 @@ impl Command {
             | Command::DeleteVariables(r)
             | Command::GetDiagram(r) => Some(r.id),
             Command::UpdateInstance(c) => Some(c.id),
+            Command::GetExecutions { instance, .. } | Command::TriggerExecution { instance, .. } => {
+                Some(*instance)
+            }
             Command::SetSuspended(c) => Some(c.id),
             Command::DeleteInstance(c) => Some(c.id),
             Command::GetIdentityLink(c) | Command::AddIdentityLink(c) | Command::RemoveIdentityLink(c) => {

@@ -89,6 +89,9 @@ pub enum Missing {
     TaskIdentityLink { task: TaskId, link: IdentityLink },
     #[error("variable '{name}' not found on task {task}")]
     TaskVariable { task: TaskId, name: String },
+    /// An execution id as dialects show it (`<instance>.<record key>`).
+    #[error("execution '{0}' not found")]
+    Execution(String),
     #[error("deployment '{0}' not found")]
     Deployment(String),
     #[error("resource '{name}' not found in deployment '{deployment}'")]

@@ -27,6 +27,11 @@ pub enum Outcome {
     Definitions(Page<Arc<ProcessDefinition>>),
     Resource(Resource),
     Activities(Page<ActivityView>),
+    /// An instance and the activities its paths wait at.
+    Executions {
+        instance: InstanceView,
+        waits: Vec<ActivityView>,
+    },
     /// Variables with the scope each comes from.
     ScopedVariables(Vec<(Variable, VariableScope)>),
     /// Done, nothing to show.
