@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use bpm_compat_model::{
     ActivityKind, ActivityQuery, ActivityRecord, ActivitySort, ActivityView, ClaimTask, Clash, CompleteTask,
-    CoreError, DelegateTask, DelegationState, Identity, IdentityLink, InstanceId, InstanceState, Missing,
-    Outcome, Page, ProcessDefinition, ProcessInstance, RequestCtx, SetMode, SortOrder, Task, TaskFilter,
-    TaskId, TaskLinkRef, TaskQuery, TaskView, Timestamp, UpdateTask, Variable, VariableScope, Variables,
-    DEFAULT_PRIORITY,
+    CoreError, DelegateTask, DelegationState, Identity, IdentityLink, InstanceFilter, InstanceId,
+    InstanceQuery, InstanceState, Missing, Outcome, Page, ProcessDefinition, ProcessInstance, RequestCtx,
+    SetMode, SortOrder, Task, TaskFilter, TaskId, TaskLinkRef, TaskQuery, TaskView, Timestamp, UpdateTask,
+    Variable, VariableScope, Variables, DEFAULT_PRIORITY,
 };
 use futures_util::future::try_join_all;
 
@@ -142,7 +142,8 @@ impl Engine {
         }
     }
 
-    pub(super) async fn list_tasks(&self, query: TaskQuery) -> Result<Outcome, CoreError> {
+    pub(super) async fn list_tasks(&self, mut query: TaskQuery) -> Result<Outcome, CoreError> {
+        self.resolve_task_joins(&mut query.filter).await?;
         let page = self.store.list_tasks(&query).await?;
         let mut variables: BTreeMap<InstanceId, Variables> = BTreeMap::new();
         if query.include_process_variables {
@@ -170,6 +171,57 @@ impl Engine {
             total: page.total,
             start: page.start,
         }))
+    }
+
+    /// Filters on the instance or definition of a task (business key, definition name) become
+    /// lists of instance and definition ids, intersected with what the filter has.
+    async fn resolve_task_joins(&self, f: &mut TaskFilter) -> Result<(), CoreError> {
+        if let Some(name) = f.definition_name.take() {
+            let ids: Vec<String> = self
+                .snapshot()
+                .all()
+                .iter()
+                .filter(|d| name.matches(d.name.as_deref()))
+                .map(|d| d.id.clone())
+                .filter(|id| f.definition_ids.as_ref().is_none_or(|l| l.contains(id)))
+                .collect();
+            f.definition_ids = Some(ids);
+        }
+        if let Some(bk) = f.business_key.take() {
+            // Tasks of ended instances only when the query asks for ended tasks too.
+            let states = if f.all || f.finished == Some(true) {
+                vec![
+                    InstanceState::Active,
+                    InstanceState::Suspended,
+                    InstanceState::Completed,
+                    InstanceState::Failed,
+                    InstanceState::FailedEscalated,
+                    InstanceState::Terminated,
+                ]
+            } else {
+                Vec::new()
+            };
+            let query = InstanceQuery {
+                filter: InstanceFilter {
+                    business_key: Some(bk),
+                    states,
+                    ..InstanceFilter::default()
+                },
+                size: usize::MAX,
+                ..InstanceQuery::default()
+            };
+            let ids: Vec<InstanceId> = self
+                .store
+                .list_instances(&query)
+                .await?
+                .items
+                .into_iter()
+                .map(|i| i.id)
+                .filter(|id| f.instance_ids.as_ref().is_none_or(|l| l.contains(id)))
+                .collect();
+            f.instance_ids = Some(ids);
+        }
+        Ok(())
     }
 
     /// Decides a step on a task's instance and commits it, deciding again on fresh state

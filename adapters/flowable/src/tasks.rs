@@ -211,19 +211,20 @@ pub fn task_query(p: &Params) -> Result<(TaskQuery, ListShape), CoreError> {
     {
         f.without_tenant = true;
     }
-    // A process-level filter the task does not carry: the engine has no join, so business
-    // keys and definition names are not served yet.
-    for unsupported in [
-        "processInstanceBusinessKey",
-        "processInstanceBusinessKeyLike",
-        "processDefinitionName",
-    ] {
-        if p.get(unsupported).is_some() {
-            return Err(CoreError::invalid(format!(
-                "Query parameter '{unsupported}' is not supported by bpm-compat yet."
-            )));
-        }
-    }
+    texts(
+        &mut f.business_key,
+        s("processInstanceBusinessKey"),
+        s("processInstanceBusinessKeyLike"),
+        None,
+        &mut impossible,
+    );
+    texts(
+        &mut f.definition_name,
+        s("processDefinitionName"),
+        s("processDefinitionNameLike"),
+        None,
+        &mut impossible,
+    );
     f.impossible = impossible;
     let include = |name: &str| p.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let query = TaskQuery {
@@ -653,12 +654,21 @@ pub fn historic_task_query(p: &Params) -> Result<(TaskQuery, ListShape), CoreErr
     if p.get("parentTaskId").is_some() {
         impossible = true;
     }
-    for unsupported in [
-        "processBusinessKey",
-        "processBusinessKeyLike",
-        "processDefinitionName",
-        "processFinished",
-    ] {
+    texts(
+        &mut f.business_key,
+        s("processBusinessKey"),
+        s("processBusinessKeyLike"),
+        None,
+        &mut impossible,
+    );
+    texts(
+        &mut f.definition_name,
+        s("processDefinitionName"),
+        s("processDefinitionNameLike"),
+        None,
+        &mut impossible,
+    );
+    for unsupported in ["processFinished"] {
         if p.get(unsupported).is_some() {
             return Err(CoreError::invalid(format!(
                 "Query parameter '{unsupported}' is not supported by bpm-compat yet."

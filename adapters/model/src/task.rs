@@ -175,6 +175,15 @@ pub struct TaskFilter {
     pub task_definition_key: Option<TextMatch>,
     pub definition_key: Option<TextMatch>,
     pub definition_id: Option<String>,
+    /// Any of these definition ids (the engine resolves `definition_name` into it).
+    #[serde(default)]
+    pub definition_ids: Option<Vec<String>>,
+    /// The instance's business key and the definition's name: not matched here; the engine
+    /// resolves them into `instance_ids` and `definition_ids` before the store sees the query.
+    #[serde(default)]
+    pub business_key: Option<TextMatch>,
+    #[serde(default)]
+    pub definition_name: Option<TextMatch>,
     pub assignee: Option<TextMatch>,
     pub owner: Option<TextMatch>,
     /// `Some(true)`: only tasks without an assignee; `Some(false)`: only assigned ones.
@@ -239,6 +248,10 @@ impl TaskFilter {
             && text(&self.task_definition_key, Some(&t.task_definition_key))
             && text(&self.definition_key, Some(&t.definition_key))
             && self.definition_id.as_ref().is_none_or(|d| &t.definition_id == d)
+            && self
+                .definition_ids
+                .as_ref()
+                .is_none_or(|l| l.contains(&t.definition_id))
             && text(&self.assignee, t.assignee.as_deref())
             && text(&self.owner, t.owner.as_deref())
             && self.unassigned.is_none_or(|u| t.assignee.is_none() == u)
