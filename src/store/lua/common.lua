@@ -51,6 +51,33 @@ local function reindex(id, op)
   end
 end
 
+-- The index entries of a new instance, read off its field/value arguments args[from..to]
+-- instead of its hash (see `reindex`).
+local function index_new(id, args, from, to)
+  local f = {}
+  for i = from, to, 2 do
+    local name = args[i]
+    if name == 's' or name == 'k' or name == 'b' or name == 't' then
+      f[name] = args[i + 1]
+    end
+  end
+  if is_open(f.s) then
+    redis.call('ZADD', base .. 'open', 0, id)
+    redis.call('ZADD', base .. 'k:' .. f.k, 0, id)
+    if f.b then
+      redis.call('ZADD', base .. 'b:' .. f.b, 0, id)
+    end
+    if f.t and f.t ~= '' then
+      redis.call('ZADD', base .. 't:' .. f.t, 0, id)
+    end
+    if f.s == 'suspended' then
+      redis.call('ZADD', base .. 'sus', 0, id)
+    end
+  elseif f.s then
+    redis.call('ZADD', base .. 'closed', 0, id)
+  end
+end
+
 -- HSET of the field/value pairs args[from..to], in chunks: unpack() of thousands of values
 -- would overflow Lua's C stack. Chunks of 200 keep pairs together.
 local function hset_pairs(key, args, from, to)
@@ -123,8 +150,12 @@ local function write_task(id, instance, args, from, to, fresh)
     task_reindex(id, 'ZREM')
     redis.call('DEL', key)
   end
-  hset_pairs(key, args, from, to)
-  redis.call('HSET', key, 'p', instance)
+  if to - from < 200 then
+    redis.call('HSET', key, 'p', instance, unpack(args, from, to))
+  else
+    hset_pairs(key, args, from, to)
+    redis.call('HSET', key, 'p', instance)
+  end
   redis.call('HSET', inst_key(instance), 'tk:' .. id, '')
   if not fresh then
     task_reindex(id, 'ZADD')

@@ -1,6 +1,7 @@
 -- create_instance. ARGV[1] the shard's first id, ARGV[2] how many ids a shard has, ARGV[3] n,
 -- ARGV[4..3+n] the instance's field/value arguments, then its activity records as
--- `write_history` reads them, then its tasks as `write_tasks` reads them. Answers {'ok', id, task ids...}, or {'full'} when the shard has used all its ids.
+-- `write_history` reads them, then its tasks as `write_tasks` reads them. Answers
+-- {'ok', id, task ids...}, or {'full'} when the shard has used all its ids.
 -- The id encodes the shard (id = first + seq); all ids have the same length.
 local id = alloc_id(ARGV[1], ARGV[2])
 if not id then
@@ -13,7 +14,7 @@ if redis.call('EXISTS', key) == 1 then
 end
 local n = tonumber(ARGV[3])
 hset_pairs(key, ARGV, 4, 3 + n)
-reindex(id, 'ZADD')
+index_new(id, ARGV, 4, 3 + n)
 local next_arg = write_history(id, ARGV, 4 + n)
 local tasks = write_tasks(id, ARGV, next_arg, ARGV[1], ARGV[2])
 if not tasks then
