@@ -2,7 +2,14 @@
 //! process semantics every dialect shares and knows nothing of any vendor.
 //!
 //! One match, one arm per command; each arm is one atomic store step (plus, for reads that
-//! show definition fields, a lookup in the in-memory definition registry).
+//! show definition fields, a lookup in the cached definition snapshot). Steps that move a
+//! process (completing a task, triggering a path) read the instance, decide in Rust and write
+//! one `Commit` guarded by the instance's revision, deciding again when they lose a race.
+//!
+//! - `run`: token semantics of the BPMN subset (pure).
+//! - `expr`: JUEL conditions and expressions (pure).
+//! - `tasks`: user tasks, executions and activity history.
+//! - `repository`: deployments and definition queries.
 
 pub mod expr;
 mod repository;
