@@ -51,6 +51,14 @@ pub struct ServeConfig {
     )]
     pub flowable_mount: String,
 
+    /// Where the Astro Zero BPM runtime API is mounted (its documented path).
+    #[arg(
+        long,
+        env = "BPM_COMPAT_ASTRO_ZERO_MOUNT",
+        default_value = "/u-route/baas/bp/v2.0"
+    )]
+    pub astro_zero_mount: String,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "BPM_COMPAT_MAX_BODY", default_value_t = 10 * 1024 * 1024)]
     pub max_body: usize,
@@ -82,6 +90,7 @@ impl Default for ServeConfig {
             no_auth: false,
             users: "rest-admin:test".into(),
             flowable_mount: "/flowable-rest/service".into(),
+            astro_zero_mount: "/u-route/baas/bp/v2.0".into(),
             max_body: 10 * 1024 * 1024,
             shutdown_grace: 10,
         }
@@ -130,7 +139,10 @@ impl ServeConfig {
         } else {
             Some(Users::parse(&self.users).map_err(StartError::Users)?)
         };
-        let mounts = vec![Mount::new(&self.flowable_mount, bpm_compat_flowable::Flowable)];
+        let mounts = vec![
+            Mount::new(&self.flowable_mount, bpm_compat_flowable::Flowable),
+            Mount::new(&self.astro_zero_mount, bpm_compat_astro_zero::AstroZero),
+        ];
         Ok(App::new(engine, mounts, users, self.max_body))
     }
 }

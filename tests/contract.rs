@@ -32,3 +32,28 @@ async fn flowable_fixtures_pass_on_memory() {
 async fn flowable_fixtures_pass_on_redis() {
     flowable_fixtures_pass(StoreKind::Redis).await;
 }
+
+async fn astro_zero_fixtures_pass(store: StoreKind) {
+    let server = TestServer::start(store).await;
+    let opts = ContractOptions {
+        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/astro-zero"),
+        base_url: server.astro.clone(),
+        user: None,
+        password: None,
+    };
+    let report = run(&opts).await.expect("fixtures load");
+    println!("{report}");
+    assert!(report.passed() >= 2, "the fixture set is there: {report}");
+    assert_eq!(report.failed(), 0, "{report}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn astro_zero_fixtures_pass_on_memory() {
+    astro_zero_fixtures_pass(StoreKind::Memory).await;
+}
+
+#[tokio::test]
+async fn astro_zero_fixtures_pass_on_redis() {
+    astro_zero_fixtures_pass(StoreKind::Redis).await;
+}

@@ -130,7 +130,12 @@ async fn deleted_instances_leave_the_runtime(store: Arc<dyn Store>) {
         id,
         reason: Some("because".into()),
     });
-    assert_eq!(e.apply(delete.clone(), &ctx()).await, Ok(Outcome::Done));
+    // The answer is the instance as it ended.
+    let ended = instance(e.apply(delete.clone(), &ctx()).await.expect("deletes")).instance;
+    assert_eq!(
+        (ended.id, ended.state, ended.delete_reason.as_deref()),
+        (id, InstanceState::Terminated, Some("because"))
+    );
     assert_eq!(
         e.apply(delete, &ctx()).await,
         Err(CoreError::NotFound(Missing::Instance(id)))

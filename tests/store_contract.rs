@@ -132,6 +132,7 @@ fn deployment_of(
                 description: None,
                 category: None,
                 version: 0,
+                version_label: None,
                 tenant_id: tenant.to_owned(),
                 resource_name: Some(files[0].0.to_owned()),
                 deployment_id: None,

@@ -58,6 +58,7 @@ pub fn parse(xml: &str) -> Result<Vec<Parsed>, String> {
                             description: None,
                             category: None,
                             version: 1,
+                            version_label: None,
                             tenant_id: String::new(),
                             resource_name: None,
                             deployment_id: None,

@@ -53,6 +53,9 @@ pub struct Declarative {
     pub description: Option<String>,
     pub category: Option<String>,
     pub version: Option<u32>,
+    /// A version name dialects may select and show (Astro Zero's `1.0.1`).
+    #[serde(rename = "versionLabel")]
+    pub version_label: Option<String>,
     pub steps: Vec<Step>,
     pub flows: Option<Vec<DeclaredFlow>>,
     #[serde(default)]
@@ -150,6 +153,7 @@ impl Declarative {
             description: self.description,
             category: self.category,
             version: self.version.unwrap_or(0),
+            version_label: self.version_label,
             tenant_id: String::new(),
             resource_name: None,
             deployment_id: None,
@@ -332,9 +336,10 @@ impl Definitions {
                 version,
             } => self.latest(|d| {
                 (d.key == *name || d.alias(dialect).any(|a| a == name))
-                    && version
-                        .as_ref()
-                        .is_none_or(|v| v.parse::<u32>().ok() == Some(d.version))
+                    && version.as_ref().is_none_or(|v| {
+                        d.version_label.as_deref() == Some(v.as_str())
+                            || v.parse::<u32>().ok() == Some(d.version)
+                    })
             }),
         }
     }

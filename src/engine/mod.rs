@@ -123,7 +123,11 @@ impl Engine {
             }
             Command::DeleteInstance(c) => {
                 store.close_instances(&[c.id], &terminated(c.reason, ctx)).await?;
-                Outcome::Done
+                // The instance as it ended, for dialects that show it (Astro Zero's terminate).
+                match store.get_instance(c.id).await? {
+                    Some(i) => Outcome::Instance(self.view(i)),
+                    None => Outcome::Done,
+                }
             }
             Command::DeleteInstances(c) => {
                 store.close_instances(&c.ids, &terminated(c.reason, ctx)).await?;
@@ -351,6 +355,7 @@ impl Engine {
                 description: None,
                 category: None,
                 version: id.split(':').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0),
+                version_label: None,
                 tenant_id: tenant_id.to_owned(),
                 resource_name: None,
                 deployment_id: None,

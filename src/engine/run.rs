@@ -288,6 +288,7 @@ mod tests {
             description: None,
             category: None,
             version: 1,
+            version_label: None,
             tenant_id: String::new(),
             resource_name: None,
             deployment_id: None,

@@ -253,7 +253,7 @@ pub fn now() -> Timestamp {
 /// No dialect claims the path: a plain 404 that says which paths exist.
 fn not_mounted() -> Response<Bytes> {
     let mut response = Response::new(Bytes::from_static(
-        b"No BPM dialect is mounted at this path. Flowable REST lives under /flowable-rest/service/.\n",
+        b"No BPM dialect is mounted at this path. Flowable REST lives under /flowable-rest/service/, Astro Zero under /u-route/baas/bp/v2.0/.\n",
     ));
     *response.status_mut() = StatusCode::NOT_FOUND;
     response.headers_mut().insert(

@@ -96,6 +96,8 @@ pub struct TestServer {
     pub root: String,
     /// The Flowable base: `http://127.0.0.1:PORT/flowable-rest/service`
     pub flowable: String,
+    /// The Astro Zero base: `http://127.0.0.1:PORT/u-route/baas/bp/v2.0`
+    pub astro: String,
     stop: Option<oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<()>>,
     /// The Redis URL and key prefix to clean up on stop, when the store is Redis.
@@ -139,6 +141,7 @@ impl TestServer {
         let root = format!("http://{addr}");
         TestServer {
             flowable: format!("{root}/flowable-rest/service"),
+            astro: format!("{root}/u-route/baas/bp/v2.0"),
             root,
             stop: Some(stop),
             done: Some(done),

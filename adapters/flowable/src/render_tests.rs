@@ -45,6 +45,7 @@ pub(crate) fn definition() -> ProcessDefinition {
         description: Some("A process with one task".into()),
         category: None,
         version: 1,
+        version_label: None,
         tenant_id: String::new(),
         resource_name: Some("oneTask.bpmn20.xml".into()),
         deployment_id: None,

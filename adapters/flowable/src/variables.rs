@@ -67,24 +67,7 @@ pub fn to_rest(var: &Variable, scope: Option<&str>, data_url: &str) -> RestVaria
 /// The value Jackson reads when no `type` is given: text, integer (long, then big integer
 /// when it does not fit), double, boolean, null; objects and arrays become `json`.
 pub fn infer(value: &Value) -> VariableValue {
-    match value {
-        Value::Null => VariableValue::Null,
-        Value::Bool(b) => VariableValue::Boolean(*b),
-        Value::String(s) => VariableValue::String(s.clone()),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                match i32::try_from(i) {
-                    Ok(small) => VariableValue::Integer(small),
-                    Err(_) => VariableValue::Long(i),
-                }
-            } else if let Some(u) = n.as_u64() {
-                VariableValue::BigInteger(u.to_string())
-            } else {
-                VariableValue::Double(n.as_f64().unwrap_or(0.0))
-            }
-        }
-        Value::Array(_) | Value::Object(_) => VariableValue::Json(value.clone()),
-    }
+    VariableValue::from_json(value)
 }
 
 fn is_decimal(text: &str) -> bool {

@@ -14,6 +14,9 @@ pub struct ProcessDefinition {
     pub description: Option<String>,
     pub category: Option<String>,
     pub version: u32,
+    /// A version name a dialect shows instead of the number (Astro Zero's `1.0.1`).
+    #[serde(default)]
+    pub version_label: Option<String>,
     /// `""` is the default tenant.
     pub tenant_id: String,
     /// The file it was loaded from, e.g. `oneTask.bpmn20.xml`.

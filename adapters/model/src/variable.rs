@@ -81,6 +81,31 @@ fn de_b64<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
 }
 
 impl VariableValue {
+    /// The typed value of a bare JSON value, as JSON-speaking engines infer it: text, integer
+    /// (32-bit when it fits, else 64-bit, else a big integer), double, boolean, null; objects
+    /// and arrays stay JSON.
+    pub fn from_json(value: &serde_json::Value) -> VariableValue {
+        use serde_json::Value;
+        match value {
+            Value::Null => VariableValue::Null,
+            Value::Bool(b) => VariableValue::Boolean(*b),
+            Value::String(s) => VariableValue::String(s.clone()),
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    match i32::try_from(i) {
+                        Ok(small) => VariableValue::Integer(small),
+                        Err(_) => VariableValue::Long(i),
+                    }
+                } else if let Some(u) = n.as_u64() {
+                    VariableValue::BigInteger(u.to_string())
+                } else {
+                    VariableValue::Double(n.as_f64().unwrap_or(0.0))
+                }
+            }
+            Value::Array(_) | Value::Object(_) => VariableValue::Json(value.clone()),
+        }
+    }
+
     /// The neutral type name (camelCase, matching the serde tag).
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -1,0 +1,109 @@
+//! The Huawei Cloud Astro Zero BPM runtime dialect (`/u-route/baas/bp/v2.0/`), from the start
+//! API page (seed 004) and Huawei's public "API Reference → BPM" pages (astrozero_api_0068 list,
+//! 0069 start, 0070–0073 instance operations, 0082 data-plane error codes); the sources are
+//! listed in `fixtures/astro-zero/README.md`.
+//!
+//! Pure translation, sans-I/O, like every adapter: [`AstroZero::parse`](bpm_compat_model::Adapter::parse)
+//! turns a request into one neutral command, [`AstroZero::render`](bpm_compat_model::Adapter::render)
+//! wraps the engine's answer in Astro Zero's envelope `{"resCode","resMsg","result"}`.
+//!
+//! # Operations
+//! | Method & path (below the mount) | Op | `result` |
+//! |---|---|---|
+//! | `POST runtime/instances` `{name, version?, variables?}` | [`OpKind::Start`] | the instance |
+//! | `GET runtime/instances?states=…[&fields&orderField&orderType]` | [`OpKind::List`] | list items |
+//! | `PUT runtime/instances/{id}` `{action: suspend\|resume\|terminate}` | [`OpKind::Action`] | the instance |
+//! | `DELETE runtime/instances/{id}` | [`OpKind::Delete`] | none |
+//! | `PUT runtime/instances/{id}/variables` `{name: value, …}` | [`OpKind::SetVariables`] | none |
+//!
+//! # Not yet (issue 5's next slices)
+//! The `access-token` authentication (`POST /baas/auth/v1.0/oauth2/token`): this dialect does
+//! not authenticate yet (`AuthScheme::None`). The BP metadata API (`metadata/definitions`).
+//! Version labels such as `1.0.1`: a `version` selects the definition version by its number.
+//!
+//! # Mapping
+//! - `name` is the definition key (or an `astro-zero` alias of the definition); `version` its
+//!   version label (`versionLabel` in the declarative format, e.g. `1.0.1`) or number.
+//! - `$Flow.BusinessKey` and `$Flow.Title` set the business key and the instance name (title);
+//!   every other variable is stored with its JSON type (text, integer, double, boolean, JSON).
+//!   `businessKey` shows the instance id when none was set, as Astro Zero does.
+//! - A start answers the instance `Dispatched` with `bpStatus` `New`, as the seed shows (Astro
+//!   Zero runs a started instance asynchronously); later reads show where it is.
+//! - `state` (Astro Zero's state strings): an active instance waiting at a user task is
+//!   `Waiting for user interaction`, otherwise `Running`; `Suspended`; `Completed OK`;
+//!   `Terminated`; `Broken` (failed). `bpStatus` is the instance's business status, else the
+//!   state. Times are `YYYY-MM-DD HH:MM:SS` in UTC; `endTime` is `""` while running.
+
+pub mod errors;
+pub mod ids;
+pub mod parse;
+pub mod render;
+
+use bpm_compat_model::{Adapter, AuthScheme, Command, CoreError, Outcome, RequestCtx};
+use bytes::Bytes;
+use http::{Request, Response};
+
+/// One Astro Zero operation and the request's locale: what render needs besides the outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Op {
+    pub kind: OpKind,
+    /// `resMsg` in Chinese (`Accept-Language: zh…` or `locale=zh_CN`).
+    pub chinese: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpKind {
+    Start,
+    /// The states asked for (Astro Zero strings), the fields to show (all when `None`).
+    List {
+        states: Vec<String>,
+        fields: Option<Vec<String>>,
+    },
+    Action,
+    Delete,
+    SetVariables,
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            OpKind::Start => "start_instance",
+            OpKind::List { .. } => "list_instances",
+            OpKind::Action => "instance_action",
+            OpKind::Delete => "delete_instance",
+            OpKind::SetVariables => "set_variables",
+        }
+    }
+}
+
+/// The Astro Zero dialect. Needs no configuration.
+#[derive(Debug, Clone, Default)]
+pub struct AstroZero;
+
+impl Adapter for AstroZero {
+    type Op = Op;
+
+    fn name(&self) -> &'static str {
+        "astro-zero"
+    }
+
+    fn auth_scheme(&self) -> AuthScheme {
+        AuthScheme::None
+    }
+
+    fn op_name(&self, op: &Op) -> &'static str {
+        op.name()
+    }
+
+    fn parse(&self, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Command), CoreError> {
+        parse::parse(req, ctx)
+    }
+
+    fn render(&self, op: Op, result: Result<Outcome, CoreError>, ctx: &RequestCtx) -> Response<Bytes> {
+        render::render(op, result, ctx)
+    }
+
+    fn render_error(&self, err: CoreError, ctx: &RequestCtx) -> Response<Bytes> {
+        errors::error_response(&err, ctx)
+    }
+}
