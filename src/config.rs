@@ -59,6 +59,14 @@ pub struct ServeConfig {
     )]
     pub astro_zero_mount: String,
 
+    /// Where Astro Zero's token endpoint (`…/oauth2/token`) is mounted.
+    #[arg(
+        long,
+        env = "BPM_COMPAT_ASTRO_ZERO_AUTH_MOUNT",
+        default_value = "/baas/auth/v1.0"
+    )]
+    pub astro_zero_auth_mount: String,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "BPM_COMPAT_MAX_BODY", default_value_t = 10 * 1024 * 1024)]
     pub max_body: usize,
@@ -91,6 +99,7 @@ impl Default for ServeConfig {
             users: "rest-admin:test".into(),
             flowable_mount: "/flowable-rest/service".into(),
             astro_zero_mount: "/u-route/baas/bp/v2.0".into(),
+            astro_zero_auth_mount: "/baas/auth/v1.0".into(),
             max_body: 10 * 1024 * 1024,
             shutdown_grace: 10,
         }
@@ -132,16 +141,20 @@ impl ServeConfig {
     pub async fn build_app(&self) -> Result<App, StartError> {
         let files = definitions::load_dir(&self.definitions)?;
         let store = self.open_store().await?;
-        let engine = Engine::new(store);
-        engine.deploy_files(files, crate::server::now()).await?;
         let users = if self.no_auth {
             None
         } else {
             Some(Users::parse(&self.users).map_err(StartError::Users)?)
         };
+        let engine = Engine::new(store).with_users(users.clone());
+        engine.deploy_files(files, crate::server::now()).await?;
         let mounts = vec![
             Mount::new(&self.flowable_mount, bpm_compat_flowable::Flowable),
             Mount::new(&self.astro_zero_mount, bpm_compat_astro_zero::AstroZero),
+            Mount::new(
+                &self.astro_zero_auth_mount,
+                bpm_compat_astro_zero::auth::AstroZeroAuth,
+            ),
         ];
         Ok(App::new(engine, mounts, users, self.max_body))
     }

@@ -5,20 +5,56 @@
 
 mod common;
 
-use common::{get, json, StoreKind, TestServer};
-use serde_json::json;
+use common::{get, json, send_with, StoreKind, TestServer};
+use serde_json::{json, Value};
+
+/// An Astro Zero access token for Flowable's default user (the one user directory).
+async fn token(server: &TestServer) -> String {
+    let form = "grant_type=client_credentials&client_id=rest-admin&client_secret=test";
+    let reply = send_with(
+        "POST",
+        &format!("{}/baas/auth/v1.0/oauth2/token", server.root),
+        &[("Content-Type".into(), "application/x-www-form-urlencoded".into())],
+        form,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    let body = reply.json();
+    assert_eq!(
+        (body["token_type"].clone(), body["expires_in"].clone()),
+        (json!("Bearer"), json!(3600))
+    );
+    body["access_token"].as_str().expect("token").to_owned()
+}
+
+/// An Astro Zero call with the token.
+async fn astro_call(token: &str, method: &str, url: &str, body: Option<Value>) -> common::Reply {
+    let mut headers = vec![("access-token".to_owned(), token.to_owned())];
+    if body.is_some() {
+        headers.push(("Content-Type".into(), "application/json".into()));
+    }
+    send_with(
+        method,
+        url,
+        &headers,
+        body.map(|b| b.to_string()).unwrap_or_default(),
+    )
+    .await
+}
 
 async fn astro_and_flowable_see_one_state(store: StoreKind) {
     let server = TestServer::start(store).await;
     let (astro, flowable) = (server.astro.clone(), server.flowable.clone());
+    let t = token(&server).await;
 
     // Astro Zero → Flowable.
-    let started = json(
+    let started = astro_call(
+        &t,
         "POST",
         &format!("{astro}/runtime/instances"),
-        json!({"name": "createCloudOK_NEW", "variables": {
+        Some(json!({"name": "createCloudOK_NEW", "variables": {
             "$Flow.BusinessKey": "cross-1", "$Flow.Title": "Cloud order", "memorySize": 15, "storage": "15",
-            "spec": {"cpu": 2}}}),
+            "spec": {"cpu": 2}}})),
     )
     .await;
     assert_eq!(started.status, 200, "{}", started.json());
@@ -72,10 +108,11 @@ async fn astro_and_flowable_see_one_state(store: StoreKind) {
     )
     .await;
     assert_eq!(suspended.status, 200);
-    let resumed = json(
+    let resumed = astro_call(
+        &t,
         "PUT",
         &format!("{astro}/runtime/instances/{astro_id}"),
-        json!({"action": "resume"}),
+        Some(json!({"action": "resume"})),
     )
     .await
     .json();
@@ -97,9 +134,14 @@ async fn astro_and_flowable_see_one_state(store: StoreKind) {
     .await
     .json();
     let pi2 = started["id"].as_str().expect("id").to_owned();
-    let waiting = get(&format!(
-        "{astro}/runtime/instances?states=Waiting%20for%20user%20interaction&fields=id,name,businessKey,curElement,state"
-    ))
+    let waiting = astro_call(
+        &t,
+        "GET",
+        &format!(
+            "{astro}/runtime/instances?states=Waiting%20for%20user%20interaction&fields=id,name,businessKey,curElement,state"
+        ),
+        None,
+    )
     .await
     .json();
     let items = waiting["result"].as_array().expect("list");
@@ -118,10 +160,11 @@ async fn astro_and_flowable_see_one_state(store: StoreKind) {
     assert!(astro_id2.starts_with("002N") && astro_id2.len() == 20);
 
     // Astro Zero writes a variable and terminates it; Flowable sees both.
-    let set = json(
+    let set = astro_call(
+        &t,
         "PUT",
         &format!("{astro}/runtime/instances/{astro_id2}/variables"),
-        json!({"approved": true}),
+        Some(json!({"approved": true})),
     )
     .await;
     assert_eq!(set.json(), json!({"resCode": "0", "resMsg": "Success"}));
@@ -134,10 +177,11 @@ async fn astro_and_flowable_see_one_state(store: StoreKind) {
         (v["type"].clone(), v["value"].clone()),
         (json!("boolean"), json!(true))
     );
-    let ended = json(
+    let ended = astro_call(
+        &t,
         "PUT",
         &format!("{astro}/runtime/instances/{astro_id2}"),
-        json!({"action": "terminate"}),
+        Some(json!({"action": "terminate"})),
     )
     .await
     .json();
@@ -152,9 +196,14 @@ async fn astro_and_flowable_see_one_state(store: StoreKind) {
         .await
         .json();
     assert_eq!(history["deleteReason"], "User Terminated");
-    let terminated = get(&format!("{astro}/runtime/instances?states=Terminated"))
-        .await
-        .json();
+    let terminated = astro_call(
+        &t,
+        "GET",
+        &format!("{astro}/runtime/instances?states=Terminated"),
+        None,
+    )
+    .await
+    .json();
     assert!(terminated["result"]
         .as_array()
         .expect("list")
@@ -162,6 +211,60 @@ async fn astro_and_flowable_see_one_state(store: StoreKind) {
         .any(|i| i["id"] == astro_id2.as_str()));
 
     server.stop().await;
+}
+
+async fn astro_zero_checks_access_tokens(store: StoreKind) {
+    let server = TestServer::start(store).await;
+    let list = format!("{}/runtime/instances?states=Running", server.astro);
+    let no_token = send_with("GET", &list, &[], "").await;
+    assert_eq!(no_token.status, 401);
+    assert_eq!(no_token.json()["resCode"], "405230401");
+    let bad = astro_call("not-a-token", "GET", &list, None).await;
+    assert_eq!(bad.status, 401);
+    let t = token(&server).await;
+    assert_ne!(t, token(&server).await, "every token is new");
+    let ok = astro_call(&t, "GET", &list, None).await;
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    // Basic credentials are not Astro Zero's way in.
+    assert_eq!(get(&list).await.status, 401);
+    let token_url = format!("{}/baas/auth/v1.0/oauth2/token", server.root);
+    let form = [(
+        "Content-Type".to_owned(),
+        "application/x-www-form-urlencoded".to_owned(),
+    )];
+    let wrong = send_with(
+        "POST",
+        &token_url,
+        &form,
+        "grant_type=client_credentials&client_id=rest-admin&client_secret=nope",
+    )
+    .await;
+    assert_eq!(
+        (wrong.status, wrong.json()["resCode"].clone()),
+        (401, json!("astrozero.0007"))
+    );
+    let grant = send_with(
+        "POST",
+        &token_url,
+        &form,
+        "grant_type=password&client_id=a&client_secret=b",
+    )
+    .await;
+    assert_eq!(
+        (grant.status, grant.json()["resCode"].clone()),
+        (400, json!("astrozero.0002"))
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn astro_zero_checks_access_tokens_on_memory() {
+    astro_zero_checks_access_tokens(StoreKind::Memory).await;
+}
+
+#[tokio::test]
+async fn astro_zero_checks_access_tokens_on_redis() {
+    astro_zero_checks_access_tokens(StoreKind::Redis).await;
 }
 
 #[tokio::test]

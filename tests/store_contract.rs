@@ -75,6 +75,7 @@ macro_rules! store_tests {
 }
 
 store_tests!(
+    access_tokens_expire,
     activity_history_is_kept_in_order,
     deployments_version_definitions,
     commit_checks_before_it_writes,
@@ -315,6 +316,31 @@ fn step(i: &ProcessInstance) -> Commit {
         tasks: Vec::new(),
         activities: Vec::new(),
     }
+}
+
+async fn access_tokens_expire(s: &dyn Store) {
+    // Redis expires tokens on its own clock: use real times, an hour ahead and a second ago.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .expect("clock");
+    s.put_token("t-live", "kermit", Timestamp(now), Timestamp(now + 3_600_000))
+        .await
+        .expect("puts");
+    s.put_token(
+        "t-dead",
+        "fozzie",
+        Timestamp(now - 10_000),
+        Timestamp(now - 1_000),
+    )
+    .await
+    .expect("puts");
+    assert_eq!(
+        s.token_user("t-live", Timestamp(now)).await,
+        Ok(Some("kermit".into()))
+    );
+    assert_eq!(s.token_user("t-dead", Timestamp(now)).await, Ok(None), "expired");
+    assert_eq!(s.token_user("t-none", Timestamp(now)).await, Ok(None));
 }
 
 fn record(key: &str, activity: &str, start: i64, end: Option<i64>) -> ActivityRecord {

@@ -27,6 +27,7 @@ use tracing::instrument;
 
 use self::run::RunError;
 use crate::definitions::{Definitions, DirFile};
+use crate::server::Users;
 use crate::store::{Closing, Store};
 
 #[derive(Clone)]
@@ -34,7 +35,12 @@ pub struct Engine {
     store: Arc<dyn Store>,
     /// The repository as last read, with the store's repository version it was read at.
     cache: Arc<RwLock<(u64, Arc<Definitions>)>>,
+    /// The user directory tokens are issued against; `None` when authentication is off.
+    users: Option<Arc<Users>>,
 }
+
+/// How long an issued access token lives.
+pub const TOKEN_LIFETIME_SECS: u64 = 3600;
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>) -> Engine {
@@ -42,7 +48,34 @@ impl Engine {
             store,
             // A version no store reports: the first command loads the repository.
             cache: Arc::new(RwLock::new((u64::MAX, Arc::new(Definitions::default())))),
+            users: None,
         }
+    }
+
+    /// The user directory access tokens are issued against (none: tokens for any client).
+    pub fn with_users(mut self, users: Option<Users>) -> Engine {
+        self.users = users.map(Arc::new);
+        self
+    }
+
+    /// The user an access token was issued to, while it lives.
+    pub async fn token_user(&self, token: &str, now: Timestamp) -> Result<Option<String>, CoreError> {
+        Ok(self.store.token_user(token, now).await?)
+    }
+
+    async fn issue_token(&self, client_id: &str, secret: &str, now: Timestamp) -> Result<Outcome, CoreError> {
+        if let Some(users) = &self.users {
+            if !users.check(client_id, secret) {
+                return Err(CoreError::Unauthorized);
+            }
+        }
+        let token = new_token();
+        let expires = Timestamp(now.0 + (TOKEN_LIFETIME_SECS * 1000) as i64);
+        self.store.put_token(&token, client_id, now, expires).await?;
+        Ok(Outcome::Token {
+            token,
+            expires_in: TOKEN_LIFETIME_SECS,
+        })
     }
 
     /// The deployed definitions, read again from the store when it reports a change (a
@@ -223,6 +256,10 @@ impl Engine {
                 self.delete_task_variable(id, scope, name).await?;
                 Outcome::Done
             }
+            Command::IssueToken {
+                client_id,
+                client_secret,
+            } => self.issue_token(&client_id, &client_secret, ctx.now).await?,
             Command::GetExecutions {
                 instance,
                 key,
@@ -388,6 +425,28 @@ impl Engine {
             .collect();
         filter.definition_ids = Some(ids);
     }
+}
+
+/// 128 unpredictable bits as 32 hex digits: SipHash (std's `RandomState`, keyed from the
+/// operating system's randomness) over a process-wide counter and the clock.
+fn new_token() -> String {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let part = |salt: u64| {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(n);
+        h.write_u64(nanos);
+        h.write_u64(salt);
+        h.finish()
+    };
+    format!("{:016x}{:016x}", part(1), part(2))
 }
 
 /// A process that cannot go on: the vendor's engine would throw.

@@ -214,17 +214,31 @@ impl App {
         );
         let started = Instant::now();
         async {
-            if let (Some(users), AuthScheme::Basic) = (&self.inner.users, mount.dialect.auth_scheme()) {
-                let header = req
-                    .headers()
-                    .get(header::AUTHORIZATION)
-                    .and_then(|h| h.to_str().ok());
-                match users.basic(header) {
-                    Some(user) => ctx.user = Some(user),
-                    None => {
+            if let Some(users) = &self.inner.users {
+                let user = match mount.dialect.auth_scheme() {
+                    AuthScheme::Basic => {
+                        let header = req
+                            .headers()
+                            .get(header::AUTHORIZATION)
+                            .and_then(|h| h.to_str().ok());
+                        Ok(users.basic(header))
+                    }
+                    AuthScheme::AccessToken(name) => {
+                        match req.headers().get(name).and_then(|h| h.to_str().ok()) {
+                            Some(token) => self.inner.engine.token_user(token, ctx.now).await,
+                            None => Ok(None),
+                        }
+                    }
+                    AuthScheme::None => Ok(Some(String::new())),
+                };
+                match user {
+                    Ok(Some(user)) if user.is_empty() => {}
+                    Ok(Some(user)) => ctx.user = Some(user),
+                    Ok(None) => {
                         debug!("Missing or wrong credentials.");
                         return mount.dialect.error(CoreError::Unauthorized, &ctx);
                     }
+                    Err(err) => return mount.dialect.error(err, &ctx),
                 }
             }
             let response = mount.dialect.handle(req, ctx, &self.inner.engine).await;

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use bpm_compat_model::{
     ActivityRecord, Clash, Deployment, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort,
     InstanceState, LexId, Missing, NewInstance, Page, ProcessDefinition, ProcessInstance, SetMode, SortOrder,
-    Task, TaskId, TaskQuery, TextMatch, UpdateInstance, Variable,
+    Task, TaskId, TaskQuery, TextMatch, Timestamp, UpdateInstance, Variable,
 };
 
 use super::{
@@ -62,6 +62,8 @@ struct State {
     /// Activity records per instance, in the order written (a handful each: a Vec is smaller
     /// than a map node).
     history: BTreeMap<InstanceId, Vec<ActivityRecord>>,
+    /// Access tokens: user and expiry.
+    tokens: HashMap<String, (String, Timestamp)>,
     repo: Repo,
 }
 
@@ -329,6 +331,29 @@ impl Store for MemoryStore {
 
     fn repository_version(&self) -> u64 {
         self.repository_version.load(AtomicOrdering::Acquire)
+    }
+
+    async fn put_token(
+        &self,
+        token: &str,
+        user: &str,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        // Expired tokens go when new ones come, so the map holds about the live tokens only.
+        state.tokens.retain(|_, (_, e)| *e > now);
+        state.tokens.insert(token.to_owned(), (user.to_owned(), expires));
+        Ok(())
+    }
+
+    async fn token_user(&self, token: &str, now: Timestamp) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .tokens
+            .get(token)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(user, _)| user.clone()))
     }
 
     async fn activity_history(&self, id: InstanceId) -> Result<Vec<ActivityRecord>, StoreError> {

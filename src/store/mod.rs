@@ -179,6 +179,19 @@ pub trait Store: Send + Sync + 'static {
     /// store: a cache of [`Store::repository`] is fresh while this stays the same.
     fn repository_version(&self) -> u64;
 
+    /// Keeps an access token for `user` until `expires` (tokens live in the store so that every
+    /// node accepts them).
+    async fn put_token(
+        &self,
+        token: &str,
+        user: &str,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// The user of a token that has not expired at `now`.
+    async fn token_user(&self, token: &str, now: Timestamp) -> Result<Option<String>, StoreError>;
+
     /// The activity records of an instance, in the order they were entered.
     async fn activity_history(&self, id: InstanceId) -> Result<Vec<ActivityRecord>, StoreError>;
 

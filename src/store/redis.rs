@@ -27,6 +27,8 @@
 //!                          candidate user / group
 //! P{sn}:h:<id>     HASH    an instance's activity records, `<revision>.<n>` ->
 //!                          `<start>|<activity>|<end>`
+//! Ptok:<token>     STRING  an access token's user, expiring with the token (no hash tag: one
+//!                          key per call)
 //! P{repo}:...      the deployment repository, under its own hash tag: `seq` (ids), `d`
 //!                  (deployments), `p` (definitions by id), `v` (latest version per tenant and
 //!                  key), `n` and `dg` (duplicate filtering), `r:<deployment>` (resources),
@@ -772,6 +774,34 @@ impl Store for RedisStore {
 
     fn repository_version(&self) -> u64 {
         self.inner.repository_version.load(Ordering::Acquire)
+    }
+
+    async fn put_token(
+        &self,
+        token: &str,
+        user: &str,
+        _now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut con = self.con();
+        let key = [self.inner.prefix.as_str(), "tok:", token].concat();
+        let _: Value = bounded(
+            redis::cmd("SET")
+                .arg(key)
+                .arg(user)
+                .arg("PXAT")
+                .arg(expires.0)
+                .query_async(&mut con),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn token_user(&self, token: &str, _now: Timestamp) -> Result<Option<String>, StoreError> {
+        // Redis expires the key itself (PXAT); Redis' clock is the reference on this store.
+        let mut con = self.con();
+        let key = [self.inner.prefix.as_str(), "tok:", token].concat();
+        bounded(redis::cmd("GET").arg(key).query_async(&mut con)).await
     }
 
     async fn activity_history(&self, id: InstanceId) -> Result<Vec<ActivityRecord>, StoreError> {

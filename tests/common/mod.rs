@@ -193,14 +193,28 @@ pub async fn send(
     auth: Option<(&str, &str)>,
 ) -> Reply {
     use base64::Engine as _;
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut req = http::Request::builder().method(method).uri(url);
+    let mut headers = Vec::new();
     if let Some(ct) = content_type {
-        req = req.header("Content-Type", ct);
+        headers.push(("Content-Type".to_owned(), ct.to_owned()));
     }
     if let Some((u, p)) = auth {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-        req = req.header("Authorization", format!("Basic {token}"));
+        headers.push(("Authorization".to_owned(), format!("Basic {token}")));
+    }
+    send_with(method, url, &headers, body).await
+}
+
+/// Sends one request with these headers.
+pub async fn send_with(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: impl Into<Bytes>,
+) -> Reply {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut req = http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        req = req.header(name.as_str(), value.as_str());
     }
     let req = req.body(Full::new(body.into())).expect("request builds");
     let res = client.request(req).await.expect("server answers");

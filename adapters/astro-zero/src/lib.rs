@@ -16,10 +16,13 @@
 //! | `DELETE runtime/instances/{id}` | [`OpKind::Delete`] | none |
 //! | `PUT runtime/instances/{id}/variables` `{name: value, …}` | [`OpKind::SetVariables`] | none |
 //!
-//! # Not yet (issue 5's next slices)
-//! The `access-token` authentication (`POST /baas/auth/v1.0/oauth2/token`): this dialect does
-//! not authenticate yet (`AuthScheme::None`). The BP metadata API (`metadata/definitions`).
-//! Version labels such as `1.0.1`: a `version` selects the definition version by its number.
+//! # Authentication
+//! A token from `POST /baas/auth/v1.0/oauth2/token` ([`auth::AstroZeroAuth`], mounted apart)
+//! in the `access-token` header; without one, or with an unknown or expired one, a 401 with
+//! resCode `405230401`. Switched off with the server's `--no-auth`.
+//!
+//! # Not yet (issue 5's next slice)
+//! The BP metadata API (`metadata/definitions`).
 //!
 //! # Mapping
 //! - `name` is the definition key (or an `astro-zero` alias of the definition); `version` its
@@ -34,6 +37,7 @@
 //!   `Terminated`; `Broken` (failed). `bpStatus` is the instance's business status, else the
 //!   state. Times are `YYYY-MM-DD HH:MM:SS` in UTC; `endTime` is `""` while running.
 
+pub mod auth;
 pub mod errors;
 pub mod ids;
 pub mod parse;
@@ -87,8 +91,9 @@ impl Adapter for AstroZero {
         "astro-zero"
     }
 
+    /// Tokens from `POST /baas/auth/v1.0/oauth2/token` (see [`auth`]), in `access-token`.
     fn auth_scheme(&self) -> AuthScheme {
-        AuthScheme::None
+        AuthScheme::AccessToken("access-token")
     }
 
     fn op_name(&self, op: &Op) -> &'static str {

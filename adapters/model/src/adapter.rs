@@ -32,6 +32,8 @@ pub struct RequestCtx {
 pub enum AuthScheme {
     /// HTTP Basic against the user directory.
     Basic,
+    /// A token the store issued (see `Command::IssueToken`), in this request header.
+    AccessToken(&'static str),
     /// The dialect does its own (e.g. tokens); the server checks nothing.
     None,
 }

@@ -85,6 +85,12 @@ pub enum Command {
         variables: Vec<Variable>,
         transient_variables: Vec<Variable>,
     },
+    /// Issues an access token to a client of the user directory (OAuth2 client credentials:
+    /// the client id is the user, the secret its password).
+    IssueToken {
+        client_id: String,
+        client_secret: String,
+    },
     /// Deploys files; every process in them becomes a new definition version.
     Deploy(Deploy),
     GetDeployment(String),
@@ -138,6 +144,7 @@ impl Command {
             Command::GetTaskVariables { .. } => "get_task_variables",
             Command::SetTaskVariables { .. } => "set_task_variables",
             Command::DeleteTaskVariable { .. } => "delete_task_variable",
+            Command::IssueToken { .. } => "issue_token",
             Command::GetExecutions { .. } => "get_executions",
             Command::TriggerExecution { .. } => "trigger_execution",
             Command::Deploy(_) => "deploy",
@@ -208,6 +215,7 @@ impl Command {
             | Command::GetTaskVariables { .. }
             | Command::SetTaskVariables { .. }
             | Command::DeleteTaskVariable { .. }
+            | Command::IssueToken { .. }
             | Command::Deploy(_)
             | Command::GetDeployment(_)
             | Command::ListDeployments(_)

@@ -32,6 +32,11 @@ pub enum Outcome {
         instance: InstanceView,
         waits: Vec<ActivityView>,
     },
+    /// An issued access token and its lifetime in seconds.
+    Token {
+        token: String,
+        expires_in: u64,
+    },
     /// Variables with the scope each comes from.
     ScopedVariables(Vec<(Variable, VariableScope)>),
     /// Done, nothing to show.
