@@ -2698,3 +2698,188 @@ async fn model_redis_answers_like_memory() {
         on_redis(|store, _| async move { run_model(seed, 400, &store).await }).await;
     }
 }
+
+// ---- model test of tasks: Redis answers task queries like the memory store ----
+
+/// A task of both stores: the memory one with its ids mapped to Redis ids.
+fn mapped_task(t: &Task, instances: &Pairs, tasks: &[(TaskId, TaskId)]) -> Task {
+    Task {
+        id: tasks.iter().find(|(m, _)| *m == t.id).map_or(t.id, |(_, r)| *r),
+        instance_id: instances.to_redis(t.instance_id),
+        ..t.clone()
+    }
+}
+
+fn random_task(rng: &mut Rng, key: &str) -> Task {
+    let mut candidates = Vec::new();
+    for _ in 0..rng.below(3) {
+        candidates.push(if rng.chance(50) {
+            Identity::User(rng.pick(&["fozzie", "gonzo", "piggy"]).to_owned())
+        } else {
+            Identity::Group(rng.pick(&["mgmt", "sales"]).to_owned())
+        });
+    }
+    candidates.sort();
+    candidates.dedup();
+    Task {
+        priority: rng.pick(&[10, 50, 90]),
+        category: rng.chance(30).then(|| "c1".to_owned()),
+        ..new_task(
+            key,
+            rng.chance(40).then(|| rng.pick(&["kermit", "fozzie"])),
+            candidates,
+        )
+    }
+}
+
+fn random_task_filter(rng: &mut Rng, known: &[InstanceId]) -> TaskFilter {
+    let mut f = TaskFilter::default();
+    match rng.below(9) {
+        0 => f.assignee = Some(TextMatch::Equals(rng.pick(&["kermit", "fozzie"]).into())),
+        1 => f.candidate_user = Some(rng.pick(&["fozzie", "gonzo", "piggy"]).into()),
+        2 => f.candidate_groups = Some(vec![rng.pick(&["mgmt", "sales"]).into()]),
+        3 => {
+            f.candidate_user = Some("gonzo".into());
+            f.candidate_groups = Some(vec!["mgmt".into(), "sales".into()]);
+        }
+        4 => f.unassigned = Some(rng.chance(50)),
+        5 if !known.is_empty() => f.instance_id = Some(rng.pick(known)),
+        6 => f.task_definition_key = Some(TextMatch::Like("t%".into())),
+        7 => f.min_priority = Some(50),
+        _ => {}
+    }
+    match rng.below(4) {
+        0 => f.finished = Some(true),
+        1 => f.all = true,
+        _ => {}
+    }
+    if rng.chance(20) {
+        f.suspended = Some(rng.chance(50));
+    }
+    if rng.chance(20) {
+        f.category = Some(TextMatch::Equals("c1".into()));
+    }
+    f
+}
+
+async fn run_task_model(seed: u64, steps: usize, redis: &RedisStore) {
+    let memory = MemoryStore::new();
+    let mut rng = Rng(seed);
+    let mut instances = Pairs(Vec::new());
+    let mut task_pairs: Vec<(TaskId, TaskId)> = Vec::new();
+    for n in 0..steps {
+        let known: Vec<InstanceId> = instances.0.iter().map(|(m, _)| *m).collect();
+        let ctx = format!("seed {seed}, step {n}");
+        let op = if known.len() < 4 { 0 } else { rng.below(6) };
+        match op {
+            0 => {
+                let new = NewInstance {
+                    tasks: (0..rng.below(3) + 1)
+                        .map(|n| random_task(&mut rng, &format!("t{n}")))
+                        .collect(),
+                    ..new_instance(rng.pick(&["flow", "other"]))
+                };
+                let m = memory.create_instance(new.clone()).await.expect("memory create");
+                let r = redis.create_instance(new).await.expect("redis create");
+                instances.0.push((m.id, r.id));
+                let open = |id| TaskFilter {
+                    instance_id: Some(id),
+                    all: true,
+                    ..TaskFilter::default()
+                };
+                let mut mt = tasks(&memory, open(m.id)).await;
+                let mut rt = tasks(redis, open(r.id)).await;
+                mt.sort_by_key(|t| t.task_definition_key.clone());
+                rt.sort_by_key(|t| t.task_definition_key.clone());
+                assert_eq!(mt.len(), rt.len(), "{ctx}");
+                for (a, b) in mt.iter().zip(&rt) {
+                    task_pairs.push((a.id, b.id));
+                }
+            }
+            1 | 2 => {
+                // A step on an instance: claim or end one of its open tasks.
+                let m_id = rng.pick(&known);
+                let r_id = instances.to_redis(m_id);
+                let open = |id| TaskFilter {
+                    instance_id: Some(id),
+                    ..TaskFilter::default()
+                };
+                let mut open_tasks = tasks(&memory, open(m_id)).await;
+                open_tasks.sort_by_key(|t| t.id);
+                let Some(t) = open_tasks.first().cloned() else {
+                    continue;
+                };
+                let changed = if op == 1 {
+                    Task {
+                        assignee: Some(rng.pick(&["kermit", "fozzie", "gonzo"]).into()),
+                        ..t.clone()
+                    }
+                } else {
+                    Task {
+                        end_time: Some(Timestamp(T0 + n as i64)),
+                        ..t.clone()
+                    }
+                };
+                let mi = memory.get_instance(m_id).await.expect("get").expect("exists");
+                let ri = redis.get_instance(r_id).await.expect("get").expect("exists");
+                let m = memory
+                    .commit(&Commit {
+                        tasks: vec![changed.clone()],
+                        ..step(&mi)
+                    })
+                    .await
+                    .map(|_| ());
+                let r = redis
+                    .commit(&Commit {
+                        tasks: vec![mapped_task(&changed, &instances, &task_pairs)],
+                        ..step(&ri)
+                    })
+                    .await
+                    .map(|_| ());
+                assert_eq!(m.is_ok(), r.is_ok(), "{ctx}: {m:?} vs {r:?}");
+            }
+            3 => {
+                let m_id = rng.pick(&known);
+                let flag = rng.chance(50);
+                let m = memory.set_suspended(m_id, flag).await.is_ok();
+                let r = redis.set_suspended(instances.to_redis(m_id), flag).await.is_ok();
+                assert_eq!(m, r, "{ctx}");
+            }
+            4 if rng.chance(30) => {
+                let m_id = rng.pick(&known);
+                let closing = Closing {
+                    state: InstanceState::Terminated,
+                    reason: Some("model".into()),
+                    at: Timestamp(T0 + 1_000),
+                };
+                let m = memory.close_instances(&[m_id], &closing).await.is_ok();
+                let r = redis
+                    .close_instances(&[instances.to_redis(m_id)], &closing)
+                    .await
+                    .is_ok();
+                assert_eq!(m, r, "{ctx}");
+            }
+            _ => {
+                let f = random_task_filter(&mut rng, &known);
+                let mut rf = f.clone();
+                rf.instance_id = f.instance_id.map(|id| instances.to_redis(id));
+                let mut want: Vec<Task> = tasks(&memory, f.clone())
+                    .await
+                    .iter()
+                    .map(|t| mapped_task(t, &instances, &task_pairs))
+                    .collect();
+                let mut got = tasks(redis, rf).await;
+                want.sort_by_key(|t| t.id);
+                got.sort_by_key(|t| t.id);
+                assert_eq!(got, want, "{ctx}: {f:?}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn model_redis_answers_task_queries_like_memory() {
+    for seed in [7, 0x5eed, 99] {
+        on_redis(|store, _| async move { run_task_model(seed, 300, &store).await }).await;
+    }
+}
