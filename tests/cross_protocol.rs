@@ -156,6 +156,30 @@ async fn astro_and_flowable_see_one_state(store: StoreKind) {
         5,
         "only the fields asked for: {item}"
     );
+    let full = astro_call(
+        &t,
+        "GET",
+        &format!("{astro}/runtime/instances?states=Waiting%20for%20user%20interaction"),
+        None,
+    )
+    .await
+    .json();
+    let full = full["result"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|i| i["businessKey"] == "cross-2")
+        .cloned()
+        .expect("listed");
+    assert_eq!(
+        (
+            full["createdBy.name"].clone(),
+            full["createdBy.__objectType"].clone(),
+            full["type"].clone()
+        ),
+        (json!("rest-admin"), json!("User"), json!("BP")),
+        "user references are flat keys: {full}"
+    );
     let astro_id2 = item["id"].as_str().expect("id").to_owned();
     assert!(astro_id2.starts_with("002N") && astro_id2.len() == 20);
 

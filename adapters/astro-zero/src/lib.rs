@@ -1,6 +1,7 @@
 //! The Huawei Cloud Astro Zero BPM runtime dialect (`/u-route/baas/bp/v2.0/`), from the start
-//! API page (seed 004) and Huawei's public "API Reference → BPM" pages (astrozero_api_0068 list,
-//! 0069 start, 0070–0073 instance operations, 0082 data-plane error codes); the sources are
+//! API page (seed 004) and Huawei's public "API Reference → BPM" pages (astrozero_api_0069
+//! start, 0070 list (its example shows flat list items with `createdBy.__objectType`-style
+//! keys), 0071–0073 instance operations, 0082 data-plane error codes); the sources are
 //! listed in `fixtures/astro-zero/README.md`.
 //!
 //! Pure translation, sans-I/O, like every adapter: [`AstroZero::parse`](bpm_compat_model::Adapter::parse)

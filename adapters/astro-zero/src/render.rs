@@ -4,7 +4,7 @@ use bpm_compat_model::{ActivityKind, CoreError, InstanceState, InstanceView, Out
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::errors::{error_response, json_response};
 use crate::ids::{render_definition_id, render_instance_id};
@@ -51,43 +51,10 @@ pub struct BpInstance {
     pub isClosed: bool,
 }
 
-/// A user as list items show one.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UserRef {
-    #[serde(rename = "__objectType")]
-    pub object_type: &'static str,
-    pub name: String,
-}
-
-/// One item of `GET runtime/instances` (astrozero_api_0068).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BpListItem {
-    pub id: String,
-    pub name: String,
-    pub label: String,
-    pub title: String,
-    pub description: String,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub version: String,
-    pub state: &'static str,
-    pub bp_status: String,
-    pub bp_stage: String,
-    pub bp_step: String,
-    pub cur_element: String,
-    pub business_key: String,
-    pub urgency: i64,
-    pub suspended: bool,
-    pub start_time: String,
-    pub end_time: String,
-    pub created_date: String,
-    pub last_modified_date: String,
-    pub last_handler: String,
-    pub owner: Option<UserRef>,
-    pub created_by: Option<UserRef>,
-    pub last_modified_by: Option<UserRef>,
-}
+/// One item of `GET runtime/instances` (astrozero_api_0070's example): a flat record whose
+/// user references are spread over three keys each (`createdBy`, `createdBy.__objectType`,
+/// `createdBy.name`), as the platform's object records are.
+pub type BpListItem = Map<String, Value>;
 
 /// Astro Zero's state string of an instance.
 pub fn state(view: &InstanceView) -> &'static str {
@@ -161,36 +128,52 @@ pub fn list_item(view: &InstanceView) -> BpListItem {
     let i = &view.instance;
     let d = &view.definition;
     let state = state(view);
-    let user = i.start_user_id.as_ref().map(|u| UserRef {
-        object_type: "User",
-        name: u.clone(),
-    });
     let start = i.start_time.to_sql_seconds();
-    BpListItem {
-        id: render_instance_id(i.id),
-        name: d.key.clone(),
-        label: d.name.clone().unwrap_or_default(),
-        title: i.name.clone().unwrap_or_default(),
-        description: d.description.clone().unwrap_or_default(),
-        kind: "BP",
-        version: version(view),
-        state,
-        bp_status: i.business_status.clone().unwrap_or_else(|| state.to_owned()),
-        bp_stage: String::new(),
-        bp_step: String::new(),
-        cur_element: i.activity_id.clone().unwrap_or_default(),
-        business_key: business_key(view),
-        urgency: 0,
-        suspended: i.state == InstanceState::Suspended,
-        start_time: start.clone(),
-        end_time: i.end_time.map(|t| t.to_sql_seconds()).unwrap_or_default(),
-        created_date: start.clone(),
-        last_modified_date: i.end_time.map(|t| t.to_sql_seconds()).unwrap_or(start),
-        last_handler: String::new(),
-        owner: user.clone(),
-        created_by: user.clone(),
-        last_modified_by: user,
+    let end = i.end_time.map(|t| t.to_sql_seconds()).unwrap_or_default();
+    let mut m = Map::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_owned(), v);
+    };
+    put("id", Value::from(render_instance_id(i.id)));
+    put("name", Value::from(d.key.clone()));
+    put("label", Value::from(d.name.clone().unwrap_or_default()));
+    put("title", Value::from(i.name.clone().unwrap_or_default()));
+    put(
+        "description",
+        Value::from(d.description.clone().unwrap_or_default()),
+    );
+    put("type", Value::from("BP"));
+    put("version", Value::from(version(view)));
+    put("state", Value::from(state));
+    put(
+        "bpStatus",
+        Value::from(i.business_status.clone().unwrap_or_else(|| state.to_owned())),
+    );
+    put("bpStage", Value::from(""));
+    put("bpStep", Value::from(""));
+    put(
+        "curElement",
+        Value::from(i.activity_id.clone().unwrap_or_default()),
+    );
+    put("businessKey", Value::from(business_key(view)));
+    put("urgency", Value::from(0));
+    put("suspended", Value::from(i.state == InstanceState::Suspended));
+    put("startTime", Value::from(start.clone()));
+    put("endTime", Value::from(end.clone()));
+    put("createdDate", Value::from(start.clone()));
+    put(
+        "lastModifiedDate",
+        Value::from(if end.is_empty() { start } else { end }),
+    );
+    put("lastHandler", Value::Null);
+    // bpm-compat's users have names, not record ids: the name stands for both.
+    for who in ["owner", "createdBy", "lastModifiedBy"] {
+        let user = i.start_user_id.clone().map_or(Value::Null, Value::from);
+        put(who, user.clone());
+        put(&format!("{who}.__objectType"), Value::from("User"));
+        put(&format!("{who}.name"), user);
     }
+    m
 }
 
 fn success<T: Serialize>(op: &Op, result: Option<T>) -> Response<Bytes> {
@@ -238,13 +221,18 @@ pub fn render(op: Op, result: Result<Outcome, CoreError>, ctx: &RequestCtx) -> R
     rendered.unwrap_or_else(|err| error_response(&err, ctx))
 }
 
-/// Only the asked-for fields of a list item (`fields=id,name,state`); all when not asked.
+/// Only the asked-for fields of a list item (`fields=id,name,state`); all when not asked. A
+/// user field brings its `.__objectType` and `.name` keys along.
 fn project(item: BpListItem, fields: Option<&[String]>) -> Value {
-    let value = serde_json::to_value(item).unwrap_or(Value::Null);
-    match (value, fields) {
-        (Value::Object(map), Some(fields)) => {
-            Value::Object(map.into_iter().filter(|(k, _)| fields.contains(k)).collect())
-        }
-        (value, _) => value,
+    match fields {
+        None => Value::Object(item),
+        Some(fields) => Value::Object(
+            item.into_iter()
+                .filter(|(k, _)| {
+                    let base = k.split('.').next().unwrap_or(k);
+                    fields.iter().any(|f| f == k || f == base)
+                })
+                .collect(),
+        ),
     }
 }
