@@ -28,6 +28,9 @@ pub struct ContractOptions {
     pub base_url: String,
     pub user: Option<String>,
     pub password: Option<String>,
+    /// Headers sent with every request that carries credentials (e.g. Astro Zero's
+    /// `access-token`).
+    pub headers: Vec<(String, String)>,
 }
 
 /// `bpm-compat contract` arguments.
@@ -44,6 +47,20 @@ pub struct ContractArgs {
     /// Password for HTTP Basic authentication.
     #[arg(long)]
     pub password: Option<String>,
+    /// `NAME:VALUE` of a header sent with every request that carries credentials (repeatable),
+    /// e.g. `--header 'access-token: 0f3c…'` for Astro Zero.
+    #[arg(long = "header", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+}
+
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("'{text}' is not NAME:VALUE"))?;
+    let (name, value) = (name.trim(), value.trim());
+    http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("'{name}': {e}"))?;
+    http::HeaderValue::from_str(value).map_err(|e| format!("'{value}': {e}"))?;
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 impl From<ContractArgs> for ContractOptions {
@@ -53,6 +70,7 @@ impl From<ContractArgs> for ContractOptions {
             base_url: args.base_url,
             user: args.user,
             password: args.password,
+            headers: args.headers,
         }
     }
 }
@@ -168,16 +186,18 @@ pub async fn run(opts: &ContractOptions) -> Result<Report, ContractError> {
     if scenarios.is_empty() {
         return Err(ContractError::NoScenarios(opts.dir.clone()));
     }
-    let auth = opts.user.as_ref().map(|user| {
+    let mut credentials: Vec<(String, String)> = opts.headers.clone();
+    if let Some(user) = &opts.user {
         let pair = format!("{user}:{}", opts.password.as_deref().unwrap_or(""));
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
-    });
+        credentials.push((
+            http::header::AUTHORIZATION.to_string(),
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
+        ));
+    }
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     let mut report = Report::default();
     for (name, scenario) in scenarios {
-        let failure = run_scenario(&client, &base, auth.as_deref(), &scenario)
-            .await
-            .err();
+        let failure = run_scenario(&client, &base, &credentials, &scenario).await.err();
         report.cases.push(CaseResult { name, failure });
     }
     Ok(report)
@@ -186,12 +206,12 @@ pub async fn run(opts: &ContractOptions) -> Result<Report, ContractError> {
 async fn run_scenario(
     client: &HttpClient,
     base: &str,
-    auth: Option<&str>,
+    credentials: &[(String, String)],
     scenario: &Scenario,
 ) -> Result<(), String> {
     let mut bindings = Bindings::new(base);
     for step in &scenario.steps {
-        run_step(client, base, auth, step, &mut bindings)
+        run_step(client, base, credentials, step, &mut bindings)
             .await
             .map_err(|why| format!("step '{}': {why}", step.name))?;
     }
@@ -201,7 +221,7 @@ async fn run_scenario(
 async fn run_step(
     client: &HttpClient,
     base: &str,
-    auth: Option<&str>,
+    credentials: &[(String, String)],
     step: &Step,
     bindings: &mut Bindings,
 ) -> Result<(), String> {
@@ -212,8 +232,10 @@ async fn run_step(
     for (name, value) in &built.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
-    if let (true, Some(auth)) = (built.auth, auth) {
-        builder = builder.header(http::header::AUTHORIZATION, auth);
+    if built.auth {
+        for (name, value) in credentials {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
     }
     let request = builder
         .body(Full::new(built.body.clone()))

@@ -15,6 +15,7 @@ async fn flowable_fixtures_pass(store: StoreKind) {
         base_url: server.flowable.clone(),
         user: Some(ADMIN.0.into()),
         password: Some(ADMIN.1.into()),
+        headers: Vec::new(),
     };
     let report = run(&opts).await.expect("fixtures load");
     println!("{report}");
@@ -34,14 +35,23 @@ async fn flowable_fixtures_pass_on_redis() {
 }
 
 async fn astro_zero_fixtures_pass(store: StoreKind) {
-    // The runner speaks HTTP Basic, not Astro Zero's tokens (tests/cross_protocol.rs tests
-    // those): the fixtures run with authentication off.
-    let server = TestServer::start_with(store, |c| c.no_auth = true).await;
+    let server = TestServer::start(store).await;
+    // A token from Astro Zero's token endpoint, sent as `access-token` on every request (what
+    // `bpm-compat contract --header 'access-token: …'` does against a real Astro Zero).
+    let reply = common::send_with(
+        "POST",
+        &format!("{}/baas/auth/v1.0/oauth2/token", server.root),
+        &[("Content-Type".into(), "application/x-www-form-urlencoded".into())],
+        "grant_type=client_credentials&client_id=rest-admin&client_secret=test",
+    )
+    .await;
+    let token = reply.json()["access_token"].as_str().expect("a token").to_owned();
     let opts = ContractOptions {
         dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/astro-zero"),
         base_url: server.astro.clone(),
         user: None,
         password: None,
+        headers: vec![("access-token".into(), token)],
     };
     let report = run(&opts).await.expect("fixtures load");
     println!("{report}");

@@ -135,6 +135,7 @@ fn opts(dir: PathBuf, base: &str) -> ContractOptions {
         base_url: base.to_string(),
         user: Some("rest-admin".to_string()),
         password: Some("test".to_string()),
+        headers: Vec::new(),
     }
 }
 
