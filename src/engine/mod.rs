@@ -371,12 +371,13 @@ impl Engine {
     }
 
     pub(super) fn view(&self, instance: ProcessInstance) -> InstanceView {
-        let definition = self.definition_of(
-            &instance.definition_id,
-            &instance.definition_key,
-            &instance.tenant_id,
-        );
+        let definition = self.definition_for(&instance);
         InstanceView { instance, definition }
+    }
+
+    /// The definition an instance runs (see `definition_of`).
+    fn definition_for(&self, i: &ProcessInstance) -> Arc<ProcessDefinition> {
+        self.definition_of(&i.definition_id, &i.definition_key, &i.tenant_id)
     }
 
     /// The definition an instance or task runs. When it is gone from the directory since

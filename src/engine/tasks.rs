@@ -119,6 +119,22 @@ pub(super) fn participants(tasks: &[Task]) -> Vec<IdentityLink> {
     links
 }
 
+/// Where a step left the process: still active, or completed when no path is left.
+fn progress(step: run::Advance, definition: &ProcessDefinition, now: Timestamp) -> Progress {
+    let ended = step.ended();
+    Progress {
+        state: if ended {
+            InstanceState::Completed
+        } else {
+            InstanceState::Active
+        },
+        activity_id: step.current_activity(definition),
+        tokens: step.tokens,
+        end_time: ended.then_some(now),
+        end_activity_id: step.end_activity,
+    }
+}
+
 fn expression_failure(e: ExprError) -> CoreError {
     failure(run::RunError::Expression(e))
 }
@@ -239,11 +255,7 @@ impl Engine {
                 Some(i) if i.state.is_open() => i,
                 _ => return Err(CoreError::NotFound(Missing::Task(id))),
             };
-            let definition = self.definition_of(
-                &instance.definition_id,
-                &instance.definition_key,
-                &instance.tenant_id,
-            );
+            let definition = self.definition_for(&instance);
             let commit = decide(&task, &instance, &definition)?;
             match self.store.commit(&commit).await {
                 Ok((_, tasks)) => return Ok(tasks),
@@ -346,7 +358,6 @@ impl Engine {
                     end_time: Some(ctx.now),
                 });
             }
-            let ended = step.ended();
             let mut tasks = vec![Task {
                 end_time: Some(ctx.now),
                 ..task.clone()
@@ -362,17 +373,7 @@ impl Engine {
             Ok(Commit {
                 id: instance.id,
                 revision: instance.revision,
-                progress: Some(Progress {
-                    state: if ended {
-                        InstanceState::Completed
-                    } else {
-                        InstanceState::Active
-                    },
-                    activity_id: step.current_activity(definition),
-                    tokens: step.tokens,
-                    end_time: ended.then_some(ctx.now),
-                    end_activity_id: step.end_activity,
-                }),
+                progress: Some(progress(step, definition, ctx.now)),
                 variables: c.variables.clone(),
                 links,
                 tasks,
@@ -393,11 +394,7 @@ impl Engine {
             let Some(instance) = self.store.get_instance(*id).await? else {
                 continue;
             };
-            let definition = self.definition_of(
-                &instance.definition_id,
-                &instance.definition_key,
-                &instance.tenant_id,
-            );
+            let definition = self.definition_for(&instance);
             let tasks = self
                 .store
                 .list_tasks(&TaskQuery {
@@ -703,11 +700,7 @@ impl Engine {
         }
         for _ in 0..ATTEMPTS {
             let instance = self.open(id).await?;
-            let definition = self.definition_of(
-                &instance.definition_id,
-                &instance.definition_key,
-                &instance.tenant_id,
-            );
+            let definition = self.definition_for(&instance);
             let record = self
                 .store
                 .activity_history(id)
@@ -742,21 +735,10 @@ impl Engine {
                 end_time: Some(ctx.now),
                 ..record
             });
-            let ended = step.ended();
             let commit = Commit {
                 id,
                 revision: instance.revision,
-                progress: Some(Progress {
-                    state: if ended {
-                        InstanceState::Completed
-                    } else {
-                        InstanceState::Active
-                    },
-                    activity_id: step.current_activity(&definition),
-                    tokens: step.tokens,
-                    end_time: ended.then_some(ctx.now),
-                    end_activity_id: step.end_activity,
-                }),
+                progress: Some(progress(step, &definition, ctx.now)),
                 variables: variables.clone(),
                 links: participants(&new_tasks),
                 tasks: new_tasks,

@@ -7,57 +7,48 @@
 use std::path::{Path, PathBuf};
 
 use bpm_compat_flowable::Flowable;
-use bpm_compat_model::fixture::{run_offline_with, Bindings, OfflineOutcome, Scenario};
+use bpm_compat_model::fixture::{check_offline, Scenario};
 
-fn fixture_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("fixture dir readable") {
-        let path = entry.expect("dir entry").path();
+fn scenarios(dir: &Path, out: &mut Vec<(String, Scenario)>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("fixture dir readable")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
         if path.is_dir() {
-            fixture_files(&path, out);
+            scenarios(&path, out);
         } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
+            let text = std::fs::read_to_string(&path).expect("readable");
+            let scenario = Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            out.push((path.display().to_string(), scenario));
         }
     }
 }
 
 #[test]
 fn every_flowable_fixture_parses_or_fails_exactly_as_expected() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/flowable");
-    let mut files = Vec::new();
-    fixture_files(&root, &mut files);
-    files.sort();
-    assert!(
-        files.len() > 20,
-        "the fixture set is there ({} files)",
-        files.len()
+    let mut all = Vec::new();
+    scenarios(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/flowable"),
+        &mut all,
     );
-
-    let base = "http://localhost:8080/flowable-rest/service";
-    let (mut checked_errors, mut parsed, mut failures) = (0, 0, Vec::new());
-    for file in &files {
-        let text = std::fs::read_to_string(file).expect("readable");
-        let scenario = Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        // Steps that use ids bound by earlier steps get a plausible id instead, so they are
-        // routed and parsed too.
-        let mut bindings = Bindings::new(base);
-        for step in &scenario.steps {
-            for name in bindings.unbound_in(&step.request) {
-                bindings.set(name, serde_json::Value::String("7".into()));
-            }
-        }
-        for step in run_offline_with(&Flowable, &scenario, bindings) {
-            match &step.outcome {
-                OfflineOutcome::ErrorMatched => checked_errors += 1,
-                OfflineOutcome::Parsed { .. } => parsed += 1,
-                OfflineOutcome::Skipped { .. } => {}
-                _ => failures.push(format!("{} / {}: {:?}", file.display(), step.name, step.outcome)),
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(
-        checked_errors >= 10,
-        "stateless error cases are checked offline ({checked_errors})"
+    assert!(all.len() > 20, "the fixture set is there ({} files)", all.len());
+    let summary = check_offline(
+        &Flowable,
+        &all,
+        "http://localhost:8080/flowable-rest/service",
+        "7",
     );
-    assert!(parsed >= 50, "requests route and parse ({parsed})");
+    assert!(summary.failures.is_empty(), "{}", summary.failures.join("\n"));
+    assert!(
+        summary.checked_errors >= 10,
+        "stateless error cases are checked offline ({})",
+        summary.checked_errors
+    );
+    assert!(
+        summary.parsed >= 50,
+        "requests route and parse ({})",
+        summary.parsed
+    );
 }

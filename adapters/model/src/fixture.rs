@@ -1184,6 +1184,47 @@ pub fn run_offline<A: Adapter>(adapter: &A, scenario: &Scenario, base_url: &str)
     run_offline_with(adapter, scenario, Bindings::new(base_url))
 }
 
+/// What [`check_offline`] found over a set of scenarios.
+#[derive(Debug, Default)]
+pub struct OfflineSummary {
+    /// Steps the adapter rejected with exactly the expected response.
+    pub checked_errors: usize,
+    /// Steps that routed and parsed (their responses need the engine).
+    pub parsed: usize,
+    /// `<scenario> / <step>: <outcome>` of every step that did neither.
+    pub failures: Vec<String>,
+}
+
+/// Runs named scenarios through an adapter alone (see [`run_offline_with`]); ids that earlier
+/// steps would have bound get `placeholder_id`, so the steps using them route and parse too.
+pub fn check_offline<A: Adapter>(
+    adapter: &A,
+    scenarios: &[(String, Scenario)],
+    base: &str,
+    placeholder_id: &str,
+) -> OfflineSummary {
+    let mut summary = OfflineSummary::default();
+    for (name, scenario) in scenarios {
+        let mut bindings = Bindings::new(base);
+        for step in &scenario.steps {
+            for unbound in bindings.unbound_in(&step.request) {
+                bindings.set(unbound, Value::String(placeholder_id.into()));
+            }
+        }
+        for step in run_offline_with(adapter, scenario, bindings) {
+            match &step.outcome {
+                OfflineOutcome::ErrorMatched => summary.checked_errors += 1,
+                OfflineOutcome::Parsed { .. } => summary.parsed += 1,
+                OfflineOutcome::Skipped { .. } => {}
+                other => summary
+                    .failures
+                    .push(format!("{name} / {}: {other:?}", step.name)),
+            }
+        }
+    }
+    summary
+}
+
 /// [`run_offline`] with initial bindings. Offline runs never bind from responses: a successful
 /// parse has no response to bind from.
 pub fn run_offline_with<A: Adapter>(
