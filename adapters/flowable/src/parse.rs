@@ -43,6 +43,41 @@ impl Params {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// The fields of a JSON query body (`POST query/tasks` and friends) as parameters of the
+    /// matching GET list, ahead of the URL's own (the body wins): text as is, numbers and
+    /// booleans as text, arrays of text comma-separated; `null` is absent. Variable filters
+    /// (arrays of objects) are refused, not ignored.
+    pub fn with_body(req: &Request<Bytes>, body: Value) -> Result<Params, CoreError> {
+        let Value::Object(map) = body else {
+            return Err(CoreError::invalid(
+                "JSON parse error: the query body must be a JSON object",
+            ));
+        };
+        let mut pairs = Vec::new();
+        for (name, value) in map {
+            let text = match value {
+                Value::Null => continue,
+                Value::String(s) => s,
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) => n.to_string(),
+                Value::Array(items) if items.is_empty() => continue,
+                Value::Array(items) if items.iter().all(Value::is_string) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => {
+                    return Err(CoreError::invalid(format!(
+                        "Query body field '{name}' is not supported by bpm-compat yet."
+                    )))
+                }
+            };
+            pairs.push((name, text));
+        }
+        pairs.extend(Params::of(req).0);
+        Ok(Params(pairs))
+    }
+
     fn string(&self, name: &str) -> Option<String> {
         self.get(name).map(str::to_string)
     }
@@ -84,6 +119,28 @@ pub fn parse(op: Op, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Comm
         Op::ListTasks { .. } => {
             let (query, shape) = tasks::task_query(&params)?;
             Ok((Op::ListTasks { shape }, Command::ListTasks(query)))
+        }
+        Op::QueryTasks { .. } => {
+            let mut params = Params::with_body(req, json_body(req)?)?;
+            // The body's name for the GET's `candidateGroups`.
+            if let Some(groups) = params.get("candidateGroupIn").map(str::to_owned) {
+                params.0.insert(0, ("candidateGroups".into(), groups));
+            }
+            let (query, shape) = tasks::task_query(&params)?;
+            Ok((Op::QueryTasks { shape }, Command::ListTasks(query)))
+        }
+        Op::QueryHistoricInstances { .. } => {
+            let params = Params::with_body(req, json_body(req)?)?;
+            let (query, shape) = tasks::historic_instance_query(&params)?;
+            Ok((
+                Op::QueryHistoricInstances { shape },
+                Command::ListInstances(query),
+            ))
+        }
+        Op::QueryHistoricTasks { .. } => {
+            let params = Params::with_body(req, json_body(req)?)?;
+            let (query, shape) = tasks::historic_task_query(&params)?;
+            Ok((Op::QueryHistoricTasks { shape }, Command::ListTasks(query)))
         }
         Op::GetTask { id } => {
             let r = TaskRef {

@@ -361,7 +361,7 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
             let v = one_variable(outcome).ok_or_else(|| unexpected(&op))?;
             variable_data(v.value)
         }
-        (Op::ListTasks { shape }, Outcome::Tasks(page)) => {
+        (Op::ListTasks { shape } | Op::QueryTasks { shape }, Outcome::Tasks(page)) => {
             let data: Vec<_> = page.items.iter().map(|v| tasks::task_response(v, ctx)).collect();
             list_response(data, page.total, page.start, shape)
         }
@@ -370,7 +370,10 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
         }
         // Flowable answers every task action with 200 and no body.
         (Op::TaskAction { .. }, _) => empty(StatusCode::OK),
-        (Op::ListHistoricInstances { shape }, Outcome::Instances(page)) => {
+        (
+            Op::ListHistoricInstances { shape } | Op::QueryHistoricInstances { shape },
+            Outcome::Instances(page),
+        ) => {
             let data: Vec<_> = page
                 .items
                 .iter()
@@ -493,7 +496,7 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
         },
         (Op::ExecutionAction { .. }, _) => empty(StatusCode::NO_CONTENT),
         (Op::ListExecutions { .. } | Op::GetExecution { .. }, _) => return Err(unexpected(&op)),
-        (Op::ListHistoricTasks { shape }, Outcome::Tasks(page)) => {
+        (Op::ListHistoricTasks { shape } | Op::QueryHistoricTasks { shape }, Outcome::Tasks(page)) => {
             let data: Vec<_> = page
                 .items
                 .iter()
@@ -544,6 +547,7 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
         }
         (
             Op::ListHistoricTasks { .. }
+            | Op::QueryHistoricTasks { .. }
             | Op::GetHistoricTask { .. }
             | Op::ListHistoricActivities { .. }
             | Op::ListDeployments { .. }
@@ -559,6 +563,8 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
             Op::ListInstances { .. }
             | Op::QueryInstances { .. }
             | Op::ListTasks { .. }
+            | Op::QueryTasks { .. }
+            | Op::QueryHistoricInstances { .. }
             | Op::GetTask { .. }
             | Op::ListHistoricInstances { .. }
             | Op::GetHistoricInstance { .. }

@@ -123,6 +123,12 @@ pub enum Op {
     GetVariableData { id: String, name: String },
     /// `GET runtime/tasks`
     ListTasks { shape: ListShape },
+    /// `POST query/tasks`: the list filters in a JSON body.
+    QueryTasks { shape: ListShape },
+    /// `POST query/historic-process-instances`
+    QueryHistoricInstances { shape: ListShape },
+    /// `POST query/historic-task-instances`
+    QueryHistoricTasks { shape: ListShape },
     /// `GET runtime/tasks/{taskId}`
     GetTask { id: String },
     /// `POST runtime/tasks/{taskId}`: `complete`, `claim`, `delegate` or `resolve` (filled
@@ -220,6 +226,9 @@ impl Op {
             Op::GetVariableData { .. } => "get_variable_data",
             Op::ListTasks { .. } => "list_tasks",
             Op::GetTask { .. } => "get_task",
+            Op::QueryTasks { .. } => "query_tasks",
+            Op::QueryHistoricInstances { .. } => "query_historic_process_instances",
+            Op::QueryHistoricTasks { .. } => "query_historic_task_instances",
             Op::TaskAction { .. } => "task_action",
             Op::UpdateTask { .. } => "update_task",
             Op::ListTaskIdentityLinks { .. } => "list_task_identity_links",
@@ -284,6 +293,9 @@ impl Op {
             Op::ListInstances { .. }
             | Op::QueryInstances { .. }
             | Op::ListTasks { .. }
+            | Op::QueryTasks { .. }
+            | Op::QueryHistoricInstances { .. }
+            | Op::QueryHistoricTasks { .. }
             | Op::ListHistoricInstances { .. } => Family::Other,
             Op::TaskAction { action, .. } if action == "claim" => Family::TaskClaim,
             Op::GetTask { .. }
@@ -390,6 +402,33 @@ fn table(method: &Method, segments: &[String]) -> Option<(&'static [Method], Opt
             POST,
             match m {
                 M::POST => Some(Op::QueryInstances {
+                    shape: ListShape::default(),
+                }),
+                _ => None,
+            },
+        ),
+        ["query", "tasks"] => (
+            POST,
+            match m {
+                M::POST => Some(Op::QueryTasks {
+                    shape: ListShape::default(),
+                }),
+                _ => None,
+            },
+        ),
+        ["query", "historic-process-instances"] => (
+            POST,
+            match m {
+                M::POST => Some(Op::QueryHistoricInstances {
+                    shape: ListShape::default(),
+                }),
+                _ => None,
+            },
+        ),
+        ["query", "historic-task-instances"] => (
+            POST,
+            match m {
+                M::POST => Some(Op::QueryHistoricTasks {
                     shape: ListShape::default(),
                 }),
                 _ => None,
