@@ -189,7 +189,8 @@ impl Engine {
         }))
     }
 
-    /// Filters on the instance or definition of a task (business key, definition name) become
+    /// Filters on the instance or definition of a task (business key, instance variables,
+    /// definition name) become
     /// lists of instance and definition ids, intersected with what the filter has.
     async fn resolve_task_joins(&self, f: &mut TaskFilter) -> Result<(), CoreError> {
         if let Some(name) = f.definition_name.take() {
@@ -203,7 +204,9 @@ impl Engine {
                 .collect();
             f.definition_ids = Some(ids);
         }
-        if let Some(bk) = f.business_key.take() {
+        let variables = std::mem::take(&mut f.instance_variables);
+        if f.business_key.is_some() || !variables.is_empty() {
+            let bk = f.business_key.take();
             // Tasks of ended instances only when the query asks for ended tasks too.
             let states = if f.all || f.finished == Some(true) {
                 vec![
@@ -219,7 +222,8 @@ impl Engine {
             };
             let query = InstanceQuery {
                 filter: InstanceFilter {
-                    business_key: Some(bk),
+                    business_key: bk,
+                    variables,
                     states,
                     ..InstanceFilter::default()
                 },

@@ -121,25 +121,38 @@ pub fn parse(op: Op, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Comm
             Ok((Op::ListTasks { shape }, Command::ListTasks(query)))
         }
         Op::QueryTasks { .. } => {
-            let mut params = Params::with_body(req, json_body(req)?)?;
+            let mut body: Value = json_body(req)?;
+            let own = take_variable_filters(&mut body, "taskVariables")?;
+            let instance_vars = take_variable_filters(&mut body, "processInstanceVariables")?;
+            let mut params = Params::with_body(req, body)?;
             // The body's name for the GET's `candidateGroups`.
             if let Some(groups) = params.get("candidateGroupIn").map(str::to_owned) {
                 params.0.insert(0, ("candidateGroups".into(), groups));
             }
-            let (query, shape) = tasks::task_query(&params)?;
+            let (mut query, shape) = tasks::task_query(&params)?;
+            query.filter.variables = own;
+            query.filter.instance_variables = instance_vars;
             Ok((Op::QueryTasks { shape }, Command::ListTasks(query)))
         }
         Op::QueryHistoricInstances { .. } => {
-            let params = Params::with_body(req, json_body(req)?)?;
-            let (query, shape) = tasks::historic_instance_query(&params)?;
+            let mut body: Value = json_body(req)?;
+            let vars = take_variable_filters(&mut body, "variables")?;
+            let params = Params::with_body(req, body)?;
+            let (mut query, shape) = tasks::historic_instance_query(&params)?;
+            query.filter.variables = vars;
             Ok((
                 Op::QueryHistoricInstances { shape },
                 Command::ListInstances(query),
             ))
         }
         Op::QueryHistoricTasks { .. } => {
-            let params = Params::with_body(req, json_body(req)?)?;
-            let (query, shape) = tasks::historic_task_query(&params)?;
+            let mut body: Value = json_body(req)?;
+            let own = take_variable_filters(&mut body, "taskVariables")?;
+            let instance_vars = take_variable_filters(&mut body, "processVariables")?;
+            let params = Params::with_body(req, body)?;
+            let (mut query, shape) = tasks::historic_task_query(&params)?;
+            query.filter.variables = own;
+            query.filter.instance_variables = instance_vars;
             Ok((Op::QueryHistoricTasks { shape }, Command::ListTasks(query)))
         }
         Op::GetTask { id } => {
@@ -1186,6 +1199,19 @@ fn variable_op(name: &str) -> Option<VariableOp> {
         "notExists" => VariableOp::NotExists,
         _ => return None,
     })
+}
+
+/// Takes the variable filters (`[{name, value, operation, type}]`) out of a query body.
+fn take_variable_filters(body: &mut Value, field: &str) -> Result<Vec<VariableFilter>, CoreError> {
+    let Some(raw) = body.as_object_mut().and_then(|m| m.remove(field)) else {
+        return Ok(Vec::new());
+    };
+    if raw.is_null() {
+        return Ok(Vec::new());
+    }
+    let items: Vec<QueryVariable> = serde_json::from_value(raw)
+        .map_err(|e| CoreError::invalid(format!("JSON parse error: '{field}': {e}")))?;
+    items.into_iter().map(query_variable).collect()
 }
 
 /// One `variables[]` item of a query body (Flowable's `QueryVariable` validation).

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::instance::{Identity, IdentityLink, InstanceId};
-use crate::query::{id_string_cmp, SortOrder, TextMatch};
+use crate::query::{id_string_cmp, SortOrder, TextMatch, VariableFilter};
 use crate::time::Timestamp;
 use crate::variable::Variables;
 
@@ -184,6 +184,12 @@ pub struct TaskFilter {
     pub business_key: Option<TextMatch>,
     #[serde(default)]
     pub definition_name: Option<TextMatch>,
+    /// Conditions on the task's own variables.
+    #[serde(default)]
+    pub variables: Vec<VariableFilter>,
+    /// Conditions on its instance's variables: resolved by the engine into `instance_ids`.
+    #[serde(default)]
+    pub instance_variables: Vec<VariableFilter>,
     pub assignee: Option<TextMatch>,
     pub owner: Option<TextMatch>,
     /// `Some(true)`: only tasks without an assignee; `Some(false)`: only assigned ones.
@@ -277,6 +283,7 @@ impl TaskFilter {
             && text(&self.tenant_id, Some(&t.tenant_id))
             && (!self.without_tenant || t.tenant_id.is_empty())
             && text(&self.category, t.category.as_deref())
+            && self.variables.iter().all(|f| f.matches(&t.variables))
     }
 }
 
