@@ -254,3 +254,38 @@ local function close_history(instance, at)
     end
   end
 end
+
+-- Of the index suffixes args[from..to], each of which holds every match, the one with the
+-- fewest members (nil when there are none).
+local function smallest_index(args, from, to)
+  local best, best_card = nil, 0
+  for i = from, to do
+    local c = redis.call('ZCARD', base .. args[i])
+    if best == nil or c < best_card then
+      best, best_card = args[i], c
+    end
+  end
+  return best
+end
+
+-- Appends every member of the index `suffix` to `ids`.
+local function append_index(ids, suffix)
+  for _, id in ipairs(redis.call('ZRANGE', base .. suffix, 0, -1)) do
+    ids[#ids + 1] = id
+  end
+end
+
+-- {id, packed hash, ...} of the ids whose hash (at key_of(id)) exists: each hash is its
+-- HGETALL array as one MessagePack string (Redis' built-in cmsgpack), one bulk reply per
+-- record instead of two per field.
+local function pack_hashes(ids, key_of)
+  local out = {}
+  for _, id in ipairs(ids) do
+    local h = redis.call('HGETALL', key_of(id))
+    if #h > 0 then
+      out[#out + 1] = id
+      out[#out + 1] = cmsgpack.pack(h)
+    end
+  end
+  return out
+end

@@ -8,11 +8,6 @@
 -- ARGV[1] 'idx': ARGV[2] n, ARGV[3..2+n] suffixes of open-instance indexes each of which
 --   holds every open match (the smallest one is read), ARGV[3+n] '1' to add the closed ones.
 local ids = {}
-local function add_all(suffix)
-  for _, id in ipairs(redis.call('ZRANGE', base .. suffix, 0, -1)) do
-    ids[#ids + 1] = id
-  end
-end
 if ARGV[1] == 'ids' then
   for i = 2, #ARGV do
     ids[#ids + 1] = ARGV[i]
@@ -26,26 +21,12 @@ elseif ARGV[1] == 'page' then
   end
 else
   local n = tonumber(ARGV[2])
-  local best, best_card = nil, 0
-  for i = 3, 2 + n do
-    local c = redis.call('ZCARD', base .. ARGV[i])
-    if best == nil or c < best_card then
-      best, best_card = ARGV[i], c
-    end
-  end
+  local best = smallest_index(ARGV, 3, 2 + n)
   if best then
-    add_all(best)
+    append_index(ids, best)
   end
   if ARGV[3 + n] == '1' then
-    add_all('closed')
+    append_index(ids, 'closed')
   end
 end
-local out = {}
-for _, id in ipairs(ids) do
-  local h = redis.call('HGETALL', inst_key(id))
-  if #h > 0 then
-    out[#out + 1] = id
-    out[#out + 1] = cmsgpack.pack(h)
-  end
-end
-return out
+return pack_hashes(ids, inst_key)

@@ -8,28 +8,12 @@ if ARGV[1] == 'inst' then
   ids = instance_tasks(ARGV[2])
 else
   local n = tonumber(ARGV[2])
-  local best, best_card = nil, 0
-  for i = 3, 2 + n do
-    local c = redis.call('ZCARD', base .. ARGV[i])
-    if best == nil or c < best_card then
-      best, best_card = ARGV[i], c
-    end
-  end
+  local best = smallest_index(ARGV, 3, 2 + n)
   if best then
-    ids = redis.call('ZRANGE', base .. best, 0, -1)
+    append_index(ids, best)
   end
   if ARGV[3 + n] ~= '' then
-    for _, id in ipairs(redis.call('ZRANGE', base .. ARGV[3 + n], 0, -1)) do
-      ids[#ids + 1] = id
-    end
+    append_index(ids, ARGV[3 + n])
   end
 end
-local out = {}
-for _, id in ipairs(ids) do
-  local h = redis.call('HGETALL', task_key(id))
-  if #h > 0 then
-    out[#out + 1] = id
-    out[#out + 1] = cmsgpack.pack(h)
-  end
-end
-return out
+return pack_hashes(ids, task_key)
