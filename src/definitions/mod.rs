@@ -383,6 +383,13 @@ mod tests {
     use crate::store::MemoryStore;
     use bpm_compat_model::{Command, Deploy, RequestCtx, Timestamp};
 
+    /// Where a fresh instance started at `from` waits.
+    fn waits_at(d: &ProcessDefinition, from: &str) -> Vec<String> {
+        crate::engine::run::start(d, from, &bpm_compat_model::Variables::new())
+            .expect("runs")
+            .tokens
+    }
+
     /// The shipped directory, deployed as `serve` does it.
     async fn fixtures() -> Arc<Definitions> {
         let files =
@@ -414,10 +421,7 @@ mod tests {
             .expect("oneTaskProcess");
         assert_eq!(one.name.as_deref(), Some("The One Task Process"));
         assert_eq!(one.description.as_deref(), Some("One task process description"));
-        assert_eq!(
-            one.first_wait_state("theStart").map(|a| a.id.as_str()),
-            Some("processTask")
-        );
+        assert_eq!(waits_at(one, "theStart"), vec!["processTask"]);
         assert!(one.has_layout());
         let layout = one.layout.as_ref().expect("layout");
         assert_eq!(layout.shapes.len(), 3);
@@ -453,10 +457,7 @@ mod tests {
             })
             .expect("alias");
         assert_eq!(decl.key, "expenseApproval");
-        assert_eq!(
-            decl.first_wait_state("submitted").map(|a| a.id.as_str()),
-            Some("approve")
-        );
+        assert_eq!(waits_at(decl, "submitted"), vec!["approve"]);
         let auto = defs
             .get(
                 &defs
@@ -468,7 +469,7 @@ mod tests {
                     .id,
             )
             .expect("by id");
-        assert!(auto.first_wait_state("start").is_none());
+        assert!(waits_at(auto, "start").is_empty(), "it ends without waiting");
     }
 
     #[tokio::test]

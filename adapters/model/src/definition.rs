@@ -219,24 +219,6 @@ impl ProcessDefinition {
         })
     }
 
-    /// Follows sequence flows from `from` (taking the first outgoing flow where there is a
-    /// choice) to the first wait state. `None` means the path reaches an end (or a dead end)
-    /// without waiting.
-    pub fn first_wait_state(&self, from: &str) -> Option<&Activity> {
-        let mut current = self.activity(from)?;
-        let mut seen = std::collections::HashSet::new();
-        loop {
-            if current.kind.is_wait_state() {
-                return Some(current);
-            }
-            if !seen.insert(current.id.as_str()) {
-                return None;
-            }
-            let next = self.flows.iter().find(|f| f.source == current.id)?;
-            current = self.activity(&next.target)?;
-        }
-    }
-
     pub fn has_layout(&self) -> bool {
         self.layout.as_ref().is_some_and(|l| !l.shapes.is_empty())
     }
