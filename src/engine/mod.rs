@@ -142,8 +142,18 @@ impl Engine {
             Command::ListInstances(mut query) => {
                 self.resolve_definition_filters(&mut query.filter);
                 let page = store.list_instances(&query).await?;
+                let defs = self.snapshot();
+                let view = |instance: ProcessInstance| InstanceView {
+                    definition: definition_in(
+                        &defs,
+                        &instance.definition_id,
+                        &instance.definition_key,
+                        &instance.tenant_id,
+                    ),
+                    instance,
+                };
                 Outcome::Instances(bpm_compat_model::Page {
-                    items: page.items.into_iter().map(|i| self.view(i)).collect(),
+                    items: page.items.into_iter().map(view).collect(),
                     total: page.total,
                     start: page.start,
                 })
@@ -380,29 +390,9 @@ impl Engine {
         self.definition_of(&i.definition_id, &i.definition_key, &i.tenant_id)
     }
 
-    /// The definition an instance or task runs. When it is gone from the directory since
-    /// the instance started, a stand-in with what the instance itself knows, rather than
-    /// failing every read of it.
+    /// The definition an instance or task runs (see [`definition_in`]).
     fn definition_of(&self, id: &str, key: &str, tenant_id: &str) -> Arc<ProcessDefinition> {
-        match self.snapshot().get(id) {
-            Some(d) => d.clone(),
-            None => Arc::new(ProcessDefinition {
-                id: id.to_owned(),
-                key: key.to_owned(),
-                name: None,
-                description: None,
-                category: None,
-                version: id.split(':').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0),
-                version_label: None,
-                tenant_id: tenant_id.to_owned(),
-                resource_name: None,
-                deployment_id: None,
-                activities: Vec::new(),
-                flows: Vec::new(),
-                layout: None,
-                aliases: Vec::new(),
-            }),
-        }
+        definition_in(&self.snapshot(), id, key, tenant_id)
     }
 
     /// Filters on definition fields the store does not keep (name, category, version) become
@@ -425,6 +415,31 @@ impl Engine {
             .map(|d| d.id.clone())
             .collect();
         filter.definition_ids = Some(ids);
+    }
+}
+
+/// The definition an instance or task runs, from one snapshot (lists read it once for all
+/// their items). When it is gone since the instance started, a stand-in with what the
+/// instance itself knows, rather than failing every read of it.
+fn definition_in(defs: &Definitions, id: &str, key: &str, tenant_id: &str) -> Arc<ProcessDefinition> {
+    match defs.get(id) {
+        Some(d) => d.clone(),
+        None => Arc::new(ProcessDefinition {
+            id: id.to_owned(),
+            key: key.to_owned(),
+            name: None,
+            description: None,
+            category: None,
+            version: id.split(':').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0),
+            version_label: None,
+            tenant_id: tenant_id.to_owned(),
+            resource_name: None,
+            deployment_id: None,
+            activities: Vec::new(),
+            flows: Vec::new(),
+            layout: None,
+            aliases: Vec::new(),
+        }),
     }
 }
 

@@ -18,7 +18,7 @@ use bpm_compat_model::{
 use futures_util::future::try_join_all;
 
 use super::expr::{resolve_text, ExprError};
-use super::{failure, run, Engine};
+use super::{definition_in, failure, run, Engine};
 use crate::store::{Commit, Progress, StoreError};
 
 /// How often a step is decided again after losing a race.
@@ -169,6 +169,7 @@ impl Engine {
             let instances = try_join_all(ids.iter().map(|id| self.store.get_instance(*id))).await?;
             variables.extend(instances.into_iter().flatten().map(|i| (i.id, i.variables)));
         }
+        let defs = self.snapshot();
         Ok(Outcome::Tasks(Page {
             items: page
                 .items
@@ -179,8 +180,10 @@ impl Engine {
                         .then(|| variables.get(&t.instance_id).cloned().unwrap_or_default());
                     let local = query.include_local_variables.then(|| t.variables.clone());
                     TaskView {
+                        definition: definition_in(&defs, &t.definition_id, &t.definition_key, &t.tenant_id),
+                        task: t,
+                        process_variables: vars,
                         local_variables: local,
-                        ..self.task_view(t, vars)
                     }
                 })
                 .collect(),
@@ -390,40 +393,48 @@ impl Engine {
 }
 
 impl Engine {
+    /// The activity records of an instance, in the order entered, with its definition and
+    /// the task of each user-task record.
+    async fn activity_views(&self, instance: &ProcessInstance) -> Result<Vec<ActivityView>, CoreError> {
+        let definition = self.definition_for(instance);
+        let tasks = self
+            .store
+            .list_tasks(&TaskQuery {
+                filter: TaskFilter {
+                    instance_id: Some(instance.id),
+                    all: true,
+                    ..TaskFilter::default()
+                },
+                size: usize::MAX,
+                ..TaskQuery::default()
+            })
+            .await?
+            .items;
+        Ok(self
+            .store
+            .activity_history(instance.id)
+            .await?
+            .into_iter()
+            .map(|record| ActivityView {
+                instance_id: instance.id,
+                tenant_id: instance.tenant_id.clone(),
+                task: tasks
+                    .iter()
+                    .find(|t| t.activity_instance.as_deref() == Some(record.key.as_str()))
+                    .cloned(),
+                record,
+                definition: definition.clone(),
+            })
+            .collect())
+    }
+
     /// The activity records of the query's instances, with names and types from their
     /// definitions and the tasks of user-task activities.
     pub(super) async fn list_activities(&self, q: ActivityQuery) -> Result<Outcome, CoreError> {
         let mut views = Vec::new();
         for id in &q.instance_ids {
-            let Some(instance) = self.store.get_instance(*id).await? else {
-                continue;
-            };
-            let definition = self.definition_for(&instance);
-            let tasks = self
-                .store
-                .list_tasks(&TaskQuery {
-                    filter: TaskFilter {
-                        instance_id: Some(*id),
-                        all: true,
-                        ..TaskFilter::default()
-                    },
-                    size: usize::MAX,
-                    ..TaskQuery::default()
-                })
-                .await?
-                .items;
-            for record in self.store.activity_history(*id).await? {
-                let task = tasks
-                    .iter()
-                    .find(|t| t.activity_instance.as_deref() == Some(record.key.as_str()))
-                    .cloned();
-                views.push(ActivityView {
-                    instance_id: *id,
-                    tenant_id: instance.tenant_id.clone(),
-                    record,
-                    definition: definition.clone(),
-                    task,
-                });
+            if let Some(instance) = self.store.get_instance(*id).await? {
+                views.extend(self.activity_views(&instance).await?);
             }
         }
         let text = |m: &Option<String>, v: Option<&str>| m.as_deref().is_none_or(|m| Some(m) == v);
@@ -651,29 +662,20 @@ impl Engine {
         activity_id: Option<&str>,
     ) -> Result<Outcome, CoreError> {
         let instance = self.open(id).await?;
-        let view = self.view(instance);
-        let waits: Vec<ActivityView> = match self
-            .list_activities(ActivityQuery {
-                instance_ids: vec![id],
-                finished: Some(false),
-                size: usize::MAX,
-                ..ActivityQuery::default()
-            })
+        let waits: Vec<ActivityView> = self
+            .activity_views(&instance)
             .await?
-        {
-            Outcome::Activities(page) => page
-                .items
-                .into_iter()
-                .filter(|v| {
-                    v.definition
-                        .activity(&v.record.activity_id)
-                        .is_some_and(|a| a.kind.is_wait_state())
-                })
-                .filter(|v| key.is_none_or(|k| v.record.key == k))
-                .filter(|v| activity_id.is_none_or(|a| v.record.activity_id == a))
-                .collect(),
-            _ => Vec::new(),
-        };
+            .into_iter()
+            .filter(|v| v.record.end_time.is_none())
+            .filter(|v| {
+                v.definition
+                    .activity(&v.record.activity_id)
+                    .is_some_and(|a| a.kind.is_wait_state())
+            })
+            .filter(|v| key.is_none_or(|k| v.record.key == k))
+            .filter(|v| activity_id.is_none_or(|a| v.record.activity_id == a))
+            .collect();
+        let view = self.view(instance);
         if let Some(k) = key {
             if waits.is_empty() {
                 return Err(CoreError::NotFound(Missing::Execution(format!("{id}.{k}"))));
