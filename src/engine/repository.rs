@@ -142,7 +142,8 @@ impl Engine {
             .all()
             .iter()
             .filter(|d| {
-                f.id.as_ref().is_none_or(|id| &d.id == id)
+                !f.impossible
+                    && f.id.as_ref().is_none_or(|id| &d.id == id)
                     && text(&f.key, Some(&d.key))
                     && text(&f.name, d.name.as_deref())
                     && text(&f.category, d.category.as_deref())

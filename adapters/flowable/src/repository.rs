@@ -127,10 +127,8 @@ pub fn deployment_query(p: &Params) -> Result<(DeploymentQuery, ListShape), Core
     );
     f.category_not = s("categoryNotEquals");
     f.without_tenant = flag(p, "withoutTenantId");
-    if impossible || p.get("parentDeploymentId").is_some() {
-        // Two contradicting conditions, or a parent no deployment here has.
-        f.id = Some(String::from("-"));
-    }
+    // Two contradicting conditions, or a parent no deployment here has.
+    f.impossible = impossible || p.get("parentDeploymentId").is_some();
     Ok((
         DeploymentQuery {
             filter: f,
@@ -200,9 +198,7 @@ pub fn definition_query(p: &Params) -> Result<(DefinitionQuery, ListShape), Core
     if let Some(v) = p.get("suspended") {
         f.suspended = Some(v.eq_ignore_ascii_case("true"));
     }
-    if impossible {
-        f.id = Some(String::from("-"));
-    }
+    f.impossible = impossible;
     Ok((
         DefinitionQuery {
             filter: f,

@@ -41,12 +41,16 @@ pub struct DeploymentFilter {
     pub category_not: Option<String>,
     pub tenant_id: Option<TextMatch>,
     pub without_tenant: bool,
+    /// A condition no deployment can meet: the query answers nothing.
+    #[serde(default)]
+    pub impossible: bool,
 }
 
 impl DeploymentFilter {
     pub fn matches(&self, d: &Deployment) -> bool {
         let text = |m: &Option<TextMatch>, v: Option<&str>| m.as_ref().is_none_or(|m| m.matches(v));
-        self.id.as_ref().is_none_or(|id| &d.id == id)
+        !self.impossible
+            && self.id.as_ref().is_none_or(|id| &d.id == id)
             && text(&self.name, d.name.as_deref())
             && text(&self.key, d.key.as_deref())
             && text(&self.category, d.category.as_deref())
@@ -95,6 +99,9 @@ pub struct DefinitionFilter {
     pub latest: bool,
     /// Definitions are never suspended here: `Some(true)` selects nothing.
     pub suspended: Option<bool>,
+    /// A condition no definition can meet: the query answers nothing.
+    #[serde(default)]
+    pub impossible: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
