@@ -281,6 +281,113 @@ async fn astro_zero_checks_access_tokens(store: StoreKind) {
     server.stop().await;
 }
 
+/// A BPM designed through Astro Zero's metadata API is a definition every dialect starts and
+/// shows; a Flowable deployment is a BPM Astro Zero reads; deleting it through either removes
+/// it from both.
+async fn definitions_are_shared(store: StoreKind) {
+    let server = TestServer::start(store).await;
+    let (astro, flowable) = (server.astro.clone(), server.flowable.clone());
+    let t = token(&server).await;
+    let design = json!({"name": "crossBP", "label": "Cross BP", "version": "2.0.0",
+        "startEvents": [{"name": "start", "connector": "review"}],
+        "userTasks": [{"name": "review", "label": "Review", "connector": ""}]});
+    let created = astro_call(&t, "POST", &format!("{astro}/metadata/definitions"), Some(design)).await;
+    assert_eq!(created.status, 200, "{}", created.json());
+    let bpm_id = created.json()["result"].as_str().expect("id").to_owned();
+
+    let defs = get(&format!("{flowable}/repository/process-definitions?key=crossBP"))
+        .await
+        .json();
+    assert_eq!(defs["total"], 1, "{defs}");
+    let def = &defs["data"][0];
+    assert_eq!(
+        (def["name"].clone(), def["version"].clone()),
+        (json!("Cross BP"), json!(1))
+    );
+    let deployment = def["deploymentId"].as_str().expect("deployment").to_owned();
+    let started = json(
+        "POST",
+        &format!("{flowable}/runtime/process-instances"),
+        json!({"processDefinitionKey": "crossBP", "businessKey": "cross-def-1"}),
+    )
+    .await;
+    assert_eq!(started.status, 201, "{}", started.json());
+    assert_eq!(started.json()["activityId"], "review");
+    let listed = astro_call(
+        &t,
+        "GET",
+        &format!("{astro}/runtime/instances?states=Waiting%20for%20user%20interaction&fields=businessKey,name,version"),
+        None,
+    )
+    .await
+    .json();
+    let mine: Vec<&Value> = listed["result"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|i| i["businessKey"] == "cross-def-1")
+        .collect();
+    assert_eq!(mine.len(), 1, "{listed}");
+    assert_eq!(
+        (mine[0]["name"].clone(), mine[0]["version"].clone()),
+        (json!("crossBP"), json!("2.0.0"))
+    );
+
+    // A Flowable deployment is a BPM here, under the id its deployment gives it.
+    let bpms = astro_call(
+        &t,
+        "GET",
+        &format!("{astro}/metadata/definitions?name=oneTaskProcess"),
+        None,
+    )
+    .await
+    .json();
+    let one = &bpms["result"][0];
+    let read = astro_call(
+        &t,
+        "GET",
+        &format!("{astro}/metadata/definitions/{}", one["id"].as_str().expect("id")),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(read["result"]["userTasks"][0]["name"], "processTask", "{read}");
+    assert_eq!(
+        read["result"]["userTasks"][0]["locationX"], 175,
+        "BPMN DI positions show"
+    );
+
+    // Deleting the BPM here deletes the deployment Flowable shows.
+    let deleted = astro_call(
+        &t,
+        "DELETE",
+        &format!("{astro}/metadata/definitions/{bpm_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        deleted.json(),
+        json!({"resCode": "0", "resMsg": "Success", "result": "1"})
+    );
+    let gone = get(&format!("{flowable}/repository/deployments/{deployment}")).await;
+    assert_eq!(gone.status, 404);
+    let again = astro_call(&t, "GET", &format!("{astro}/metadata/definitions/{bpm_id}"), None).await;
+    assert_eq!(
+        (again.status, again.json()["resCode"].clone()),
+        (404, json!("405230006"))
+    );
+}
+
+#[tokio::test]
+async fn definitions_are_shared_on_memory() {
+    definitions_are_shared(StoreKind::Memory).await;
+}
+
+#[tokio::test]
+async fn definitions_are_shared_on_redis() {
+    definitions_are_shared(StoreKind::Redis).await;
+}
+
 #[tokio::test]
 async fn astro_zero_checks_access_tokens_on_memory() {
     astro_zero_checks_access_tokens(StoreKind::Memory).await;

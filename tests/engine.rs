@@ -719,6 +719,7 @@ async fn a_receive_task_waits_until_triggered(store: Arc<dyn Store>) {
                 name: "recv.bpmn".into(),
                 bytes: xml.as_bytes().to_vec(),
             }],
+            replaces: None,
         }),
         &ctx(),
     )

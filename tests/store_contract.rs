@@ -137,6 +137,7 @@ fn deployment_of(
                 tenant_id: tenant.to_owned(),
                 resource_name: Some(files[0].0.to_owned()),
                 deployment_id: None,
+                ordinal: 0,
                 activities: vec![Activity::new("s", ActivityKind::StartEvent { message: None })],
                 flows: Vec::new(),
                 layout: None,

@@ -62,6 +62,7 @@ pub fn parse(xml: &str) -> Result<Vec<Parsed>, String> {
                             tenant_id: String::new(),
                             resource_name: None,
                             deployment_id: None,
+                            ordinal: 0,
                             activities: Vec::new(),
                             flows: Vec::new(),
                             layout: None,

@@ -157,6 +157,7 @@ impl Declarative {
             tenant_id: String::new(),
             resource_name: None,
             deployment_id: None,
+            ordinal: 0,
             activities,
             flows,
             layout: None,
@@ -493,6 +494,7 @@ mod tests {
                     name: "p.bpmn".into(),
                     bytes: xml.as_bytes().to_vec(),
                 }],
+                replaces: None,
             });
             engine.apply(deploy, &ctx).await.expect("deploys");
         }

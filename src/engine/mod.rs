@@ -113,6 +113,7 @@ impl Engine {
                     category: None,
                     tenant_id: f.tenant_id,
                     resources: vec![f.resource],
+                    replaces: None,
                 },
                 true,
                 now,
@@ -299,6 +300,13 @@ impl Engine {
             }
             Command::ListDefinitions(q) => Outcome::Definitions(self.list_definitions(&q)),
             Command::GetDefinition(id) => Outcome::Definition(self.definition(&id)?),
+            Command::DeleteDefinition(r) => {
+                let d = self.definition_by_ref(&r)?;
+                if let Some(deployment) = &d.deployment_id {
+                    store.delete_deployment(deployment).await?;
+                }
+                Outcome::Done
+            }
             Command::GetDefinitionResource(id) => {
                 let d = self.definition(&id)?;
                 let (Some(deployment), Some(name)) = (&d.deployment_id, &d.resource_name) else {
@@ -435,6 +443,7 @@ fn definition_in(defs: &Definitions, id: &str, key: &str, tenant_id: &str) -> Ar
             tenant_id: tenant_id.to_owned(),
             resource_name: None,
             deployment_id: None,
+            ordinal: 0,
             activities: Vec::new(),
             flows: Vec::new(),
             layout: None,

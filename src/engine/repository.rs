@@ -5,8 +5,8 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use bpm_compat_model::{
-    CoreError, DefinitionQuery, DefinitionSelector, DefinitionSort, Deploy, Deployment, DeploymentQuery,
-    DeploymentSort, Missing, Page, ProcessDefinition, Resource, SortOrder, Timestamp,
+    CoreError, DefinitionQuery, DefinitionRef, DefinitionSelector, DefinitionSort, Deploy, Deployment,
+    DeploymentQuery, DeploymentSort, Missing, Page, ProcessDefinition, Resource, SortOrder, Timestamp,
 };
 
 use super::Engine;
@@ -47,13 +47,29 @@ impl Engine {
         dedupe: bool,
         now: Timestamp,
     ) -> Result<Deployed, CoreError> {
+        let replaced = d
+            .replaces
+            .as_ref()
+            .map(|r| self.definition_by_ref(r))
+            .transpose()?;
         let mut definitions = Vec::new();
         for r in &d.resources {
             let parsed = parse_resource(&r.name, &r.bytes).map_err(CoreError::invalid)?;
-            definitions.extend(parsed.into_iter().map(|p| ProcessDefinition {
-                tenant_id: d.tenant_id.clone(),
-                ..p
-            }));
+            for p in parsed {
+                definitions.push(ProcessDefinition {
+                    tenant_id: d.tenant_id.clone(),
+                    ordinal: definitions.len() as u32,
+                    ..p
+                });
+            }
+        }
+        if let Some(old) = replaced {
+            if let Some(other) = definitions.iter().find(|p| p.key != old.key) {
+                return Err(CoreError::invalid(format!(
+                    "A new version of '{}' cannot hold the process '{}'",
+                    old.key, other.key
+                )));
+            }
         }
         let new = NewDeployment {
             deployment: Deployment {
@@ -132,34 +148,27 @@ impl Engine {
             .ok_or_else(|| CoreError::NotFound(Missing::Definition(DefinitionSelector::Id(id.to_owned()))))
     }
 
+    /// The definition at a position of a deployment.
+    pub(super) fn definition_by_ref(&self, r: &DefinitionRef) -> Result<Arc<ProcessDefinition>, CoreError> {
+        self.snapshot()
+            .all()
+            .iter()
+            .find(|d| d.deployment_id.as_deref() == Some(r.deployment.as_str()) && d.ordinal == r.ordinal)
+            .cloned()
+            .ok_or_else(|| {
+                CoreError::NotFound(Missing::Definition(DefinitionSelector::Id(format!(
+                    "{}#{}",
+                    r.deployment, r.ordinal
+                ))))
+            })
+    }
+
     pub(super) fn list_definitions(&self, q: &DefinitionQuery) -> Page<Arc<ProcessDefinition>> {
         let snapshot = self.snapshot();
-        let f = &q.filter;
-        let text = |m: &Option<bpm_compat_model::TextMatch>, v: Option<&str>| {
-            m.as_ref().is_none_or(|m| m.matches(v))
-        };
         let items: Vec<Arc<ProcessDefinition>> = snapshot
             .all()
             .iter()
-            .filter(|d| {
-                !f.impossible
-                    && f.id.as_ref().is_none_or(|id| &d.id == id)
-                    && text(&f.key, Some(&d.key))
-                    && text(&f.name, d.name.as_deref())
-                    && text(&f.category, d.category.as_deref())
-                    && f.category_not
-                        .as_ref()
-                        .is_none_or(|c| d.category.as_deref() != Some(c.as_str()))
-                    && text(&f.resource_name, d.resource_name.as_deref())
-                    && f.version.is_none_or(|v| d.version == v)
-                    && f.deployment_id
-                        .as_ref()
-                        .is_none_or(|x| d.deployment_id.as_ref() == Some(x))
-                    && text(&f.tenant_id, Some(&d.tenant_id))
-                    && (!f.without_tenant || d.tenant_id.is_empty())
-                    && (!f.latest || snapshot.is_latest(d))
-                    && f.suspended != Some(true)
-            })
+            .filter(|d| q.filter.matches(d, || snapshot.is_latest(d)))
             .cloned()
             .collect();
         page(items, q.start, q.size, |a, b| {

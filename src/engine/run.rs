@@ -292,6 +292,7 @@ mod tests {
             tenant_id: String::new(),
             resource_name: None,
             deployment_id: None,
+            ordinal: 0,
             activities: activities
                 .iter()
                 .map(|(id, kind)| Activity::new(*id, kind.clone()))

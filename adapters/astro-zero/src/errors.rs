@@ -12,6 +12,7 @@
 //! | `405230003` | 404 | no such instance |
 //! | `405230004` | 500 | the process cannot go on (Astro Zero's own code for a failing BP) |
 //! | `405230005` | 409 | the action is not allowed in the instance's state |
+//! | `405230006` | 404 | no BPM with that id (metadata API) |
 //! | `405230401` | 401 | not authenticated |
 //! | `405230403` | 403 | forbidden |
 //! | `405230404` | 404 | no such API (unknown path or method) |
@@ -21,7 +22,7 @@
 //! | `405230500` | 500 | internal error (logged; the message says only that) |
 //! | `405230503` | 503 | the store is unavailable |
 
-use bpm_compat_model::{Clash, CoreError, ErrorCode, Missing, RequestCtx};
+use bpm_compat_model::{Clash, CoreError, DefinitionSelector, ErrorCode, Missing, RequestCtx};
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use serde::Serialize;
@@ -49,6 +50,9 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Byte
 /// resCode and HTTP status of an error.
 pub fn code(err: &CoreError) -> (&'static str, StatusCode) {
     match err {
+        CoreError::NotFound(Missing::Definition(DefinitionSelector::Id(_))) => {
+            ("405230006", StatusCode::NOT_FOUND)
+        }
         CoreError::NotFound(Missing::Definition(_)) => ("405230002", StatusCode::BAD_REQUEST),
         CoreError::NotFound(Missing::Instance(_) | Missing::InstanceText(_)) => {
             ("405230003", StatusCode::NOT_FOUND)
@@ -76,6 +80,9 @@ pub fn code(err: &CoreError) -> (&'static str, StatusCode) {
 /// The message: the error's own words, except for internals (logged by the server).
 pub fn message(err: &CoreError, ctx: &RequestCtx) -> String {
     match err {
+        CoreError::NotFound(Missing::Definition(DefinitionSelector::Id(_))) => {
+            "The BPM does not exist.".into()
+        }
         CoreError::NotFound(Missing::Definition(_)) => {
             "The BPM does not exist or has no such version.".into()
         }

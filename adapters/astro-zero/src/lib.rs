@@ -16,14 +16,23 @@
 //! | `PUT runtime/instances/{id}` `{action: suspend\|resume\|terminate}` | [`OpKind::Action`] | the instance |
 //! | `DELETE runtime/instances/{id}` | [`OpKind::Delete`] | none |
 //! | `PUT runtime/instances/{id}/variables` `{name: value, …}` | [`OpKind::SetVariables`] | none |
+//! | `GET metadata/definitions[?name&like&active&skip&limit]` | [`OpKind::ListDefinitions`] | BPM records |
+//! | `GET metadata/definitions/{id}` | [`OpKind::GetDefinition`] | the BPM design ([`metadata`]) |
+//! | `POST metadata/definitions` (a design) | [`OpKind::SaveDefinition`] | the new BPM's id |
+//! | `PUT metadata/definitions/{id}` (a design) | [`OpKind::SaveDefinition`] | the id of the new version |
+//! | `DELETE metadata/definitions/{id}` | [`OpKind::DeleteDefinition`] | `"1"` |
 //!
 //! # Authentication
 //! A token from `POST /baas/auth/v1.0/oauth2/token` ([`auth::AstroZeroAuth`], mounted apart)
 //! in the `access-token` header; without one, or with an unknown or expired one, a 401 with
 //! resCode `405230401`. Switched off with the server's `--no-auth`.
 //!
-//! # Not yet (issue 5's next slice)
-//! The BP metadata API (`metadata/definitions`).
+//! # BP metadata
+//! A BPM record is a core definition: `name` its key, `label` its name, `version` its version
+//! label. Definitions are immutable in the core, so an update (`PUT`) deploys a new version
+//! of the BPM under a new id (the old id keeps naming the old version, which instances
+//! started on it keep running); the answer's `result` is the new id. A delete removes the
+//! definition's deployment. Ids: see [`ids`].
 //!
 //! # Mapping
 //! - `name` is the definition key (or an `astro-zero` alias of the definition); `version` its
@@ -41,6 +50,7 @@
 pub mod auth;
 pub mod errors;
 pub mod ids;
+pub mod metadata;
 pub mod parse;
 pub mod render;
 
@@ -67,6 +77,13 @@ pub enum OpKind {
     Action,
     Delete,
     SetVariables,
+    /// `GET metadata/definitions`.
+    ListDefinitions,
+    /// `GET metadata/definitions/{id}` (a list narrowed to the one definition).
+    GetDefinition,
+    /// `POST metadata/definitions`, and `PUT metadata/definitions/{id}` (a new version).
+    SaveDefinition,
+    DeleteDefinition,
 }
 
 impl Op {
@@ -77,6 +94,10 @@ impl Op {
             OpKind::Action => "instance_action",
             OpKind::Delete => "delete_instance",
             OpKind::SetVariables => "set_variables",
+            OpKind::ListDefinitions => "list_definitions",
+            OpKind::GetDefinition => "get_definition",
+            OpKind::SaveDefinition => "save_definition",
+            OpKind::DeleteDefinition => "delete_definition",
         }
     }
 }

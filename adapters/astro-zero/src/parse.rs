@@ -1,16 +1,17 @@
 //! Request → command, with Astro Zero's checks. Pure; nothing here can panic.
 
 use bpm_compat_model::{
-    Command, CoreError, DefinitionSelector, DeleteInstance, InstanceFilter, InstanceQuery, InstanceSort,
-    InstanceState, RequestCtx, SetMode, SetSuspended, SetVariables, SortOrder, StartInstance, Variable,
-    VariableValue,
+    Command, CoreError, DefinitionFilter, DefinitionQuery, DefinitionSelector, DefinitionSort,
+    DeleteInstance, Deploy, InstanceFilter, InstanceQuery, InstanceSort, InstanceState, RequestCtx, Resource,
+    SetMode, SetSuspended, SetVariables, SortOrder, StartInstance, TextMatch, Variable, VariableValue,
 };
 use bytes::Bytes;
 use http::{header, Method, Request};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::ids::parse_instance_id;
+use crate::ids::{parse_definition_id, parse_instance_id};
+use crate::metadata::Design;
 use crate::{Op, OpKind};
 
 /// The variables Astro Zero defines for every BPM and reads specially.
@@ -229,6 +230,103 @@ pub fn parse(req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Command), Co
                 }),
             ))
         }
+        ["metadata", "definitions"] if m == Method::GET => Ok((
+            op(OpKind::ListDefinitions),
+            Command::ListDefinitions(definition_query(&params)?),
+        )),
+        ["metadata", "definitions", id] if m == Method::GET => {
+            let r = parse_definition_id(id)?;
+            let query = DefinitionQuery {
+                filter: DefinitionFilter {
+                    deployment_id: Some(r.deployment),
+                    ordinal: Some(r.ordinal),
+                    ..DefinitionFilter::default()
+                },
+                size: 1,
+                ..DefinitionQuery::default()
+            };
+            Ok((op(OpKind::GetDefinition), Command::ListDefinitions(query)))
+        }
+        ["metadata", "definitions"] if m == Method::POST => {
+            Ok((op(OpKind::SaveDefinition), deploy(req, None)?))
+        }
+        ["metadata", "definitions", id] if m == Method::PUT => {
+            let r = parse_definition_id(id)?;
+            Ok((op(OpKind::SaveDefinition), deploy(req, Some(r))?))
+        }
+        ["metadata", "definitions", id] if m == Method::DELETE => Ok((
+            op(OpKind::DeleteDefinition),
+            Command::DeleteDefinition(parse_definition_id(id)?),
+        )),
         _ => Err(unsupported()),
     }
+}
+
+/// A design deployed as one declarative file named by the BPM (see [`crate::metadata`]).
+fn deploy(
+    req: &Request<Bytes>,
+    replaces: Option<bpm_compat_model::DefinitionRef>,
+) -> Result<Command, CoreError> {
+    let design: Design = json(req)?;
+    let declarative = design.to_declarative()?;
+    let name = design.name().unwrap_or_default().to_owned();
+    let bytes = serde_json::to_vec_pretty(&declarative).map_err(|e| CoreError::Internal {
+        message: format!("cannot write a definition: {e}"),
+    })?;
+    Ok(Command::Deploy(Deploy {
+        name: Some(name.clone()),
+        key: None,
+        category: None,
+        tenant_id: String::new(),
+        resources: vec![Resource {
+            name: format!("{name}.process.json"),
+            bytes,
+        }],
+        replaces,
+    }))
+}
+
+/// `GET metadata/definitions`: `name` (exact, or a part of it with `like=true`), `active`
+/// (every definition here is active), `skip` and `limit`.
+fn definition_query(params: &[(String, String)]) -> Result<DefinitionQuery, CoreError> {
+    let flag = |name: &str| -> Result<Option<bool>, CoreError> {
+        match param(params, name) {
+            None | Some("") => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(other) => Err(CoreError::invalid(format!(
+                "{name} must be true or false, not {other}"
+            ))),
+        }
+    };
+    let number = |name: &str, min: usize| -> Result<Option<usize>, CoreError> {
+        match param(params, name) {
+            None | Some("") => Ok(None),
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if n >= min => Ok(Some(n)),
+                _ => Err(CoreError::invalid(format!(
+                    "{name} must be a whole number of at least {min}, not {text}"
+                ))),
+            },
+        }
+    };
+    let like = flag("like")?.unwrap_or(false);
+    let key = param(params, "name").filter(|n| !n.is_empty()).map(|n| {
+        if like {
+            TextMatch::Like(format!("%{n}%"))
+        } else {
+            TextMatch::Equals(n.to_owned())
+        }
+    });
+    Ok(DefinitionQuery {
+        filter: DefinitionFilter {
+            key,
+            impossible: flag("active")? == Some(false),
+            ..DefinitionFilter::default()
+        },
+        sort: DefinitionSort::Key,
+        order: SortOrder::Asc,
+        start: number("skip", 0)?.unwrap_or(0),
+        size: number("limit", 1)?.unwrap_or(LIST_LIMIT).min(LIST_LIMIT),
+    })
 }

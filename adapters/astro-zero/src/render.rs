@@ -1,13 +1,16 @@
 //! Outcome → Astro Zero's envelope `{"resCode":"0","resMsg":"Success","result":…}`.
 
-use bpm_compat_model::{ActivityKind, CoreError, InstanceState, InstanceView, Outcome, RequestCtx};
+use bpm_compat_model::{
+    ActivityKind, CoreError, DefinitionSelector, InstanceState, InstanceView, Missing, Outcome, RequestCtx,
+};
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::errors::{error_response, json_response};
-use crate::ids::{render_definition_id, render_instance_id};
+use crate::ids::{self, render_definition_id, render_instance_id};
+use crate::metadata;
 use crate::{Op, OpKind};
 
 /// The envelope of a success.
@@ -100,7 +103,7 @@ pub fn instance(view: &InstanceView) -> BpInstance {
         name: d.key.clone(),
         version: version(view),
         id: render_instance_id(i.id),
-        processDefID: render_definition_id(&d.id),
+        processDefID: render_definition_id(d),
         interviewLabel: d.name.clone().unwrap_or_default(),
         nextElem: i.activity_id.clone().unwrap_or_default(),
         isTest: false,
@@ -187,6 +190,12 @@ fn success<T: Serialize>(op: &Op, result: Option<T>) -> Response<Bytes> {
     )
 }
 
+/// The BPM an id in the path names does not exist.
+fn no_such_definition(path: &str) -> CoreError {
+    let id = path.rsplit('/').next().unwrap_or_default();
+    CoreError::NotFound(Missing::Definition(DefinitionSelector::Id(id.to_owned())))
+}
+
 fn unexpected(op: &Op) -> CoreError {
     CoreError::Internal {
         message: format!("unexpected outcome for {}", op.name()),
@@ -216,6 +225,19 @@ pub fn render(op: Op, result: Result<Outcome, CoreError>, ctx: &RequestCtx) -> R
             Ok(success(&op, Some(items)))
         }
         (OpKind::Delete | OpKind::SetVariables, _) => Ok(success::<()>(&op, None)),
+        (OpKind::ListDefinitions, Outcome::Definitions(page)) => {
+            let items: Vec<Value> = page.items.iter().map(|d| metadata::list_item(d)).collect();
+            Ok(success(&op, Some(items)))
+        }
+        (OpKind::GetDefinition, Outcome::Definitions(page)) => match page.items.first() {
+            Some(d) => Ok(success(&op, Some(metadata::design(d)))),
+            None => Err(no_such_definition(&ctx.path)),
+        },
+        // A design is deployed alone, so its definition is the first of the deployment.
+        (OpKind::SaveDefinition, Outcome::Deployment(d)) => {
+            Ok(success(&op, Some(ids::definition_id(&d.id, 0))))
+        }
+        (OpKind::DeleteDefinition, Outcome::Done) => Ok(success(&op, Some("1"))),
         _ => Err(unexpected(&op)),
     });
     rendered.unwrap_or_else(|err| error_response(&err, ctx))

@@ -49,6 +49,7 @@ pub(crate) fn definition() -> ProcessDefinition {
         tenant_id: String::new(),
         resource_name: Some("oneTask.bpmn20.xml".into()),
         deployment_id: None,
+        ordinal: 0,
         activities: vec![
             activity("start", ActivityKind::StartEvent { message: None }),
             activity("theTask", ActivityKind::UserTask),

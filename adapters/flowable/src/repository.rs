@@ -93,6 +93,7 @@ pub fn deploy(req: &Request<Bytes>, p: &Params) -> Result<Command, CoreError> {
             name,
             bytes: file.data.clone(),
         }],
+        replaces: None,
     }))
 }
 

@@ -103,6 +103,9 @@ pub enum Command {
     },
     ListDefinitions(DefinitionQuery),
     GetDefinition(String),
+    /// Deletes the deployment a definition came with (and so the other definitions of that
+    /// deployment, if it has any).
+    DeleteDefinition(DefinitionRef),
     /// The file a definition was deployed from.
     GetDefinitionResource(String),
 }
@@ -154,6 +157,7 @@ impl Command {
             Command::GetDeploymentResource { .. } => "get_deployment_resource",
             Command::ListDefinitions(_) => "list_definitions",
             Command::GetDefinition(_) => "get_definition",
+            Command::DeleteDefinition(_) => "delete_definition",
             Command::GetDefinitionResource(_) => "get_definition_resource",
         }
     }
@@ -223,6 +227,7 @@ impl Command {
             | Command::GetDeploymentResource { .. }
             | Command::ListDefinitions(_)
             | Command::GetDefinition(_)
+            | Command::DeleteDefinition(_)
             | Command::GetDefinitionResource(_) => None,
         }
     }
@@ -368,6 +373,19 @@ pub struct Deploy {
     /// `""` is the default tenant.
     pub tenant_id: String,
     pub resources: Vec<Resource>,
+    /// A new version of this definition: it must exist, and the deployment must hold only
+    /// definitions of its key (a dialect whose definitions are edited in place, Astro Zero's
+    /// metadata API, updates this way; running instances keep the version they started on).
+    pub replaces: Option<DefinitionRef>,
+}
+
+/// A definition named by its deployment and its position in it (see
+/// [`ProcessDefinition::ordinal`](crate::ProcessDefinition)): a numeric name for dialects
+/// whose definition ids are numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DefinitionRef {
+    pub deployment: String,
+    pub ordinal: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -24,6 +24,10 @@ pub struct ProcessDefinition {
     /// The deployment it came with.
     #[serde(default)]
     pub deployment_id: Option<String>,
+    /// Its position among its deployment's definitions (resources in upload order, processes
+    /// in document order), from 0: with `deployment_id`, a numeric name of the definition.
+    #[serde(default)]
+    pub ordinal: u32,
     pub activities: Vec<Activity>,
     pub flows: Vec<SequenceFlow>,
     /// BPMN DI, when the source had it.

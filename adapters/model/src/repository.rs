@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::definition::ProcessDefinition;
 use crate::query::SortOrder;
 use crate::query::TextMatch;
 use crate::time::Timestamp;
@@ -93,6 +94,9 @@ pub struct DefinitionFilter {
     pub resource_name: Option<TextMatch>,
     pub version: Option<u32>,
     pub deployment_id: Option<String>,
+    /// With `deployment_id`: the definition at that position of its deployment.
+    #[serde(default)]
+    pub ordinal: Option<u32>,
     pub tenant_id: Option<TextMatch>,
     pub without_tenant: bool,
     /// Only the latest version of each key (per tenant).
@@ -102,6 +106,34 @@ pub struct DefinitionFilter {
     /// A condition no definition can meet: the query answers nothing.
     #[serde(default)]
     pub impossible: bool,
+}
+
+impl DefinitionFilter {
+    /// Whether `d` is selected; `is_latest` tells whether it is the latest version of its key
+    /// in its tenant (the repository knows, not the definition), asked only when it matters.
+    pub fn matches(&self, d: &ProcessDefinition, is_latest: impl FnOnce() -> bool) -> bool {
+        let text = |m: &Option<TextMatch>, v: Option<&str>| m.as_ref().is_none_or(|m| m.matches(v));
+        !self.impossible
+            && self.id.as_ref().is_none_or(|id| &d.id == id)
+            && text(&self.key, Some(&d.key))
+            && text(&self.name, d.name.as_deref())
+            && text(&self.category, d.category.as_deref())
+            && self
+                .category_not
+                .as_ref()
+                .is_none_or(|c| d.category.as_deref() != Some(c.as_str()))
+            && text(&self.resource_name, d.resource_name.as_deref())
+            && self.version.is_none_or(|v| d.version == v)
+            && self
+                .deployment_id
+                .as_ref()
+                .is_none_or(|x| d.deployment_id.as_ref() == Some(x))
+            && self.ordinal.is_none_or(|o| d.ordinal == o)
+            && text(&self.tenant_id, Some(&d.tenant_id))
+            && (!self.without_tenant || d.tenant_id.is_empty())
+            && (!self.latest || is_latest())
+            && self.suspended != Some(true)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
