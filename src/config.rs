@@ -67,6 +67,11 @@ pub struct ServeConfig {
     )]
     pub astro_zero_auth_mount: String,
 
+    /// Where Integration Server's invoke directive is mounted (webMethods'
+    /// `/invoke/<folder>/<service>`).
+    #[arg(long, env = "BPM_COMPAT_WEBMETHODS_MOUNT", default_value = "/invoke")]
+    pub webmethods_mount: String,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "BPM_COMPAT_MAX_BODY", default_value_t = 10 * 1024 * 1024)]
     pub max_body: usize,
@@ -100,6 +105,7 @@ impl Default for ServeConfig {
             flowable_mount: "/flowable-rest/service".into(),
             astro_zero_mount: "/u-route/baas/bp/v2.0".into(),
             astro_zero_auth_mount: "/baas/auth/v1.0".into(),
+            webmethods_mount: "/invoke".into(),
             max_body: 10 * 1024 * 1024,
             shutdown_grace: 10,
         }
@@ -155,6 +161,7 @@ impl ServeConfig {
                 &self.astro_zero_auth_mount,
                 bpm_compat_astro_zero::auth::AstroZeroAuth,
             ),
+            Mount::new(&self.webmethods_mount, bpm_compat_webmethods::WebMethods),
         ];
         Ok(App::new(engine, mounts, users, self.max_body))
     }

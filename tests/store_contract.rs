@@ -18,11 +18,11 @@ use bpm_compat::store::{
     Closing, Commit, MemoryStore, NewDeployment, Progress, RedisStore, Store, StoreError,
 };
 use bpm_compat_model::{
-    Activity, ActivityKind, ActivityRecord, Blob, Claim, Clash, DelegationState, Deployment, Identity,
-    IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState, Missing,
-    NewInstance, Page, ProcessDefinition, ProcessInstance, Resource, SetMode, SortOrder, Task, TaskFilter,
-    TaskId, TaskQuery, TaskSort, TextMatch, Timestamp, UpdateInstance, Variable, VariableFilter, VariableOp,
-    VariableValue, Variables,
+    Activity, ActivityKind, ActivityRecord, Blob, Claim, Clash, Comment, DelegationState, Deployment,
+    Identity, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState, Missing,
+    NewInstance, Page, ProcessDefinition, ProcessInstance, Resource, SetMode, SortOrder, StepLog, Task,
+    TaskFilter, TaskId, TaskQuery, TaskSort, TextMatch, Timestamp, UpdateInstance, Variable, VariableFilter,
+    VariableOp, VariableValue, Variables,
 };
 use futures_util::FutureExt;
 use serde_json::json;
@@ -76,6 +76,7 @@ macro_rules! store_tests {
 
 store_tests!(
     access_tokens_expire,
+    comments_stay_on_ended_instances_in_order,
     activity_history_is_kept_in_order,
     deployments_version_definitions,
     commit_checks_before_it_writes,
@@ -142,6 +143,8 @@ fn deployment_of(
                 flows: Vec::new(),
                 layout: None,
                 aliases: Vec::new(),
+                integration: false,
+                logged_fields: Vec::new(),
             })
             .collect(),
         dedupe,
@@ -316,6 +319,7 @@ fn step(i: &ProcessInstance) -> Commit {
         links: Vec::new(),
         tasks: Vec::new(),
         activities: Vec::new(),
+        business_status: None,
     }
 }
 
@@ -344,12 +348,62 @@ async fn access_tokens_expire(s: &dyn Store) {
     assert_eq!(s.token_user("t-none", Timestamp(now)).await, Ok(None));
 }
 
+async fn comments_stay_on_ended_instances_in_order(s: &dyn Store) {
+    let i = create(s, new_instance("flow")).await;
+    let comment = |message: &str, kind: &str| Comment {
+        id: String::new(),
+        instance_id: i.id,
+        time: Timestamp(T0 + 5),
+        author: Some("kermit".into()),
+        kind: kind.into(),
+        message: message.into(),
+        source: (kind == "error").then(|| "orders:sync".into()),
+        details: None,
+    };
+    let first = s
+        .add_comment(&comment("looks good", "comment"))
+        .await
+        .expect("adds");
+    assert_eq!(first.id, format!("{}-1", i.id));
+    s.close_instances(
+        &[i.id],
+        &Closing {
+            state: InstanceState::Failed,
+            reason: None,
+            at: Timestamp(T0 + 9),
+        },
+    )
+    .await
+    .expect("closes");
+    let second = s
+        .add_comment(&comment("timeout | retry <later>", "error"))
+        .await
+        .expect("an ended instance takes comments");
+    assert_eq!(second.id, format!("{}-2", i.id));
+    assert_eq!(
+        s.comments(i.id).await.expect("reads"),
+        vec![first, second],
+        "oldest first, every field kept"
+    );
+    let missing = InstanceId(i.id.0 + 1_000_000);
+    assert_eq!(
+        s.add_comment(&Comment {
+            instance_id: missing,
+            ..comment("x", "comment")
+        })
+        .await,
+        Err(StoreError::NotFound(Missing::Instance(missing)))
+    );
+    assert_eq!(s.comments(missing).await, Ok(Vec::new()), "nothing written");
+}
+
 fn record(key: &str, activity: &str, start: i64, end: Option<i64>) -> ActivityRecord {
     ActivityRecord {
         key: key.into(),
         activity_id: activity.into(),
         start_time: Timestamp(T0 + start),
         end_time: end.map(|e| Timestamp(T0 + e)),
+        logged: None,
     }
 }
 
@@ -379,6 +433,28 @@ async fn activity_history_is_kept_in_order(s: &dyn Store) {
         .await
         .expect("commits");
     }
+    // A logged step (an integration process's) keeps its iteration and status.
+    let now = get(s, i.id).await;
+    let logged = ActivityRecord {
+        logged: Some(StepLog {
+            iteration: 2,
+            status: "Failed (Escalated)".into(),
+        }),
+        ..record("11.0", "step;1", 11, Some(12))
+    };
+    later.push(logged.clone());
+    s.commit(&Commit {
+        activities: vec![logged],
+        business_status: Some("Waiting".into()),
+        ..step(&now)
+    })
+    .await
+    .expect("commits");
+    assert_eq!(
+        get(s, i.id).await.business_status.as_deref(),
+        Some("Waiting"),
+        "a commit sets the business status"
+    );
     let mut want = vec![record("0.0", "start", 0, Some(0)), record("0.1", "a|b", 0, None)];
     want.extend(later);
     let got = s.activity_history(i.id).await.expect("history");

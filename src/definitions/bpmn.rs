@@ -67,6 +67,8 @@ pub fn parse(xml: &str) -> Result<Vec<Parsed>, String> {
                             flows: Vec::new(),
                             layout: None,
                             aliases: Vec::new(),
+                            integration: false,
+                            logged_fields: Vec::new(),
                         });
                     }
                     (Some("process"), "sequenceFlow") => {

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bpm_compat_model::{
-    Activity, ActivityKind, Alias, DefinitionSelector, Deployment, ProcessDefinition, Resource, SequenceFlow,
-    TaskSpec,
+    Activity, ActivityKind, Alias, DefinitionSelector, Deployment, LoggedField, ProcessDefinition, Resource,
+    SequenceFlow, TaskSpec,
 };
 use serde::Deserialize;
 
@@ -60,6 +60,11 @@ pub struct Declarative {
     pub flows: Option<Vec<DeclaredFlow>>,
     #[serde(default)]
     pub aliases: Vec<Alias>,
+    /// An integration process (logged by its client, not run; see `ProcessDefinition`).
+    #[serde(default)]
+    pub integration: bool,
+    #[serde(default, rename = "loggedFields")]
+    pub logged_fields: Vec<LoggedField>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +167,8 @@ impl Declarative {
             flows,
             layout: None,
             aliases: self.aliases,
+            integration: self.integration,
+            logged_fields: self.logged_fields,
         })
     }
 }

@@ -12,6 +12,7 @@
 //! - `repository`: deployments and definition queries.
 
 pub mod expr;
+mod integration;
 mod repository;
 pub mod run;
 mod tasks;
@@ -19,9 +20,9 @@ mod tasks;
 use std::sync::{Arc, RwLock};
 
 use bpm_compat_model::{
-    Command, CoreError, DefinitionSelector, Deploy, IdentityLink, InstanceId, InstanceState, InstanceView,
-    Missing, NewInstance, Outcome, ProcessDefinition, ProcessInstance, RequestCtx, StartInstance, Timestamp,
-    Variable, Variables, STARTER_LINK,
+    Command, Comment, CoreError, DefinitionSelector, Deploy, IdentityLink, InstanceId, InstanceState,
+    InstanceView, Missing, NewInstance, Outcome, ProcessDefinition, ProcessInstance, RequestCtx,
+    StartInstance, Timestamp, Variable, Variables, STARTER_LINK,
 };
 use tracing::instrument;
 
@@ -69,7 +70,7 @@ impl Engine {
                 return Err(CoreError::Unauthorized);
             }
         }
-        let token = new_token();
+        let token = random_id();
         let expires = Timestamp(now.0 + (TOKEN_LIFETIME_SECS * 1000) as i64);
         self.store.put_token(&token, client_id, now, expires).await?;
         Ok(Outcome::Token {
@@ -163,9 +164,15 @@ impl Engine {
                 Outcome::Instance(self.view(store.update_instance(&change).await?))
             }
             Command::SetSuspended(c) => {
+                if let Some(i) = store.get_instance(c.id).await? {
+                    self.refuse_integration(&i)?;
+                }
                 Outcome::Instance(self.view(store.set_suspended(c.id, c.suspended).await?))
             }
             Command::DeleteInstance(c) => {
+                if let Some(i) = store.get_instance(c.id).await? {
+                    self.refuse_integration(&i)?;
+                }
                 store.close_instances(&[c.id], &terminated(c.reason, ctx)).await?;
                 // The instance as it ended, for dialects that show it (Astro Zero's terminate).
                 match store.get_instance(c.id).await? {
@@ -300,6 +307,85 @@ impl Engine {
             }
             Command::ListDefinitions(q) => Outcome::Definitions(self.list_definitions(&q)),
             Command::GetDefinition(id) => Outcome::Definition(self.definition(&id)?),
+            Command::AddComment(c) => Outcome::Comment(store.add_comment(&c).await?),
+            Command::GetComments(r) => {
+                if store.get_instance(r.id).await?.is_none() {
+                    return Err(CoreError::NotFound(Missing::Instance(r.id)));
+                }
+                Outcome::Comments(store.comments(r.id).await?)
+            }
+            Command::LogError {
+                id,
+                source,
+                message,
+                details,
+                user,
+            } => {
+                let instance = self.instance_by_client_id(&id).await?;
+                Outcome::Comment(
+                    store
+                        .add_comment(&Comment {
+                            id: String::new(),
+                            instance_id: instance.id,
+                            time: ctx.now,
+                            author: user,
+                            kind: "error".into(),
+                            message,
+                            source,
+                            details,
+                        })
+                        .await?,
+                )
+            }
+            Command::GenerateId => Outcome::Id(random_id()),
+            Command::Refuse { error, instance } => {
+                return Err(match instance {
+                    Some(r) => self.record_failure(&r, error, ctx).await,
+                    None => error,
+                })
+            }
+            Command::DefineIntegration(change) => {
+                self.define_integration(change, ctx).await?;
+                Outcome::Done
+            }
+            Command::LogInstance { instance, user } => {
+                match self.log_instance(instance.clone(), user, ctx).await {
+                    Ok(i) => Outcome::Instance(self.view(i)),
+                    Err(e) => return Err(self.record_failure(&instance, e, ctx).await),
+                }
+            }
+            Command::LogInstanceStatus {
+                instance,
+                state,
+                label,
+            } => match self
+                .log_instance_status(instance.clone(), state, label, ctx)
+                .await
+            {
+                Ok(i) => Outcome::Instance(self.view(i)),
+                Err(e) => return Err(self.record_failure(&instance, e, ctx).await),
+            },
+            Command::LogStep {
+                instance,
+                step,
+                iteration,
+                status,
+            } => match self
+                .log_step(instance.clone(), step, iteration, status, ctx)
+                .await
+            {
+                Ok(()) => Outcome::Done,
+                Err(e) => return Err(self.record_failure(&instance, e, ctx).await),
+            },
+            Command::LogField {
+                instance,
+                step,
+                iteration,
+                variable,
+            } => match self.log_field(instance.clone(), step, iteration, variable).await {
+                Ok(()) => Outcome::Done,
+                Err(e) => return Err(self.record_failure(&instance, e, ctx).await),
+            },
             Command::DeleteDefinition(r) => {
                 let d = self.definition_by_ref(&r)?;
                 if let Some(deployment) = &d.deployment_id {
@@ -448,13 +534,16 @@ fn definition_in(defs: &Definitions, id: &str, key: &str, tenant_id: &str) -> Ar
             flows: Vec::new(),
             layout: None,
             aliases: Vec::new(),
+            integration: false,
+            logged_fields: Vec::new(),
         }),
     }
 }
 
 /// 128 unpredictable bits as 32 hex digits: SipHash (std's `RandomState`, keyed from the
-/// operating system's randomness) over a process-wide counter and the clock.
-fn new_token() -> String {
+/// operating system's randomness) over a process-wide counter and the clock. Access tokens
+/// and generated ids.
+fn random_id() -> String {
     use std::collections::hash_map::RandomState;
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -71,6 +71,7 @@ impl Advance {
                     activity_id: id.clone(),
                     start_time: now,
                     end_time: (!waits).then_some(now),
+                    logged: None,
                 }
             })
             .collect()
@@ -309,6 +310,8 @@ mod tests {
                 .collect(),
             layout: None,
             aliases: Vec::new(),
+            integration: false,
+            logged_fields: Vec::new(),
         }
     }
 

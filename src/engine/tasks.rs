@@ -22,7 +22,7 @@ use super::{definition_in, failure, run, Engine};
 use crate::store::{Commit, Progress, StoreError};
 
 /// How often a step is decided again after losing a race.
-const ATTEMPTS: usize = 5;
+pub(super) const ATTEMPTS: usize = 5;
 
 /// The link type a task's assignee and candidates get on the process instance.
 pub const PARTICIPANT_LINK: &str = "participant";
@@ -290,6 +290,7 @@ impl Engine {
                     links: participants(std::slice::from_ref(&after)),
                     tasks: vec![after],
                     activities: Vec::new(),
+                    business_status: None,
                 })
             })
             .await?;
@@ -363,6 +364,7 @@ impl Engine {
                     activity_id: task.task_definition_key.clone(),
                     start_time: task.create_time,
                     end_time: Some(ctx.now),
+                    logged: None,
                 });
             }
             let mut tasks = vec![Task {
@@ -385,6 +387,7 @@ impl Engine {
                 links,
                 tasks,
                 activities,
+                business_status: None,
             })
         })
         .await?;
@@ -749,6 +752,7 @@ impl Engine {
                 links: participants(&new_tasks),
                 tasks: new_tasks,
                 activities,
+                business_status: None,
             };
             match self.store.commit(&commit).await {
                 Ok((after, tasks)) => {

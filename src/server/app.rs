@@ -53,7 +53,7 @@ impl<A: Adapter> Dialect for A {
                 Ok(parsed) => parsed,
                 Err(err) => {
                     debug!(error = %err, "Request rejected by the dialect.");
-                    return self.render_error(err, &ctx);
+                    return self.parse_error(err, &req, &ctx);
                 }
             };
             span.record("op", self.op_name(&op));

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use bpm_compat_model::{
-    ActivityRecord, Clash, Deployment, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort,
-    InstanceState, LexId, Missing, NewInstance, Page, ProcessDefinition, ProcessInstance, SetMode, SortOrder,
-    Task, TaskId, TaskQuery, TextMatch, Timestamp, UpdateInstance, Variable,
+    ActivityRecord, Clash, Comment, Deployment, IdentityLink, InstanceFilter, InstanceId, InstanceQuery,
+    InstanceSort, InstanceState, LexId, Missing, NewInstance, Page, ProcessDefinition, ProcessInstance,
+    SetMode, SortOrder, Task, TaskId, TaskQuery, TextMatch, Timestamp, UpdateInstance, Variable,
 };
 
 use super::{
@@ -62,6 +62,7 @@ struct State {
     /// Activity records per instance, in the order written (a handful each: a Vec is smaller
     /// than a map node).
     history: BTreeMap<InstanceId, Vec<ActivityRecord>>,
+    comments: BTreeMap<InstanceId, Vec<Comment>>,
     /// Access tokens: user and expiry.
     tokens: HashMap<String, (String, Timestamp)>,
     repo: Repo,
@@ -198,6 +199,9 @@ impl Store for MemoryStore {
         after.revision += 1;
         for v in &commit.variables {
             after.variables.insert(v.name.clone(), v.value.clone());
+        }
+        if let Some(status) = &commit.business_status {
+            after.business_status = Some(status.clone());
         }
         for link in &commit.links {
             if let Err(at) = after.identity_links.binary_search(link) {
@@ -361,6 +365,25 @@ impl Store for MemoryStore {
         let mut records: Vec<ActivityRecord> = state.history.get(&id).cloned().unwrap_or_default();
         records.sort_by(record_order);
         Ok(records)
+    }
+
+    async fn add_comment(&self, comment: &Comment) -> Result<Comment, StoreError> {
+        let mut state = self.lock();
+        let id = comment.instance_id;
+        if !state.instances.contains_key(&id) {
+            return Err(StoreError::NotFound(Missing::Instance(id)));
+        }
+        let list = state.comments.entry(id).or_default();
+        let added = Comment {
+            id: format!("{id}-{}", list.len() + 1),
+            ..comment.clone()
+        };
+        list.push(added.clone());
+        Ok(added)
+    }
+
+    async fn comments(&self, id: InstanceId) -> Result<Vec<Comment>, StoreError> {
+        Ok(self.lock().comments.get(&id).cloned().unwrap_or_default())
     }
 
     async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {

@@ -23,9 +23,9 @@ pub mod redis;
 
 use async_trait::async_trait;
 use bpm_compat_model::{
-    ActivityRecord, Clash, Deployment, IdentityLink, InstanceId, InstanceQuery, InstanceState, Missing,
-    NewInstance, Page, ProcessDefinition, ProcessInstance, Resource, SetMode, Task, TaskId, TaskQuery,
-    Timestamp, UpdateInstance, Variable,
+    ActivityRecord, Clash, Comment, Deployment, IdentityLink, InstanceId, InstanceQuery, InstanceState,
+    Missing, NewInstance, Page, ProcessDefinition, ProcessInstance, Resource, SetMode, Task, TaskId,
+    TaskQuery, Timestamp, UpdateInstance, Variable,
 };
 
 pub use self::memory::MemoryStore;
@@ -137,6 +137,8 @@ pub struct Commit {
     pub tasks: Vec<Task>,
     /// Activity records to write whole (new ones, and ones that end now), by key.
     pub activities: Vec<ActivityRecord>,
+    /// A new business status (an integration process's logged status label).
+    pub business_status: Option<String>,
 }
 
 /// The process part of a [`Commit`].
@@ -194,6 +196,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// The activity records of an instance, in the order they were entered.
     async fn activity_history(&self, id: InstanceId) -> Result<Vec<ActivityRecord>, StoreError>;
+
+    /// Adds a comment to an instance, open or ended (its `id` is assigned: `<instance>-<n>`);
+    /// `NotFound(Instance)` when there is no such instance.
+    async fn add_comment(&self, comment: &Comment) -> Result<Comment, StoreError>;
+
+    /// An instance's comments, oldest first.
+    async fn comments(&self, id: InstanceId) -> Result<Vec<Comment>, StoreError>;
 
     /// Any task, open or ended.
     async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError>;

@@ -115,9 +115,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bpm_compat_model::{
-    ActivityRecord, Clash, DelegationState, Deployment, Identity, IdentityLink, InstanceFilter, InstanceId,
-    InstanceQuery, InstanceSort, InstanceState, Missing, NewInstance, Page, ProcessDefinition,
-    ProcessInstance, SetMode, SortOrder, Task, TaskFilter, TaskId, TaskQuery, TextMatch, Timestamp,
+    ActivityRecord, Clash, Comment, DelegationState, Deployment, Identity, IdentityLink, InstanceFilter,
+    InstanceId, InstanceQuery, InstanceSort, InstanceState, Missing, NewInstance, Page, ProcessDefinition,
+    ProcessInstance, SetMode, SortOrder, StepLog, Task, TaskFilter, TaskId, TaskQuery, TextMatch, Timestamp,
     UpdateInstance, Variable, VariableValue, Variables, DEFAULT_PRIORITY,
 };
 use futures_util::future::try_join_all;
@@ -156,6 +156,7 @@ struct Scripts {
     tasks: Script,
     deploy: Script,
     undeploy: Script,
+    comment: Script,
 }
 
 /// Built once: `Script::new` hashes the source, and EVALSHA sends only the hash.
@@ -173,6 +174,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
         delete_vars: build(include_str!("lua/delete_vars.lua")),
         gather: build(include_str!("lua/gather.lua")),
         commit: build(include_str!("lua/commit.lua")),
+        comment: build(include_str!("lua/comment.lua")),
         tasks: build(include_str!("lua/tasks.lua")),
         // The repository scripts touch no instance shard: no prelude.
         deploy: Script::new(include_str!("lua/deploy.lua")),
@@ -629,6 +631,9 @@ impl Store for RedisStore {
         for v in &commit.variables {
             set.push((variable_field(&v.name), encode_value(&v.value)?));
         }
+        if let Some(status) = &commit.business_status {
+            set.push(("bs".into(), status.clone().into_bytes()));
+        }
         for link in &commit.links {
             set.push((link_field(link)?, Vec::new()));
         }
@@ -814,6 +819,38 @@ impl Store for RedisStore {
             .collect::<Result<Vec<_>, _>>()?;
         records.sort_by(record_order);
         Ok(records)
+    }
+
+    async fn add_comment(&self, comment: &Comment) -> Result<Comment, StoreError> {
+        let id = comment.instance_id;
+        let mut inv = self.on_instance(&SCRIPTS.comment, id);
+        inv.arg(serde_json::to_vec(comment).map_err(corrupt)?);
+        let (code, rest) = status(self.invoke(inv).await?)?;
+        match (code.as_str(), rest.first()) {
+            ("ok", Some(Value::Int(n))) => Ok(Comment {
+                id: format!("{id}-{n}"),
+                ..comment.clone()
+            }),
+            (code, _) => Err(failure(id, code, rest)),
+        }
+    }
+
+    async fn comments(&self, id: InstanceId) -> Result<Vec<Comment>, StoreError> {
+        let mut con = self.con();
+        let key = [self.base(shard_of(id)), "cm:", &id.0.to_string()].concat();
+        let items: Vec<Vec<u8>> =
+            bounded(redis::cmd("LRANGE").arg(key).arg(0).arg(-1).query_async(&mut con)).await?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(n, json)| {
+                let c: Comment = serde_json::from_slice(json).map_err(corrupt)?;
+                Ok(Comment {
+                    id: format!("{id}-{}", n + 1),
+                    ..c
+                })
+            })
+            .collect()
     }
 
     async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
@@ -1443,20 +1480,40 @@ fn task_args(inv: &mut ScriptInvocation<'_>, t: &Task) -> Result<(), StoreError>
 }
 
 /// Appends activity records as `write_history` (lua/common.lua) reads them: the number of
-/// arguments, then key and `<start>|<activity>|<end>` (end empty while open) per record.
+/// arguments, then key and `<start>[;<iteration>;<status>]|<activity>|<end>` (end empty while
+/// open) per record.
 fn history_args(inv: &mut ScriptInvocation<'_>, records: &[ActivityRecord]) {
     inv.arg(records.len() * 2);
     for r in records {
-        let end = r.end_time.map(|t| t.0.to_string()).unwrap_or_default();
-        inv.arg(&r.key)
-            .arg(format!("{}|{}|{end}", r.start_time.0, r.activity_id));
+        inv.arg(&r.key).arg(encode_record(r));
+    }
+}
+
+fn encode_record(r: &ActivityRecord) -> String {
+    let end = r.end_time.map(|t| t.0.to_string()).unwrap_or_default();
+    match &r.logged {
+        None => format!("{}|{}|{end}", r.start_time.0, r.activity_id),
+        Some(l) => format!(
+            "{};{};{}|{}|{end}",
+            r.start_time.0, l.iteration, l.status, r.activity_id
+        ),
     }
 }
 
 fn decode_record(key: String, value: &str) -> Result<ActivityRecord, StoreError> {
     let bad = || corrupt(format!("activity record {key}: {value:?}"));
     let mut parts = value.splitn(2, '|');
-    let start = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+    let head = parts.next().ok_or_else(bad)?;
+    let mut head = head.splitn(3, ';');
+    let start = head.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+    let logged = match (head.next(), head.next()) {
+        (None, _) => None,
+        (Some(iteration), Some(status)) => Some(StepLog {
+            iteration: iteration.parse().map_err(|_| bad())?,
+            status: status.to_owned(),
+        }),
+        (Some(_), None) => return Err(bad()),
+    };
     let (activity, end) = parts
         .next()
         .and_then(|rest| rest.rsplit_once('|'))
@@ -1470,6 +1527,7 @@ fn decode_record(key: String, value: &str) -> Result<ActivityRecord, StoreError>
         start_time: Timestamp(start),
         end_time,
         key,
+        logged,
     })
 }
 

@@ -127,6 +127,8 @@ mod tests {
             flows: Vec::new(),
             layout: None,
             aliases: Vec::new(),
+            integration: false,
+            logged_fields: Vec::new(),
         };
         let first = render_definition_id(&d);
         assert_eq!(first, "001L0000000000001NFA");

@@ -170,6 +170,14 @@ pub fn describe(err: &CoreError, family: Family, ctx: &RequestCtx) -> Described 
             Missing::Resource { deployment, name } => plain(format!(
                 "Could not find a resource with name '{name}' in deployment '{deployment}'."
             )),
+            Missing::Comment { instance, id } => plain(format!(
+                "Process instance '{instance}' does not have a comment with id '{id}'."
+            )),
+            // Integration-process lookups (webMethods' dialect): the core's words.
+            other @ (Missing::Step { .. }
+            | Missing::LoggedField { .. }
+            | Missing::ExternalInstance { .. }
+            | Missing::StepInstance { .. }) => plain(other.to_string()),
         },
         CoreError::Conflict(Clash::TaskClaimed { task, .. }) => Described {
             category: Category::TaskAlreadyClaimed,
@@ -202,6 +210,12 @@ pub fn describe(err: &CoreError, family: Family, ctx: &RequestCtx) -> Described 
                 format!("ProcessInstance[{id}] was updated by another transaction concurrently")
             }
             Clash::TaskClaimed { task, .. } => format!("Task '{task}' is already claimed by someone else."),
+            other @ (Clash::DefinitionExists(_)
+            | Clash::StepExists { .. }
+            | Clash::LoggedFieldExists { .. }
+            | Clash::InstanceExists { .. }
+            | Clash::StepInstanceExists { .. }
+            | Clash::IntegrationProcess(_)) => other.to_string(),
         }),
         CoreError::Invalid { message } => plain(message.clone()),
         CoreError::Unauthorized => Described {

@@ -88,6 +88,7 @@
 //! - `returnVariables` does not change the start response: it always shows the instance's
 //!   variables after the start (the variables passed in, as Flowable shows them).
 
+pub mod comments;
 pub mod diagram;
 pub mod errors;
 pub mod executions;

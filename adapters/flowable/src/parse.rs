@@ -334,6 +334,19 @@ pub fn parse(op: Op, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Comm
             let r = instance(&id)?;
             Ok((Op::GetHistoricInstance { id }, Command::GetHistoricInstance(r)))
         }
+        Op::ListInstanceComments { id } => {
+            let r = instance(&id)?;
+            Ok((Op::ListInstanceComments { id }, Command::GetComments(r)))
+        }
+        Op::GetInstanceComment { id, comment } => {
+            let r = instance(&id)?;
+            Ok((Op::GetInstanceComment { id, comment }, Command::GetComments(r)))
+        }
+        Op::CreateInstanceComment { id } => {
+            let r = instance(&id)?;
+            let command = crate::comments::create(r.id, req, ctx)?;
+            Ok((Op::CreateInstanceComment { id }, command))
+        }
         Op::DeleteInstances => Ok((Op::DeleteInstances, bulk_delete(json_body(req)?)?)),
         Op::GetInstance { id } => {
             let r = instance(&id)?;

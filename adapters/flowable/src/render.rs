@@ -15,7 +15,7 @@ use crate::parse::{link_family, selected_variables};
 use crate::routes::{LinkFamily, ListShape, Op, VarScope};
 use crate::variables::to_rest;
 use crate::wire::{DataResponse, ErrorInfo, ProcessInstanceResponse, RestIdentityLink, RestVariable};
-use crate::{diagram, executions, repository, routes::Family, tasks};
+use crate::{comments, diagram, executions, repository, routes::Family, tasks};
 
 const LOCAL: Option<&str> = Some("local");
 
@@ -384,6 +384,11 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
                 .collect();
             list_response(data, page.total, page.start, shape)
         }
+        (Op::ListInstanceComments { .. }, Outcome::Comments(list)) => comments::list(&list, ctx),
+        (Op::GetInstanceComment { id, comment }, Outcome::Comments(list)) => {
+            comments::one(&list, parse_instance_id(id)?, comment, ctx)?
+        }
+        (Op::CreateInstanceComment { .. }, Outcome::Comment(c)) => comments::created(&c, ctx),
         // The single GET does not ask for variables: always `[]`.
         (Op::GetHistoricInstance { .. }, Outcome::Instance(view)) => json_response(
             StatusCode::OK,
@@ -569,6 +574,9 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
             | Op::ListHistoricInstances { .. }
             | Op::GetHistoricInstance { .. }
             | Op::GetHistoricVariableData { .. }
+            | Op::ListInstanceComments { .. }
+            | Op::GetInstanceComment { .. }
+            | Op::CreateInstanceComment { .. }
             | Op::StartInstance
             | Op::GetInstance { .. }
             | Op::UpdateInstance { .. }

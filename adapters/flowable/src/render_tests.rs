@@ -87,6 +87,8 @@ pub(crate) fn definition() -> ProcessDefinition {
             ],
         }),
         aliases: vec![],
+        integration: false,
+        logged_fields: Vec::new(),
     }
 }
 

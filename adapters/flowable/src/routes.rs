@@ -177,6 +177,12 @@ pub enum Op {
     GetHistoricInstance { id: String },
     /// `GET history/historic-process-instances/{id}/variables/{name}/data`
     GetHistoricVariableData { id: String, name: String },
+    /// `GET history/historic-process-instances/{id}/comments`
+    ListInstanceComments { id: String },
+    /// `POST history/historic-process-instances/{id}/comments`
+    CreateInstanceComment { id: String },
+    /// `GET history/historic-process-instances/{id}/comments/{commentId}`
+    GetInstanceComment { id: String, comment: String },
     /// `GET history/historic-task-instances`
     ListHistoricTasks { shape: ListShape },
     /// `GET history/historic-task-instances/{taskId}`
@@ -246,6 +252,9 @@ impl Op {
             Op::ListHistoricInstances { .. } => "list_historic_process_instances",
             Op::GetHistoricInstance { .. } => "get_historic_process_instance",
             Op::GetHistoricVariableData { .. } => "get_historic_variable_data",
+            Op::ListInstanceComments { .. } => "list_process_instance_comments",
+            Op::CreateInstanceComment { .. } => "create_process_instance_comment",
+            Op::GetInstanceComment { .. } => "get_process_instance_comment",
             Op::ListHistoricTasks { .. } => "list_historic_task_instances",
             Op::GetHistoricTask { .. } => "get_historic_task_instance",
             Op::ListHistoricActivities { .. } => "list_historic_activity_instances",
@@ -310,7 +319,11 @@ impl Op {
             | Op::GetTaskVariable { .. }
             | Op::UpdateTaskVariable { .. } => Family::Task,
             Op::DeleteTaskVariable { .. } => Family::TaskVariableDelete,
-            Op::GetHistoricInstance { .. } | Op::GetHistoricVariableData { .. } => Family::Instance,
+            Op::GetHistoricInstance { .. }
+            | Op::GetHistoricVariableData { .. }
+            | Op::ListInstanceComments { .. }
+            | Op::CreateInstanceComment { .. }
+            | Op::GetInstanceComment { .. } => Family::Instance,
             Op::ListExecutions { .. } => Family::Other,
             Op::GetExecution { .. } | Op::ExecutionAction { .. } => Family::Variables,
             Op::ListHistoricTasks { .. } | Op::ListHistoricActivities { .. } => Family::Other,
@@ -550,6 +563,24 @@ fn table(method: &Method, segments: &[String]) -> Option<(&'static [Method], Opt
             GET,
             match m {
                 M::GET => Some(Op::GetHistoricInstance { id: id(2) }),
+                _ => None,
+            },
+        ),
+        ["history", "historic-process-instances", _, "comments"] => (
+            GET_POST,
+            match m {
+                M::GET => Some(Op::ListInstanceComments { id: id(2) }),
+                M::POST => Some(Op::CreateInstanceComment { id: id(2) }),
+                _ => None,
+            },
+        ),
+        ["history", "historic-process-instances", _, "comments", _] => (
+            GET,
+            match m {
+                M::GET => Some(Op::GetInstanceComment {
+                    id: id(2),
+                    comment: id(4),
+                }),
                 _ => None,
             },
         ),

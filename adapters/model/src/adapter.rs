@@ -62,4 +62,11 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// Renders an error that has no operation (routing, parsing, authentication, body limits).
     fn render_error(&self, err: CoreError, ctx: &RequestCtx) -> Response<Bytes>;
+
+    /// Renders an error of [`Adapter::parse`]; the request is at hand (a dialect may answer
+    /// in the representation it asked for). By default, [`Adapter::render_error`].
+    fn parse_error(&self, err: CoreError, req: &Request<Bytes>, ctx: &RequestCtx) -> Response<Bytes> {
+        let _ = req;
+        self.render_error(err, ctx)
+    }
 }

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::instance::{IdentityLink, InstanceId};
+use crate::error::CoreError;
+use crate::instance::{Comment, IdentityLink, InstanceId, InstanceState};
 use crate::query::InstanceQuery;
 use crate::repository::{DefinitionQuery, DeploymentQuery, Resource};
 use crate::task::{ActivityQuery, DelegationState, TaskId, TaskQuery, VariableScope};
@@ -106,6 +107,62 @@ pub enum Command {
     /// Deletes the deployment a definition came with (and so the other definitions of that
     /// deployment, if it has any).
     DeleteDefinition(DefinitionRef),
+    /// Adds a comment (its `id` is assigned) to an instance, open or ended.
+    AddComment(Comment),
+    /// An instance's comments, oldest first.
+    GetComments(InstanceRef),
+    /// Logs an error on the instance a client's id names (its business key, in any
+    /// definition; the newest such instance), as a comment of kind `error`.
+    LogError {
+        id: String,
+        source: Option<String>,
+        message: String,
+        details: Option<String>,
+        user: Option<String>,
+    },
+    /// A new id, unique across nodes and restarts with overwhelming likelihood: 32 lowercase
+    /// hexadecimal digits. Nothing is written.
+    GenerateId,
+    /// An answer the dialect already knows is this error (input its vendor refuses as a
+    /// business outcome rather than a protocol error): the engine answers it as it is, so the
+    /// dialect renders it like any other failed command; on a logged `instance`, the failure
+    /// is recorded as its error, as every failed logged change is.
+    Refuse {
+        error: CoreError,
+        instance: Option<LoggedInstance>,
+    },
+    /// Declares (part of) an integration process: its client logs its instances step by
+    /// step instead of the engine running them (webMethods' Process Audit Log). Each change
+    /// is a new version of the definition.
+    DefineIntegration(IntegrationChange),
+    /// Opens an instance of an integration process under the id its client gives it (kept
+    /// as the business key, unique within the definition key).
+    LogInstance {
+        instance: LoggedInstance,
+        user: Option<String>,
+    },
+    /// Sets a logged status: `state` says what it means to the core (an open state keeps
+    /// the instance open, a closed one ends it), `label` is the client's word for it.
+    LogInstanceStatus {
+        instance: LoggedInstance,
+        state: InstanceState,
+        label: String,
+    },
+    /// Starts a step instance (`status: None`: `Started`) or sets its status, ending it when
+    /// `ends`.
+    LogStep {
+        instance: LoggedInstance,
+        step: String,
+        iteration: u32,
+        status: Option<StepStatus>,
+    },
+    /// Logs a declared field's value on a step instance: it becomes an instance variable.
+    LogField {
+        instance: LoggedInstance,
+        step: String,
+        iteration: u32,
+        variable: Variable,
+    },
     /// The file a definition was deployed from.
     GetDefinitionResource(String),
 }
@@ -158,6 +215,16 @@ impl Command {
             Command::ListDefinitions(_) => "list_definitions",
             Command::GetDefinition(_) => "get_definition",
             Command::DeleteDefinition(_) => "delete_definition",
+            Command::AddComment(_) => "add_comment",
+            Command::GetComments(_) => "get_comments",
+            Command::LogError { .. } => "log_error",
+            Command::GenerateId => "generate_id",
+            Command::Refuse { .. } => "refuse",
+            Command::DefineIntegration(_) => "define_integration",
+            Command::LogInstance { .. } => "log_instance",
+            Command::LogInstanceStatus { .. } => "log_instance_status",
+            Command::LogStep { .. } => "log_step",
+            Command::LogField { .. } => "log_field",
             Command::GetDefinitionResource(_) => "get_definition_resource",
         }
     }
@@ -189,7 +256,9 @@ impl Command {
             | Command::GetIdentityLinks(r)
             | Command::GetVariables(r)
             | Command::DeleteVariables(r)
-            | Command::GetDiagram(r) => Some(r.id),
+            | Command::GetDiagram(r)
+            | Command::GetComments(r) => Some(r.id),
+            Command::AddComment(c) => Some(c.instance_id),
             Command::UpdateInstance(c) => Some(c.id),
             Command::GetExecutions { instance, .. } | Command::TriggerExecution { instance, .. } => {
                 Some(*instance)
@@ -228,6 +297,14 @@ impl Command {
             | Command::ListDefinitions(_)
             | Command::GetDefinition(_)
             | Command::DeleteDefinition(_)
+            | Command::LogError { .. }
+            | Command::GenerateId
+            | Command::Refuse { .. }
+            | Command::DefineIntegration(_)
+            | Command::LogInstance { .. }
+            | Command::LogInstanceStatus { .. }
+            | Command::LogStep { .. }
+            | Command::LogField { .. }
             | Command::GetDefinitionResource(_) => None,
         }
     }
@@ -377,6 +454,38 @@ pub struct Deploy {
     /// definitions of its key (a dialect whose definitions are edited in place, Astro Zero's
     /// metadata API, updates this way; running instances keep the version they started on).
     pub replaces: Option<DefinitionRef>,
+}
+
+/// A change to an integration process's definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum IntegrationChange {
+    /// A new process; its key must be unused.
+    Process { key: String, label: String },
+    Step {
+        key: String,
+        step: String,
+        label: String,
+    },
+    LoggedField {
+        key: String,
+        step: String,
+        document: String,
+        field: String,
+    },
+}
+
+/// An instance by the id its client gave it, within its definition key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedInstance {
+    pub key: String,
+    pub id: String,
+}
+
+/// A step's new status: the client's label, and whether the step ends with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepStatus {
+    pub label: String,
+    pub ends: bool,
 }
 
 /// A definition named by its deployment and its position in it (see

@@ -35,6 +35,22 @@ pub struct ProcessDefinition {
     /// Names a legacy client may use instead of `key`, by dialect (opaque to the core).
     #[serde(default)]
     pub aliases: Vec<Alias>,
+    /// An integration process (webMethods' Process Audit Log): its instances are logged by
+    /// their client step by step, not run by the engine, and cannot be suspended or stopped.
+    #[serde(default)]
+    pub integration: bool,
+    /// Fields an integration process's steps log, declared before they are logged.
+    #[serde(default)]
+    pub logged_fields: Vec<LoggedField>,
+}
+
+/// A field a step of an integration process logs (its value becomes an instance variable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedField {
+    pub step: String,
+    /// The document (a label, or a document type name) the field belongs to.
+    pub document: String,
+    pub field: String,
 }
 
 /// A name under which one dialect knows a definition.

@@ -99,6 +99,28 @@ pub enum Missing {
     /// A task id a dialect could not parse, as the client wrote it.
     #[error("task '{0}' not found")]
     TaskText(String),
+    #[error("process instance {instance} has no comment '{id}'")]
+    Comment { instance: InstanceId, id: String },
+    /// An integration process's step definition.
+    #[error("step '{step}' of process '{key}' not found")]
+    Step { key: String, step: String },
+    /// A logged field definition of an integration process's step.
+    #[error("logged field '{field}' of step '{step}' of process '{key}' not found")]
+    LoggedField {
+        key: String,
+        step: String,
+        field: String,
+    },
+    /// An instance by the id its client gave it (its business key) within a definition key.
+    #[error("process instance '{id}' of process '{key}' not found")]
+    ExternalInstance { key: String, id: String },
+    /// A step instance (activity record) of an instance.
+    #[error("step instance '{step}' (iteration {iteration}) not found on process instance {instance}")]
+    StepInstance {
+        instance: InstanceId,
+        step: String,
+        iteration: u32,
+    },
 }
 
 /// What clashed with the current state.
@@ -121,6 +143,28 @@ pub enum Clash {
     TaskVariableExists { task: TaskId, name: String },
     #[error("task {task} is already claimed by {by}")]
     TaskClaimed { task: TaskId, by: String },
+    #[error("process definition '{0}' already exists")]
+    DefinitionExists(String),
+    #[error("step '{step}' of process '{key}' already exists")]
+    StepExists { key: String, step: String },
+    #[error("logged field '{field}' of step '{step}' of process '{key}' already exists")]
+    LoggedFieldExists {
+        key: String,
+        step: String,
+        field: String,
+    },
+    #[error("process instance '{id}' of process '{key}' already exists")]
+    InstanceExists { key: String, id: String },
+    #[error("step instance '{step}' (iteration {iteration}) already exists on process instance {instance}")]
+    StepInstanceExists {
+        instance: InstanceId,
+        step: String,
+        iteration: u32,
+    },
+    /// Integration processes are logged, not run: they cannot be stopped, suspended, resumed
+    /// or resubmitted (webMethods Monitor's rule).
+    #[error("process instance {0} is an integration process: it cannot be stopped, suspended, resumed or resubmitted")]
+    IntegrationProcess(InstanceId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -164,6 +208,19 @@ impl CoreError {
         CoreError::Invalid {
             message: message.into(),
         }
+    }
+
+    /// Whether the request was refused by what it asked for or the state it met (not found,
+    /// a conflict, not allowed, invalid), rather than failed by the system; lost races
+    /// (`Stale`) are the system's.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            CoreError::NotFound(_)
+                | CoreError::Conflict(_)
+                | CoreError::NotAllowed { .. }
+                | CoreError::Invalid { .. }
+        ) && !matches!(self, CoreError::Conflict(Clash::Stale(_)))
     }
 
     pub fn code(&self) -> ErrorCode {

@@ -45,6 +45,15 @@ pub enum InstanceState {
 }
 
 impl InstanceState {
+    pub const ALL: [InstanceState; 6] = [
+        InstanceState::Active,
+        InstanceState::Suspended,
+        InstanceState::Completed,
+        InstanceState::Failed,
+        InstanceState::FailedEscalated,
+        InstanceState::Terminated,
+    ];
+
     /// Running or suspended: the instance still has a place in the runtime.
     pub fn is_open(self) -> bool {
         matches!(self, InstanceState::Active | InstanceState::Suspended)
@@ -144,6 +153,19 @@ pub struct ActivityRecord {
     pub start_time: Timestamp,
     /// `None` while the instance waits there.
     pub end_time: Option<Timestamp>,
+    /// What its client logged about it (an integration process's step); `None` for
+    /// activities the engine ran.
+    #[serde(default)]
+    pub logged: Option<StepLog>,
+}
+
+/// A step instance as an integration process's client logs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepLog {
+    /// Which run of the step (a step in a loop runs more than once), from 1.
+    pub iteration: u32,
+    /// The status label (webMethods Monitor's: `Started`, `Completed`, `Failed` ...); no `|`.
+    pub status: String,
 }
 
 /// What a start writes: everything of an instance but the id, which the store assigns.
@@ -219,4 +241,26 @@ mod tests {
         assert!("4 2".parse::<InstanceId>().is_err());
         assert!("".parse::<InstanceId>().is_err());
     }
+}
+
+/// A note on an instance: a user's comment, or an error its client logged (an integration
+/// process's `createProcessError`). Comments are never changed; their ids are
+/// `<instance>-<n>`, in the order they were added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    /// Assigned by the store.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    pub instance_id: InstanceId,
+    pub time: Timestamp,
+    pub author: Option<String>,
+    /// `comment` or `error`.
+    pub kind: String,
+    pub message: String,
+    /// Where an error happened (a service name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// An error's details (a stack trace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
 }

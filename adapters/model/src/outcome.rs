@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::definition::ProcessDefinition;
-use crate::instance::{ActivityRecord, IdentityLink, InstanceId, ProcessInstance};
+use crate::instance::{ActivityRecord, Comment, IdentityLink, InstanceId, ProcessInstance};
 use crate::query::Page;
 use crate::repository::{Deployment, Resource};
 use crate::task::{Task, VariableScope};
@@ -39,6 +39,10 @@ pub enum Outcome {
     },
     /// Variables with the scope each comes from.
     ScopedVariables(Vec<(Variable, VariableScope)>),
+    /// A generated id.
+    Id(String),
+    Comment(Comment),
+    Comments(Vec<Comment>),
     /// Done, nothing to show.
     Done,
 }
