@@ -69,3 +69,29 @@ async fn astro_zero_fixtures_pass_on_memory() {
 async fn astro_zero_fixtures_pass_on_redis() {
     astro_zero_fixtures_pass(StoreKind::Redis).await;
 }
+
+async fn webmethods_fixtures_pass(store: StoreKind) {
+    let server = TestServer::start(store).await;
+    let opts = ContractOptions {
+        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/webmethods"),
+        base_url: format!("{}/invoke", server.root),
+        user: Some(ADMIN.0.into()),
+        password: Some(ADMIN.1.into()),
+        headers: Vec::new(),
+    };
+    let report = run(&opts).await.expect("fixtures load");
+    println!("{report}");
+    assert!(report.passed() >= 1, "the fixture set is there: {report}");
+    assert_eq!(report.failed(), 0, "{report}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn webmethods_fixtures_pass_on_memory() {
+    webmethods_fixtures_pass(StoreKind::Memory).await;
+}
+
+#[tokio::test]
+async fn webmethods_fixtures_pass_on_redis() {
+    webmethods_fixtures_pass(StoreKind::Redis).await;
+}

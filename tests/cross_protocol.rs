@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{get, json, send_with, StoreKind, TestServer};
+use common::{get, json, send_with, StoreKind, TestServer, ADMIN};
 use serde_json::{json, Value};
 
 /// An Astro Zero access token for Flowable's default user (the one user directory).
@@ -376,6 +376,263 @@ async fn definitions_are_shared(store: StoreKind) {
         (again.status, again.json()["resCode"].clone()),
         (404, json!("405230006"))
     );
+}
+
+/// A webMethods service call; asserts the HTTP 200 and answers `result`.
+async fn invoke(server: &TestServer, service: &str, inputs: Value) -> String {
+    let reply = json("POST", &format!("{}/{service}", server.webmethods), inputs).await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{service}: {}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.json()["result"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The Process Audit Log is one more view of the shared state: what webMethods logs is an
+/// instance, activities, variables and comments in Flowable; the Monitor rule refuses a
+/// suspend or a stop through Flowable and Astro Zero; an instance Flowable started can be
+/// logged through webMethods.
+async fn audit_log_is_shared(store: StoreKind) {
+    let server = TestServer::start(store).await;
+    let flowable = server.flowable.clone();
+    let s = &server;
+    for (service, inputs) in [
+        (
+            "createProcessMetadata",
+            json!({"processKey": "Billing", "processLabel": "Billing run"}),
+        ),
+        (
+            "createStepMetadata",
+            json!({"processKey": "Billing", "stepID": "collect", "stepLabel": "Collect usage"}),
+        ),
+        (
+            "createLoggedFieldMetadata",
+            json!({"processKey": "Billing", "stepID": "collect", "documentType": "usage", "fieldName": "units"}),
+        ),
+        (
+            "createLoggedFieldMetadata",
+            json!({"processKey": "Billing", "stepID": "collect", "documentType": "usage", "fieldName": "cutoff"}),
+        ),
+        (
+            "createProcessInstance",
+            json!({"processKey": "Billing", "processInstanceID": "BR42"}),
+        ),
+        (
+            "createStepInstance",
+            json!({"processKey": "Billing", "processInstanceID": "BR42", "stepID": "collect"}),
+        ),
+        (
+            "createLoggedFieldInstance",
+            json!({"processKey": "Billing", "processInstanceID": "BR42", "stepID": "collect", "fieldName": "units", "numberValue": "1250"}),
+        ),
+        (
+            "createLoggedFieldInstance",
+            json!({"processKey": "Billing", "processInstanceID": "BR42", "stepID": "collect", "fieldName": "cutoff", "dateValue": "2026-11-01 00:00:00"}),
+        ),
+        (
+            "updateProcessInstanceStatus",
+            json!({"processKey": "Billing", "processInstanceID": "BR42", "status": "16"}),
+        ),
+    ] {
+        assert_eq!(invoke(s, service, inputs).await, "success", "{service}");
+    }
+    let listed = get(&format!("{flowable}/runtime/process-instances?businessKey=BR42"))
+        .await
+        .json();
+    assert_eq!(listed["total"], 1, "{listed}");
+    let pi = listed["data"][0]["id"].as_str().expect("id").to_owned();
+    assert_eq!(listed["data"][0]["processDefinitionName"], "Billing run");
+    assert_eq!(
+        listed["data"][0]["businessStatus"], "Waiting",
+        "the Monitor label is the business status"
+    );
+    let vars = get(&format!("{flowable}/runtime/process-instances/{pi}/variables"))
+        .await
+        .json();
+    let var = |name: &str| {
+        vars.as_array()
+            .expect("variables")
+            .iter()
+            .find(|v| v["name"] == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (var("units")["type"].clone(), var("units")["value"].clone()),
+        (json!("long"), json!(1250))
+    );
+    assert_eq!(
+        (var("cutoff")["type"].clone(), var("cutoff")["value"].clone()),
+        (json!("date"), json!("2026-11-01T00:00:00.000Z"))
+    );
+    let activities = get(&format!(
+        "{flowable}/history/historic-activity-instances?processInstanceId={pi}"
+    ))
+    .await
+    .json();
+    assert_eq!(activities["total"], 1, "{activities}");
+    assert_eq!(
+        (
+            activities["data"][0]["activityId"].clone(),
+            activities["data"][0]["activityName"].clone(),
+            activities["data"][0]["endTime"].clone()
+        ),
+        (json!("collect"), json!("Collect usage"), Value::Null),
+        "a Started step is an open activity"
+    );
+
+    // The Monitor rule, in each vendor's own error format.
+    let suspend = json(
+        "PUT",
+        &format!("{flowable}/runtime/process-instances/{pi}"),
+        json!({"action": "suspend"}),
+    )
+    .await;
+    assert_eq!(suspend.status, 409, "{}", suspend.json());
+    assert_eq!(suspend.json()["message"], "Conflict");
+    let stop = common::send(
+        "DELETE",
+        &format!("{flowable}/runtime/process-instances/{pi}"),
+        None,
+        String::new(),
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(stop.status, 409);
+    let t = token(s).await;
+    let astro_id = format!("002N{}", {
+        // The Astro Zero id of the same instance, from its list.
+        let listed = astro_call(
+            &t,
+            "GET",
+            &format!(
+                "{}/runtime/instances?states=Running&fields=id,businessKey",
+                s.astro
+            ),
+            None,
+        )
+        .await
+        .json();
+        let item = listed["result"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|i| i["businessKey"] == "BR42")
+            .cloned()
+            .expect("listed in Astro Zero");
+        item["id"].as_str().expect("id")[4..].to_owned()
+    });
+    let astro = astro_call(
+        &t,
+        "PUT",
+        &format!("{}/runtime/instances/{astro_id}", s.astro),
+        Some(json!({"action": "suspend"})),
+    )
+    .await;
+    assert_eq!(
+        (astro.status, astro.json()["resCode"].clone()),
+        (409, json!("405230005"))
+    );
+
+    // A failing step, the process escalated, an error logged: history and comments show it.
+    for (service, inputs) in [
+        (
+            "updateStepInstanceStatus",
+            json!({"processKey": "Billing", "processInstanceID": "BR42", "stepID": "collect", "status": "4"}),
+        ),
+        (
+            "updateProcessInstanceStatus",
+            json!({"processKey": "Billing", "processInstanceID": "BR42", "status": "33030"}),
+        ),
+        (
+            "createProcessError",
+            json!({"processInstanceID": "BR42", "serviceName": "billing:collect", "errorMsg": "Usage feed timed out"}),
+        ),
+    ] {
+        assert_eq!(invoke(s, service, inputs).await, "success", "{service}");
+    }
+    let history = get(&format!("{flowable}/history/historic-process-instances/{pi}"))
+        .await
+        .json();
+    assert!(
+        history["endTime"].is_string(),
+        "Failed (Escalated) ends the instance: {history}"
+    );
+    let activities = get(&format!(
+        "{flowable}/history/historic-activity-instances?processInstanceId={pi}"
+    ))
+    .await
+    .json();
+    assert!(
+        activities["data"][0]["endTime"].is_string(),
+        "a Failed step ends: {activities}"
+    );
+    // A logged change after the end is a business failure, recorded as an error too.
+    let late = invoke(s, "createStepInstance", json!({"processKey": "Billing", "processInstanceID": "BR42", "stepID": "collect", "stepIteration": 2})).await;
+    assert_eq!(late, "Process instance 'BR42' of process 'Billing' has ended");
+    let comments = get(&format!(
+        "{flowable}/history/historic-process-instances/{pi}/comments"
+    ))
+    .await
+    .json();
+    let messages: Vec<&str> = comments
+        .as_array()
+        .expect("comments")
+        .iter()
+        .filter_map(|c| c["message"].as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        vec!["Usage feed timed out", late.as_str()],
+        "{comments}"
+    );
+
+    // An instance Flowable started is logged through webMethods by its business key.
+    let started = json(
+        "POST",
+        &format!("{flowable}/runtime/process-instances"),
+        json!({"processDefinitionKey": "oneTaskProcess", "businessKey": "ORDER7"}),
+    )
+    .await;
+    assert_eq!(started.status, 201);
+    let fid = started.json()["id"].as_str().expect("id").to_owned();
+    for (service, inputs) in [
+        (
+            "createStepInstance",
+            json!({"processKey": "oneTaskProcess", "processInstanceID": "ORDER7", "stepID": "processTask"}),
+        ),
+        (
+            "createProcessError",
+            json!({"processInstanceID": "ORDER7", "errorMsg": "Needs a second look"}),
+        ),
+        (
+            "updateProcessInstanceStatus",
+            json!({"processKey": "oneTaskProcess", "processInstanceID": "ORDER7", "status": "2"}),
+        ),
+    ] {
+        assert_eq!(invoke(s, service, inputs).await, "success", "{service}");
+    }
+    let ended = get(&format!("{flowable}/history/historic-process-instances/{fid}"))
+        .await
+        .json();
+    assert!(ended["endTime"].is_string(), "{ended}");
+    let tasks = get(&format!("{flowable}/runtime/tasks?processInstanceId={fid}"))
+        .await
+        .json();
+    assert_eq!(tasks["total"], 0, "its task ended with it: {tasks}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn audit_log_is_shared_on_memory() {
+    audit_log_is_shared(StoreKind::Memory).await;
+}
+
+#[tokio::test]
+async fn audit_log_is_shared_on_redis() {
+    audit_log_is_shared(StoreKind::Redis).await;
 }
 
 #[tokio::test]

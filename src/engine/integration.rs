@@ -26,23 +26,51 @@ use crate::store::{Closing, Commit, Progress};
 const START: &str = "$start";
 
 impl Engine {
-    /// The latest version of an integration process.
-    fn integration(&self, key: &str) -> Result<Arc<ProcessDefinition>, CoreError> {
+    /// The latest version of a definition (default tenant).
+    fn latest(&self, key: &str) -> Result<Arc<ProcessDefinition>, CoreError> {
         let selector = DefinitionSelector::Key {
             key: key.to_owned(),
             tenant_id: String::new(),
         };
-        let d = self
-            .snapshot()
+        self.snapshot()
             .resolve(&selector)
             .cloned()
-            .ok_or(CoreError::NotFound(Missing::Definition(selector)))?;
+            .ok_or(CoreError::NotFound(Missing::Definition(selector)))
+    }
+
+    /// A step a client may log on instances of `key`: a declared step of an integration
+    /// process, or any activity of a process the engine runs (an instance started elsewhere
+    /// can be logged too).
+    fn check_step(&self, key: &str, step: &str) -> Result<(), CoreError> {
+        let d = self.latest(key)?;
+        let known = d
+            .activities
+            .iter()
+            .any(|a| a.id == step && (!d.integration || a.kind == ActivityKind::Task));
+        if !known {
+            return Err(CoreError::NotFound(Missing::Step {
+                key: key.to_owned(),
+                step: step.to_owned(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// The latest version of an integration process.
+    fn integration(&self, key: &str) -> Result<Arc<ProcessDefinition>, CoreError> {
+        let d = self.latest(key)?;
         if !d.integration {
             return Err(CoreError::invalid(format!(
                 "Process '{key}' is not an integration process"
             )));
         }
         Ok(d)
+    }
+
+    /// Whether any integration process is deployed: until one is, suspends and deletes need
+    /// not read the instance to check it is not one.
+    pub(super) fn has_integration(&self) -> bool {
+        self.snapshot().all().iter().any(|d| d.integration)
     }
 
     /// Integration processes cannot be stopped, suspended, resumed or resubmitted.
@@ -315,7 +343,7 @@ impl Engine {
                     &[i.id],
                     &Closing {
                         state,
-                        reason: Some(label),
+                        reason: (state == InstanceState::Terminated).then_some(label),
                         at: ctx.now,
                     },
                 )
@@ -351,14 +379,7 @@ impl Engine {
         status: Option<StepStatus>,
         ctx: &RequestCtx,
     ) -> Result<(), CoreError> {
-        let d = self.integration(&r.key)?;
-        if !d
-            .activities
-            .iter()
-            .any(|a| a.id == step && a.kind == ActivityKind::Task)
-        {
-            return Err(CoreError::NotFound(Missing::Step { key: r.key, step }));
-        }
+        self.check_step(&r.key, &step)?;
         let i = self.open_logged(&r).await?;
         let history = self.store.activity_history(i.id).await?;
         let existing = history
@@ -426,11 +447,13 @@ impl Engine {
         iteration: u32,
         variable: Variable,
     ) -> Result<(), CoreError> {
-        let d = self.integration(&r.key)?;
-        if !d
-            .logged_fields
-            .iter()
-            .any(|f| f.step == step && f.field == variable.name)
+        self.check_step(&r.key, &step)?;
+        let d = self.latest(&r.key)?;
+        if d.integration
+            && !d
+                .logged_fields
+                .iter()
+                .any(|f| f.step == step && f.field == variable.name)
         {
             return Err(CoreError::NotFound(Missing::LoggedField {
                 key: r.key,

@@ -164,14 +164,18 @@ impl Engine {
                 Outcome::Instance(self.view(store.update_instance(&change).await?))
             }
             Command::SetSuspended(c) => {
-                if let Some(i) = store.get_instance(c.id).await? {
-                    self.refuse_integration(&i)?;
+                if self.has_integration() {
+                    if let Some(i) = store.get_instance(c.id).await? {
+                        self.refuse_integration(&i)?;
+                    }
                 }
                 Outcome::Instance(self.view(store.set_suspended(c.id, c.suspended).await?))
             }
             Command::DeleteInstance(c) => {
-                if let Some(i) = store.get_instance(c.id).await? {
-                    self.refuse_integration(&i)?;
+                if self.has_integration() {
+                    if let Some(i) = store.get_instance(c.id).await? {
+                        self.refuse_integration(&i)?;
+                    }
                 }
                 store.close_instances(&[c.id], &terminated(c.reason, ctx)).await?;
                 // The instance as it ended, for dialects that show it (Astro Zero's terminate).

@@ -98,6 +98,8 @@ pub struct TestServer {
     pub flowable: String,
     /// The Astro Zero base: `http://127.0.0.1:PORT/u-route/baas/bp/v2.0`
     pub astro: String,
+    /// The webMethods services: `http://127.0.0.1:PORT/invoke/pub.monitor.integrationProcessLogging`
+    pub webmethods: String,
     stop: Option<oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<()>>,
     /// The Redis URL and key prefix to clean up on stop, when the store is Redis.
@@ -142,6 +144,7 @@ impl TestServer {
         TestServer {
             flowable: format!("{root}/flowable-rest/service"),
             astro: format!("{root}/u-route/baas/bp/v2.0"),
+            webmethods: format!("{root}/invoke/pub.monitor.integrationProcessLogging"),
             root,
             stop: Some(stop),
             done: Some(done),

@@ -8,19 +8,30 @@ use bpm_compat_model::fixture::{check_offline, Scenario};
 
 #[test]
 fn every_astro_zero_fixture_parses_or_fails_exactly_as_expected() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/astro-zero/instances");
-    let mut all = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("fixture dir readable") {
-        let path = entry.expect("dir entry").path();
-        if path.extension().is_some_and(|e| e == "json") {
-            let text = std::fs::read_to_string(&path).expect("readable");
-            let scenario = Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            all.push((path.display().to_string(), scenario));
-        }
-    }
-    assert!(all.len() >= 2, "the fixture set is there ({} files)", all.len());
     let base = "http://localhost:8080/u-route/baas/bp/v2.0";
-    let summary = check_offline(&AstroZero, &all, base, "002N0000000000000007");
+    let read = |group: &str| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/astro-zero")
+            .join(group);
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("fixture dir readable") {
+            let path = entry.expect("dir entry").path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let text = std::fs::read_to_string(&path).expect("readable");
+                let scenario =
+                    Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                all.push((path.display().to_string(), scenario));
+            }
+        }
+        all
+    };
+    let instances = read("instances");
+    assert!(
+        instances.len() >= 2,
+        "the fixture set is there ({} files)",
+        instances.len()
+    );
+    let summary = check_offline(&AstroZero, &instances, base, "002N0000000000000007");
     assert!(summary.failures.is_empty(), "{}", summary.failures.join("\n"));
     assert!(
         summary.checked_errors >= 7,
@@ -28,4 +39,14 @@ fn every_astro_zero_fixture_parses_or_fails_exactly_as_expected() {
         summary.checked_errors
     );
     assert!(summary.parsed >= 6, "stateful steps parse ({})", summary.parsed);
+    // Ids bound in the metadata scenario are BPM ids, apart from the instance's.
+    let definitions = read("definitions");
+    let summary = check_offline(&AstroZero, &definitions, base, "001L0000000000001NFA");
+    let unexpected: Vec<&String> = summary
+        .failures
+        .iter()
+        .filter(|f| !f.contains("an id that is not a BPM id") && !f.contains("terminate the instance"))
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:?}");
+    assert!(summary.parsed >= 15, "stateful steps parse ({})", summary.parsed);
 }

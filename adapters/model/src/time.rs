@@ -90,6 +90,28 @@ impl Timestamp {
         )
     }
 
+    /// `Mon Nov 24 13:16:00 UTC 2025`: `java.util.Date#toString` in UTC (what Java servers such
+    /// as webMethods Integration Server print for a date).
+    pub fn to_java_date(self) -> String {
+        const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let c = self.civil();
+        // 1970-01-01 was a Thursday.
+        let weekday = self.0.div_euclid(86_400_000).rem_euclid(7) as usize;
+        format!(
+            "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
+            DAYS[weekday],
+            MONTHS[(c.month as usize).saturating_sub(1) % 12],
+            c.day,
+            c.hour,
+            c.minute,
+            c.second,
+            c.year
+        )
+    }
+
     /// `2025-11-24 13:16:00` in UTC (the shape Astro Zero and many Java back-ends print).
     pub fn to_sql_seconds(self) -> String {
         let c = self.civil();
@@ -196,6 +218,14 @@ mod tests {
         assert_eq!(t.0, 1_763_990_160_123);
         assert_eq!(t.to_iso_millis(), "2025-11-24T13:16:00.123Z");
         assert_eq!(t.to_sql_seconds(), "2025-11-24 13:16:00");
+    }
+
+    #[test]
+    fn java_dates() {
+        assert_eq!(Timestamp(0).to_java_date(), "Thu Jan 01 00:00:00 UTC 1970");
+        let t = Timestamp::parse_iso("2026-11-24T22:06:36.630Z").expect("parses");
+        assert_eq!(t.to_java_date(), "Tue Nov 24 22:06:36 UTC 2026");
+        assert_eq!(Timestamp(-1).to_java_date(), "Wed Dec 31 23:59:59 UTC 1969");
     }
 
     #[test]

@@ -40,7 +40,9 @@
 pub mod pipeline;
 pub mod services;
 
-use bpm_compat_model::{Adapter, AuthScheme, Command, CoreError, ErrorCode, Outcome, RequestCtx};
+use bpm_compat_model::{
+    Adapter, AuthScheme, Command, CoreError, DefinitionSelector, ErrorCode, Missing, Outcome, RequestCtx,
+};
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::Value;
@@ -183,7 +185,7 @@ impl Adapter for WebMethods {
                 p.insert("result".into(), Value::from("success"));
             }
             Err(err) if err.is_refusal() => {
-                p.insert("result".into(), Value::from(err.to_string()));
+                p.insert("result".into(), Value::from(failure_text(&err)));
             }
             Err(err) => return exception(&err, op.format, Some(op.service), ctx),
         }
@@ -197,6 +199,17 @@ impl Adapter for WebMethods {
     // Input errors know the request: their answer takes its format.
     fn parse_error(&self, err: CoreError, req: &Request<Bytes>, ctx: &RequestCtx) -> Response<Bytes> {
         exception(&err, format(req), None, ctx)
+    }
+}
+
+/// A business failure's text (Integration Server's own wording is not public).
+fn failure_text(err: &CoreError) -> String {
+    match err {
+        CoreError::NotFound(Missing::Definition(DefinitionSelector::Key { key, .. })) => {
+            format!("process definition '{key}' not found")
+        }
+        CoreError::NotFound(Missing::InstanceText(id)) => format!("process instance '{id}' not found"),
+        other => other.to_string(),
     }
 }
 
@@ -262,7 +275,7 @@ fn exception(err: &CoreError, format: Format, service: Option<Service>, ctx: &Re
     if let Some(s) = service {
         info.insert("$service".into(), Value::from(format!("{FOLDER}:{}", s.name())));
     }
-    info.insert("$time".into(), Value::from(ctx.now.to_iso_millis()));
+    info.insert("$time".into(), Value::from(ctx.now.to_java_date()));
     info.insert("$user".into(), ctx.user.clone().map_or(Value::Null, Value::from));
     let mut p = Pipeline::new();
     p.insert("$error".into(), Value::from(message));

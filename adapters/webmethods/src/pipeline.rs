@@ -242,7 +242,10 @@ fn write_value<W: std::io::Write>(w: &mut Writer<W>, name: Option<&str>, v: &Val
         Value::Null => w.write_event(Event::Empty(start("null"))),
         Value::String(s) => {
             w.write_event(Event::Start(start("value")))?;
-            w.write_event(Event::Text(BytesText::new(s)))?;
+            // Only `<`, `>` and `&` need escaping in text; quotes stay readable.
+            w.write_event(Event::Text(BytesText::from_escaped(
+                quick_xml::escape::partial_escape(s),
+            )))?;
             w.write_event(Event::End(BytesEnd::new("value")))
         }
         Value::Bool(b) => {
