@@ -67,6 +67,10 @@ pub struct ServeConfig {
     )]
     pub astro_zero_auth_mount: String,
 
+    /// Where IBM BPM's `wle/v1` REST API is mounted (its documented path).
+    #[arg(long, env = "BPM_COMPAT_IBM_BPM_MOUNT", default_value = "/rest/bpm/wle/v1")]
+    pub ibm_bpm_mount: String,
+
     /// Where Integration Server's invoke directive is mounted (webMethods'
     /// `/invoke/<folder>/<service>`).
     #[arg(long, env = "BPM_COMPAT_WEBMETHODS_MOUNT", default_value = "/invoke")]
@@ -106,6 +110,7 @@ impl Default for ServeConfig {
             astro_zero_mount: "/u-route/baas/bp/v2.0".into(),
             astro_zero_auth_mount: "/baas/auth/v1.0".into(),
             webmethods_mount: "/invoke".into(),
+            ibm_bpm_mount: "/rest/bpm/wle/v1".into(),
             max_body: 10 * 1024 * 1024,
             shutdown_grace: 10,
         }
@@ -162,6 +167,7 @@ impl ServeConfig {
                 bpm_compat_astro_zero::auth::AstroZeroAuth,
             ),
             Mount::new(&self.webmethods_mount, bpm_compat_webmethods::WebMethods),
+            Mount::new(&self.ibm_bpm_mount, bpm_compat_ibm_bpm::IbmBpm),
         ];
         Ok(App::new(engine, mounts, users, self.max_body))
     }

@@ -95,3 +95,29 @@ async fn webmethods_fixtures_pass_on_memory() {
 async fn webmethods_fixtures_pass_on_redis() {
     webmethods_fixtures_pass(StoreKind::Redis).await;
 }
+
+async fn ibm_bpm_fixtures_pass(store: StoreKind) {
+    let server = TestServer::start(store).await;
+    let opts = ContractOptions {
+        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ibm-bpm"),
+        base_url: format!("{}/rest/bpm/wle/v1", server.root),
+        user: Some(ADMIN.0.into()),
+        password: Some(ADMIN.1.into()),
+        headers: Vec::new(),
+    };
+    let report = run(&opts).await.expect("fixtures load");
+    println!("{report}");
+    assert!(report.passed() >= 1, "the fixture set is there: {report}");
+    assert_eq!(report.failed(), 0, "{report}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ibm_bpm_fixtures_pass_on_memory() {
+    ibm_bpm_fixtures_pass(StoreKind::Memory).await;
+}
+
+#[tokio::test]
+async fn ibm_bpm_fixtures_pass_on_redis() {
+    ibm_bpm_fixtures_pass(StoreKind::Redis).await;
+}

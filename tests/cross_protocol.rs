@@ -625,6 +625,104 @@ async fn audit_log_is_shared(store: StoreKind) {
     server.stop().await;
 }
 
+/// A service started through IBM BPM's service resource is a Flowable instance (typed
+/// variables, current activity), and one Flowable started is resumed to its end through IBM.
+async fn ibm_services_share_instances(store: StoreKind) {
+    let server = TestServer::start(store).await;
+    let flowable = server.flowable.clone();
+    let ibm = format!("{}/rest/bpm/wle/v1", server.root);
+    let started = common::send(
+        "POST",
+        &format!("{ibm}/service/FIN@Expense%20Approval?action=start&params=%7B%22amount%22%3A120%2C%22note%22%3A%22taxi%22%7D"),
+        None,
+        String::new(),
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(started.status, 200, "{}", String::from_utf8_lossy(&started.body));
+    let run = started.json();
+    assert_eq!(
+        (run["data"]["serviceStatus"].clone(), run["data"]["step"].clone()),
+        (json!("coach"), json!("Approve expense"))
+    );
+    let pi = run["data"]["key"]
+        .as_str()
+        .expect("key")
+        .trim_start_matches('@')
+        .to_owned();
+    let seen = get(&format!("{flowable}/runtime/process-instances/{pi}"))
+        .await
+        .json();
+    assert_eq!(
+        (seen["activityId"].clone(), seen["processDefinitionName"].clone()),
+        (json!("approve"), json!("Expense approval"))
+    );
+    let vars = get(&format!("{flowable}/runtime/process-instances/{pi}/variables"))
+        .await
+        .json();
+    let typed: Vec<(String, String)> = vars
+        .as_array()
+        .expect("variables")
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap_or_default().to_owned(),
+                v["type"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        typed.contains(&("amount".into(), "integer".into()))
+            && typed.contains(&("note".into(), "string".into())),
+        "{vars}"
+    );
+
+    // Flowable → IBM: started there, resumed here by its key to the end.
+    let other = json(
+        "POST",
+        &format!("{flowable}/runtime/process-instances"),
+        json!({"processDefinitionKey": "expenseApproval", "variables": [{"name": "amount", "value": 7}]}),
+    )
+    .await
+    .json();
+    let id = other["id"].as_str().expect("id").to_owned();
+    let read = common::send(
+        "GET",
+        &format!("{ibm}/service/@{id}?action=getData&field=amount"),
+        None,
+        String::new(),
+        Some(ADMIN),
+    )
+    .await
+    .json();
+    assert_eq!(read["data"]["resultMap"], json!({"amount": 7}));
+    let resumed = common::send(
+        "POST",
+        &format!("{ibm}/service/@{id}?action=bg0_ok&params=%7B%22approved%22%3Atrue%7D"),
+        None,
+        String::new(),
+        Some(ADMIN),
+    )
+    .await
+    .json();
+    assert_eq!(resumed["data"]["serviceStatus"], "end", "{resumed}");
+    let history = get(&format!("{flowable}/history/historic-process-instances/{id}"))
+        .await
+        .json();
+    assert!(history["endTime"].is_string(), "{history}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ibm_services_share_instances_on_memory() {
+    ibm_services_share_instances(StoreKind::Memory).await;
+}
+
+#[tokio::test]
+async fn ibm_services_share_instances_on_redis() {
+    ibm_services_share_instances(StoreKind::Redis).await;
+}
+
 #[tokio::test]
 async fn audit_log_is_shared_on_memory() {
     audit_log_is_shared(StoreKind::Memory).await;

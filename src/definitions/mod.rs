@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bpm_compat_model::{
-    Activity, ActivityKind, Alias, DefinitionSelector, Deployment, LoggedField, ProcessDefinition, Resource,
-    SequenceFlow, TaskSpec,
+    Activity, ActivityKind, Alias, DefinitionSelector, Deployment, FormProperty, LoggedField,
+    ProcessDefinition, Resource, SequenceFlow, TaskSpec,
 };
 use serde::Deserialize;
 
@@ -86,6 +86,10 @@ pub struct Step {
     /// For gateways: the flow (`flowN`, by position in `flows`) taken when no condition holds.
     #[serde(rename = "default")]
     pub default_flow: Option<String>,
+    /// For `userTask`: the fields of its form (as Flowable's `formProperty`: `id`, `name`,
+    /// `kind`, `variable`, `required`, …).
+    #[serde(default, rename = "formProperties")]
+    pub form_properties: Vec<FormProperty>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +122,7 @@ impl Declarative {
                 assignee: s.assignee.clone(),
                 candidate_users: s.candidate_users.clone(),
                 candidate_groups: s.candidate_groups.clone(),
+                form_properties: s.form_properties.clone(),
                 ..TaskSpec::default()
             });
             activities.push(Activity {

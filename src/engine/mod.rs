@@ -311,6 +311,11 @@ impl Engine {
             }
             Command::ListDefinitions(q) => Outcome::Definitions(self.list_definitions(&q)),
             Command::GetDefinition(id) => Outcome::Definition(self.definition(&id)?),
+            Command::Resume {
+                target,
+                variables,
+                user,
+            } => Outcome::Instance(self.view(self.resume(target, variables, user, ctx).await?)),
             Command::AddComment(c) => Outcome::Comment(store.add_comment(&c).await?),
             Command::GetComments(r) => {
                 if store.get_instance(r.id).await?.is_none() {

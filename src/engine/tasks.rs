@@ -12,8 +12,8 @@ use bpm_compat_model::{
     ActivityKind, ActivityQuery, ActivityRecord, ActivitySort, ActivityView, ClaimTask, Clash, CompleteTask,
     CoreError, DelegateTask, DelegationState, Identity, IdentityLink, InstanceFilter, InstanceId,
     InstanceQuery, InstanceState, Missing, Outcome, Page, ProcessDefinition, ProcessInstance, RequestCtx,
-    SetMode, SortOrder, Task, TaskFilter, TaskId, TaskLinkRef, TaskQuery, TaskView, Timestamp, UpdateTask,
-    Variable, VariableScope, Variables, DEFAULT_PRIORITY,
+    ResumeTarget, SetMode, SortOrder, Task, TaskFilter, TaskId, TaskLinkRef, TaskQuery, TaskView, Timestamp,
+    UpdateTask, Variable, VariableScope, Variables, DEFAULT_PRIORITY,
 };
 use futures_util::future::try_join_all;
 
@@ -340,6 +340,68 @@ impl Engine {
             })
         })
         .await
+    }
+
+    /// Completes an instance's open task (the earliest, when it waits at several) or the given
+    /// task, and answers the instance after the step.
+    pub(super) async fn resume(
+        &self,
+        target: ResumeTarget,
+        variables: Vec<Variable>,
+        user: Option<String>,
+        ctx: &RequestCtx,
+    ) -> Result<ProcessInstance, CoreError> {
+        let (task, instance) = match target {
+            ResumeTarget::Task(id) => {
+                let task = self.task(id).await?;
+                (id, task.instance_id)
+            }
+            ResumeTarget::Instance(id) => {
+                let i = match self.store.get_instance(id).await? {
+                    Some(i) if i.state.is_open() => i,
+                    Some(_) => {
+                        return Err(CoreError::NotAllowed {
+                            message: format!("Process instance {id} has ended"),
+                        })
+                    }
+                    None => return Err(CoreError::NotFound(Missing::Instance(id))),
+                };
+                let open = self
+                    .store
+                    .list_tasks(&TaskQuery {
+                        filter: TaskFilter {
+                            instance_id: Some(i.id),
+                            ..TaskFilter::default()
+                        },
+                        size: 1,
+                        ..TaskQuery::default()
+                    })
+                    .await?
+                    .items;
+                match open.first() {
+                    Some(t) => (t.id, i.id),
+                    None => {
+                        return Err(CoreError::NotAllowed {
+                            message: format!("Process instance {id} does not wait at a task"),
+                        })
+                    }
+                }
+            }
+        };
+        self.complete_task(
+            CompleteTask {
+                id: task,
+                variables,
+                transient_variables: Vec::new(),
+                user,
+            },
+            ctx,
+        )
+        .await?;
+        self.store
+            .get_instance(instance)
+            .await?
+            .ok_or(CoreError::NotFound(Missing::Instance(instance)))
     }
 
     pub(super) async fn complete_task(&self, c: CompleteTask, ctx: &RequestCtx) -> Result<(), CoreError> {

@@ -107,6 +107,13 @@ pub enum Command {
     /// Deletes the deployment a definition came with (and so the other definitions of that
     /// deployment, if it has any).
     DeleteDefinition(DefinitionRef),
+    /// Completes the open task an instance waits at (or the given task), moving it on, and
+    /// answers the instance after the step (a coach-style resume: IBM BPM's service resource).
+    Resume {
+        target: ResumeTarget,
+        variables: Vec<Variable>,
+        user: Option<String>,
+    },
     /// Adds a comment (its `id` is assigned) to an instance, open or ended.
     AddComment(Comment),
     /// An instance's comments, oldest first.
@@ -215,6 +222,7 @@ impl Command {
             Command::ListDefinitions(_) => "list_definitions",
             Command::GetDefinition(_) => "get_definition",
             Command::DeleteDefinition(_) => "delete_definition",
+            Command::Resume { .. } => "resume",
             Command::AddComment(_) => "add_comment",
             Command::GetComments(_) => "get_comments",
             Command::LogError { .. } => "log_error",
@@ -298,6 +306,7 @@ impl Command {
             | Command::GetDefinition(_)
             | Command::DeleteDefinition(_)
             | Command::LogError { .. }
+            | Command::Resume { .. }
             | Command::GenerateId
             | Command::Refuse { .. }
             | Command::DefineIntegration(_)
@@ -454,6 +463,13 @@ pub struct Deploy {
     /// definitions of its key (a dialect whose definitions are edited in place, Astro Zero's
     /// metadata API, updates this way; running instances keep the version they started on).
     pub replaces: Option<DefinitionRef>,
+}
+
+/// What a resume moves on: an instance's (first) open task, or one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ResumeTarget {
+    Instance(InstanceId),
+    Task(TaskId),
 }
 
 /// A change to an integration process's definition.
