@@ -316,6 +316,27 @@ impl Engine {
                 variables,
                 user,
             } => Outcome::Instance(self.view(self.resume(target, variables, user, ctx).await?)),
+            Command::GetInstanceDetails(r) => {
+                let Some(i) = store.get_instance(r.id).await? else {
+                    return Err(CoreError::NotFound(Missing::Instance(r.id)));
+                };
+                let tasks = store
+                    .list_tasks(&bpm_compat_model::TaskQuery {
+                        filter: bpm_compat_model::TaskFilter {
+                            instance_id: Some(i.id),
+                            all: true,
+                            ..bpm_compat_model::TaskFilter::default()
+                        },
+                        size: usize::MAX,
+                        ..bpm_compat_model::TaskQuery::default()
+                    })
+                    .await?
+                    .items;
+                Outcome::InstanceDetails {
+                    instance: self.view(i),
+                    tasks,
+                }
+            }
             Command::AddComment(c) => Outcome::Comment(store.add_comment(&c).await?),
             Command::GetComments(r) => {
                 if store.get_instance(r.id).await?.is_none() {

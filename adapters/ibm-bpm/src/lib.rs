@@ -14,6 +14,12 @@
 //! | `GET`/`POST`/`PUT service/{key}?action=getData&field=…\|fields=…` | variables | `{result, resultMap}` |
 //! | `POST`/`PUT service/{key}?action=setData&field=…&value=…\|params=…` | set variables | `{result, resultMap}` of what was set |
 //! | `GET service/currentlyRunning` | open instances | `{instanceIDs}` |
+//! | `POST process?action=start&bpdId=…[&snapshotId&params&parts]` | start | ProcessDetails |
+//! | `GET process/{piid}[?parts]` | the instance and its tasks | ProcessDetails |
+//! | `PUT`/`POST process/{piid}?action=suspend\|resume\|terminate\|delete\|retry` | the action | ProcessDetails |
+//! | `PUT`/`POST process/{piid}/variables` (JSON body) | set variables | `{variables}` |
+//! | `GET task/{tkiid}` | the task | TaskDetails |
+//! | `… task/{tkiid}?action=getData\|setData\|assign\|start\|finish\|cancel\|update` | the task action | TaskDetails, `{result, resultMap}` |
 //!
 //! `{model}` is `<acronym>@<service name>` (a definition's `ibm-bpm` alias, e.g.
 //! `FIN@Expense Approval`) or a definition key; `{key}` is `@<piid>` (a running instance) or
@@ -32,6 +38,7 @@
 //! action), `end` when it ended, `error` when it failed, else `running`; `key` is `@<piid>`;
 //! `step` the current (or last) activity's name; `data` the variables.
 
+pub mod resources;
 pub mod wire;
 
 use bpm_compat_model::{
@@ -65,6 +72,8 @@ pub enum OpKind {
     /// `setData`: what was set.
     SetData(Map<String, Value>),
     CurrentlyRunning,
+    /// A process or task resource call.
+    Resource(resources::ResourceOp),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +89,7 @@ pub struct IbmBpm;
 /// The most open instances `currentlyRunning` lists.
 pub const RUNNING_LIMIT: usize = 1000;
 
-fn invalid(id: &str, text: String) -> CoreError {
+pub(crate) fn invalid(id: &str, text: String) -> CoreError {
     CoreError::invalid(format!("{id}: {text}"))
 }
 
@@ -106,7 +115,7 @@ fn params(req: &Request<Bytes>) -> Result<Vec<(String, String)>, CoreError> {
     Ok(p)
 }
 
-fn param<'a>(p: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(p: &'a [(String, String)], name: &str) -> Option<&'a str> {
     p.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
@@ -149,7 +158,7 @@ pub fn shape(req: &Request<Bytes>, p: &[(String, String)]) -> Result<Shape, Core
 }
 
 /// A boolean parameter: `true`/`false` (any case), else 400.
-fn flag(p: &[(String, String)], name: &str) -> Result<Option<bool>, CoreError> {
+pub(crate) fn flag(p: &[(String, String)], name: &str) -> Result<Option<bool>, CoreError> {
     match param(p, name) {
         None => Ok(None),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
@@ -184,7 +193,7 @@ fn method(req: &Request<Bytes>, p: &[(String, String)]) -> Method {
 }
 
 /// `params`: a JSON object of variables.
-fn variables(p: &[(String, String)]) -> Result<Map<String, Value>, CoreError> {
+pub(crate) fn variables(p: &[(String, String)]) -> Result<Map<String, Value>, CoreError> {
     match param(p, "params") {
         None => Ok(Map::new()),
         Some(text) => match serde_json::from_str::<Value>(text) {
@@ -201,7 +210,7 @@ fn variables(p: &[(String, String)]) -> Result<Map<String, Value>, CoreError> {
     }
 }
 
-fn to_variables(m: &Map<String, Value>) -> Vec<Variable> {
+pub(crate) fn to_variables(m: &Map<String, Value>) -> Vec<Variable> {
     m.iter()
         .map(|(k, v)| Variable::new(k.clone(), VariableValue::from_json(v)))
         .collect()
@@ -227,7 +236,7 @@ fn key(id: &str) -> Option<Key> {
     None
 }
 
-fn parts(p: &[(String, String)]) -> Result<Parts, CoreError> {
+pub(crate) fn parts(p: &[(String, String)]) -> Result<Parts, CoreError> {
     match param(p, "parts").unwrap_or("all") {
         "all" => Ok(Parts::All),
         "data" => Ok(Parts::Data),
@@ -417,6 +426,10 @@ impl Adapter for IbmBpm {
             OpKind::GetData { .. } => "service_get_data",
             OpKind::SetData(_) => "service_set_data",
             OpKind::CurrentlyRunning => "service_currently_running",
+            OpKind::Resource(resources::ResourceOp::Process(_)) => "process",
+            OpKind::Resource(resources::ResourceOp::ProcessVariables(_)) => "process_variables",
+            OpKind::Resource(resources::ResourceOp::Task) => "task",
+            OpKind::Resource(resources::ResourceOp::TaskFinished(_)) => "task_finish",
         }
     }
 
@@ -441,6 +454,12 @@ impl Adapter for IbmBpm {
                 let id = percent_decode(id);
                 parse_service(req, ctx, &p, &m, &id)?
             }
+            ["process", ..] => {
+                let (op, command) =
+                    resources::parse_process(&segments, &p, &m, req.body(), ctx.user.clone())?;
+                (OpKind::Resource(op), command)
+            }
+            ["task", tkiid] => resources::parse_task(tkiid, &p, &m, ctx.user.clone())?,
             _ => {
                 return Err(CoreError::Unsupported {
                     operation: format!("{m} /rest/bpm/wle/v1/{path}"),
@@ -454,6 +473,25 @@ impl Adapter for IbmBpm {
         let shape = &op.shape;
         let outcome = match result {
             Ok(o) => o,
+            // The process resource names a missing instance by its piid.
+            Err(CoreError::NotFound(bpm_compat_model::Missing::Instance(id)))
+                if matches!(
+                    op.kind,
+                    OpKind::Resource(
+                        resources::ResourceOp::Process(_) | resources::ResourceOp::ProcessVariables(_)
+                    )
+                ) =>
+            {
+                return wire::error(
+                    &wire::IbmError::new(
+                        http::StatusCode::NOT_FOUND,
+                        "CWTBG0629E",
+                        format!("The process instance with the ID '{id}' does not exist."),
+                        vec![id.to_string()],
+                    ),
+                    shape,
+                )
+            }
             Err(e) => return wire::error(&wire::ibm_error(&e), shape),
         };
         match (op.kind, outcome) {
@@ -494,6 +532,7 @@ impl Adapter for IbmBpm {
                 let single = values.len() == 1;
                 data_result(values, single, shape)
             }
+            (OpKind::Resource(op), outcome) => render_resource(op, outcome, shape),
             (OpKind::CurrentlyRunning, Outcome::Instances(page)) => {
                 let ids: Vec<String> = page.items.iter().map(|v| format!("@{}", v.instance.id)).collect();
                 wire::success(json!({"instanceIDs": ids}), "svc:RunningServices", &[], shape)
@@ -518,6 +557,48 @@ impl Adapter for IbmBpm {
             .and_then(|p| shape(req, &p).ok())
             .unwrap_or_default();
         wire::error(&wire::ibm_error(&err), &shape)
+    }
+}
+
+fn render_resource(op: resources::ResourceOp, outcome: Outcome, shape: &Shape) -> Response<Bytes> {
+    use resources::ResourceOp as R;
+    const PROCESS: &str = "bpm:ProcessInstance";
+    const TASK: &str = "bpm:Task";
+    let maps = ["variables", "resultMap"];
+    match (op, outcome) {
+        (R::Process(parts), Outcome::InstanceDetails { instance, tasks }) => wire::success(
+            resources::process_details(&instance, Some(&tasks), parts),
+            PROCESS,
+            &maps,
+            shape,
+        ),
+        (R::Process(parts), Outcome::Instance(view)) => wire::success(
+            resources::process_details(&view, None, parts),
+            PROCESS,
+            &maps,
+            shape,
+        ),
+        (R::ProcessVariables(values), _) => {
+            wire::success(json!({"variables": values}), PROCESS, &maps, shape)
+        }
+        (R::Task, Outcome::Task(view)) => {
+            wire::success(resources::task_details(&view.task), TASK, &["variables"], shape)
+        }
+        // Changes that answer nothing (a candidate group added): the task is as asked.
+        (R::Task, _) => wire::success(json!({}), TASK, &[], shape),
+        (R::TaskFinished(id), Outcome::Instance(view)) => wire::success(
+            json!({"tkiid": id.to_string(), "state": "STATE_FINISHED", "status": "Closed",
+                   "containmentContextID": view.instance.id.to_string()}),
+            TASK,
+            &[],
+            shape,
+        ),
+        (_, _) => wire::error(
+            &wire::ibm_error(&CoreError::Internal {
+                message: "unexpected outcome".into(),
+            }),
+            shape,
+        ),
     }
 }
 
@@ -555,7 +636,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// A variable as the plain JSON IBM's symbol table shows; dates in ISO 8601 UTC seconds.
-fn plain(v: &VariableValue) -> Value {
+pub(crate) fn plain(v: &VariableValue) -> Value {
     match v {
         VariableValue::Null => Value::Null,
         VariableValue::String(s)

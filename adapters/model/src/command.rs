@@ -107,6 +107,8 @@ pub enum Command {
     /// Deletes the deployment a definition came with (and so the other definitions of that
     /// deployment, if it has any).
     DeleteDefinition(DefinitionRef),
+    /// An instance, running or ended, with all its tasks (open and ended).
+    GetInstanceDetails(InstanceRef),
     /// Completes the open task an instance waits at (or the given task), moving it on, and
     /// answers the instance after the step (a coach-style resume: IBM BPM's service resource).
     Resume {
@@ -223,6 +225,7 @@ impl Command {
             Command::GetDefinition(_) => "get_definition",
             Command::DeleteDefinition(_) => "delete_definition",
             Command::Resume { .. } => "resume",
+            Command::GetInstanceDetails(_) => "get_instance_details",
             Command::AddComment(_) => "add_comment",
             Command::GetComments(_) => "get_comments",
             Command::LogError { .. } => "log_error",
@@ -265,7 +268,8 @@ impl Command {
             | Command::GetVariables(r)
             | Command::DeleteVariables(r)
             | Command::GetDiagram(r)
-            | Command::GetComments(r) => Some(r.id),
+            | Command::GetComments(r)
+            | Command::GetInstanceDetails(r) => Some(r.id),
             Command::AddComment(c) => Some(c.instance_id),
             Command::UpdateInstance(c) => Some(c.id),
             Command::GetExecutions { instance, .. } | Command::TriggerExecution { instance, .. } => {

@@ -41,6 +41,11 @@ pub enum Outcome {
     ScopedVariables(Vec<(Variable, VariableScope)>),
     /// A generated id.
     Id(String),
+    /// An instance with its tasks, open and ended, oldest first.
+    InstanceDetails {
+        instance: InstanceView,
+        tasks: Vec<Task>,
+    },
     Comment(Comment),
     Comments(Vec<Comment>),
     /// Done, nothing to show.

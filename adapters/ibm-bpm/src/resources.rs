@@ -1,0 +1,485 @@
+//! The process and task resources legacy clients call beside the service resource
+//! (vendor-notes A.4, A.5): `process?action=start`, `process/{piid}` details and actions,
+//! `process/{piid}/variables`, `task/{tkiid}` details and actions. Every PUT is also a POST,
+//! with the query string or a form body.
+
+use bpm_compat_model::{
+    ClaimTask, Command, CoreError, DefinitionSelector, DeleteInstance, Identity, IdentityLink, InstanceId,
+    InstanceRef, InstanceState, InstanceView, ResumeTarget, SetMode, SetSuspended, SetVariables,
+    StartInstance, Task, TaskId, TaskLinkRef, TaskRef, Timestamp, UpdateTask, VariableScope,
+};
+use http::Method;
+use serde_json::{json, Map, Value};
+
+use crate::{flag, invalid, param, plain, to_variables, variables, Parts};
+
+/// What a process or task call answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResourceOp {
+    /// ProcessDetails (with the tasks when the outcome has them).
+    Process(Parts),
+    /// The variables set on a process.
+    ProcessVariables(Map<String, Value>),
+    /// TaskDetails.
+    Task,
+    /// A finished task: what is known of it after the step.
+    TaskFinished(TaskId),
+}
+
+/// A BPD id: `25.<key>` names a definition by key; any other value is a declared `ibm-bpm`
+/// alias (a real installation's `25.<uuid>`).
+pub fn bpd_selector(bpd: &str, version: Option<String>) -> DefinitionSelector {
+    let name = match bpd.strip_prefix("25.") {
+        Some(key) if !looks_like_uuid(key) => key.to_owned(),
+        _ => bpd.to_owned(),
+    };
+    DefinitionSelector::Alias {
+        dialect: "ibm-bpm".into(),
+        name,
+        version,
+    }
+}
+
+fn looks_like_uuid(s: &str) -> bool {
+    s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+}
+
+/// A definition's BPD id as IBM clients see it.
+pub fn bpd_id(key: &str) -> String {
+    format!("25.{key}")
+}
+
+fn decimal(text: &str, what: &str) -> Result<u64, CoreError> {
+    text.parse()
+        .ok()
+        .filter(|_| text.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            invalid(
+                "CWTBG0547E",
+                format!("The {what} ID '{text}' is not valid: it must be decimal."),
+            )
+        })
+}
+
+pub fn parse_process(
+    segments: &[&str],
+    p: &[(String, String)],
+    m: &Method,
+    body: &[u8],
+    user: Option<String>,
+) -> Result<(ResourceOp, Command), CoreError> {
+    let writes = *m == Method::POST || *m == Method::PUT;
+    let parts = crate::parts(p)?;
+    match segments {
+        ["process"] if *m == Method::POST => {
+            match param(p, "action") {
+                Some("start") => {}
+                Some(other) => {
+                    return Err(invalid(
+                        "CWTBG0010E",
+                        format!("The action '{other}' is not valid."),
+                    ))
+                }
+                None => return Err(invalid("CWTBG0009E", "The action parameter is required.".into())),
+            }
+            let Some(bpd) = param(p, "bpdId").filter(|b| !b.is_empty()) else {
+                return Err(invalid(
+                    "CWTBG0011E",
+                    "A value is required for the parameter 'bpdId'.".into(),
+                ));
+            };
+            // snapshotId > branchId > processAppId: only a snapshot pins a version here.
+            let version = param(p, "snapshotId").map(str::to_owned);
+            let vars = variables(p)?;
+            Ok((
+                ResourceOp::Process(parts),
+                Command::StartInstance(StartInstance {
+                    definition: bpd_selector(bpd, version),
+                    name: None,
+                    business_key: None,
+                    variables: to_variables(&vars),
+                    transient_variables: Vec::new(),
+                    start_user: user,
+                    origin: Some("ibm-bpm".into()),
+                }),
+            ))
+        }
+        ["process", piid] => {
+            let id = InstanceId(decimal(piid, "process instance")?);
+            match (param(p, "action"), m) {
+                (None, &Method::GET) => Ok((
+                    ResourceOp::Process(parts),
+                    Command::GetInstanceDetails(InstanceRef { id }),
+                )),
+                (Some("suspend"), _) if writes => Ok((
+                    ResourceOp::Process(parts),
+                    Command::SetSuspended(SetSuspended { id, suspended: true }),
+                )),
+                (Some("resume"), _) if writes => Ok((
+                    ResourceOp::Process(parts),
+                    Command::SetSuspended(SetSuspended { id, suspended: false }),
+                )),
+                (Some("terminate" | "delete"), _) if writes => Ok((
+                    ResourceOp::Process(parts),
+                    Command::DeleteInstance(DeleteInstance {
+                        id,
+                        reason: Some("terminated".into()),
+                    }),
+                )),
+                // Failed instances are ended in the core: none can be retried.
+                (Some("retry"), _) if writes => Ok((
+                    ResourceOp::Process(parts),
+                    Command::Refuse {
+                        error: CoreError::NotAllowed {
+                            message: format!("Process instance {id} is not failed and running"),
+                        },
+                        instance: None,
+                    },
+                )),
+                (Some(other), _) => Err(invalid(
+                    "CWTBG0010E",
+                    format!("The action '{other}' is not valid."),
+                )),
+                (None, _) => Err(invalid("CWTBG0009E", "The action parameter is required.".into())),
+            }
+        }
+        ["process", piid, "variables"] if writes => {
+            let id = InstanceId(decimal(piid, "process instance")?);
+            let values = match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(m)) => m,
+                Ok(_) => {
+                    return Err(invalid(
+                        "CWTBG0536E",
+                        "The variables must be a JSON object.".into(),
+                    ))
+                }
+                Err(e) => {
+                    return Err(invalid(
+                        "CWTBG0536E",
+                        format!("The variables cannot be parsed as JSON: {e}"),
+                    ))
+                }
+            };
+            Ok((
+                ResourceOp::ProcessVariables(values.clone()),
+                Command::SetVariables(SetVariables {
+                    id,
+                    variables: to_variables(&values),
+                    mode: SetMode::Upsert,
+                }),
+            ))
+        }
+        _ => Err(CoreError::Unsupported {
+            operation: format!("{m} process/{}", segments[1..].join("/")),
+        }),
+    }
+}
+
+/// IBM's priority names for the core's priority (Flowable's scale, 50 the default).
+pub fn priority(p: i32) -> (i32, &'static str) {
+    match p {
+        75.. => (10, "Highest"),
+        60..=74 => (20, "High"),
+        40..=59 => (30, "Normal"),
+        20..=39 => (40, "Low"),
+        _ => (50, "Lowest"),
+    }
+}
+
+fn core_priority(text: &str) -> Option<i32> {
+    Some(match text {
+        "Highest" | "10" => 80,
+        "High" | "20" => 65,
+        "Normal" | "30" => 50,
+        "Low" | "40" => 30,
+        "Lowest" | "50" => 10,
+        _ => return None,
+    })
+}
+
+pub fn parse_task(
+    tkiid: &str,
+    p: &[(String, String)],
+    m: &Method,
+    user: Option<String>,
+) -> Result<(crate::OpKind, Command), CoreError> {
+    use crate::OpKind;
+    let id = TaskId(decimal(tkiid, "task")?);
+    let writes = *m == Method::POST || *m == Method::PUT;
+    let task_op = OpKind::Resource(ResourceOp::Task);
+    let claim = |user: Option<String>| Command::ClaimTask(ClaimTask { id, user });
+    match (param(p, "action"), m) {
+        (None, &Method::GET) => Ok((task_op, Command::GetHistoricTask(TaskRef { id }))),
+        (Some("getData"), _) => {
+            let fields: Vec<String> = match (param(p, "fields"), param(p, "field")) {
+                (Some(fs), _) => fs
+                    .split(',')
+                    .map(|f| f.trim().to_owned())
+                    .filter(|f| !f.is_empty())
+                    .collect(),
+                (None, Some(f)) => vec![f.to_owned()],
+                (None, None) => {
+                    return Err(invalid(
+                        "CWTBG0011E",
+                        "A value is required for the parameter 'fields'.".into(),
+                    ))
+                }
+            };
+            let single = fields.len() == 1 && param(p, "field").is_some();
+            Ok((
+                OpKind::GetData { fields, single },
+                Command::GetTaskVariables {
+                    id,
+                    scope: Some(VariableScope::Global),
+                },
+            ))
+        }
+        (Some("setData"), _) if writes => {
+            let values = variables(p)?;
+            Ok((
+                OpKind::SetData(values.clone()),
+                Command::SetTaskVariables {
+                    id,
+                    scope: VariableScope::Global,
+                    variables: to_variables(&values),
+                    mode: SetMode::Upsert,
+                },
+            ))
+        }
+        (Some("assign"), _) if writes => {
+            if flag(p, "toMe")? == Some(true) {
+                return Ok((task_op, claim(user)));
+            }
+            if flag(p, "back")? == Some(true) {
+                return Ok((task_op, claim(None)));
+            }
+            if let Some(to) = param(p, "toUser").filter(|u| !u.is_empty()) {
+                return Ok((
+                    task_op,
+                    Command::UpdateTask(UpdateTask {
+                        id,
+                        assignee: Some(Some(to.to_owned())),
+                        ..UpdateTask::default()
+                    }),
+                ));
+            }
+            if let Some(group) = param(p, "toGroup").filter(|g| !g.is_empty()) {
+                return Ok((
+                    task_op,
+                    Command::AddTaskIdentityLink(TaskLinkRef {
+                        id,
+                        link: IdentityLink {
+                            identity: Identity::Group(group.to_owned()),
+                            link_type: "candidate".into(),
+                        },
+                    }),
+                ));
+            }
+            Err(invalid(
+                "CWTBG0011E",
+                "A value is required for one of the parameters 'toMe', 'toUser', 'toGroup' or 'back'.".into(),
+            ))
+        }
+        // Starting a task claims it for the caller (the coach then runs against it).
+        (Some("start"), _) if writes => Ok((task_op, claim(user))),
+        (Some("cancel"), _) if writes => Ok((task_op, claim(None))),
+        (Some("finish" | "complete"), _) if writes => {
+            let vars = variables(p)?;
+            Ok((
+                OpKind::Resource(ResourceOp::TaskFinished(id)),
+                Command::Resume {
+                    target: ResumeTarget::Task(id),
+                    variables: to_variables(&vars),
+                    user,
+                },
+            ))
+        }
+        (Some("update"), _) if writes => {
+            let due = match param(p, "dueDate") {
+                None => None,
+                Some(d) => Some(Some(Timestamp::parse_iso(d).ok_or_else(|| {
+                    invalid(
+                        "CWTBG0012E",
+                        format!("The value '{d}' of the parameter 'dueDate' is not valid."),
+                    )
+                })?)),
+            };
+            let priority = match param(p, "priority") {
+                None => None,
+                Some(text) => Some(core_priority(text).ok_or_else(|| {
+                    invalid(
+                        "CWTBG0012E",
+                        format!("The value '{text}' of the parameter 'priority' is not valid."),
+                    )
+                })?),
+            };
+            Ok((
+                task_op,
+                Command::UpdateTask(UpdateTask {
+                    id,
+                    due_date: due,
+                    priority,
+                    ..UpdateTask::default()
+                }),
+            ))
+        }
+        (Some(other), _) => Err(invalid(
+            "CWTBG0010E",
+            format!("The action '{other}' is not valid."),
+        )),
+        (None, _) => Err(invalid("CWTBG0009E", "The action parameter is required.".into())),
+    }
+}
+
+fn iso(t: Timestamp) -> String {
+    let s = t.to_iso_millis();
+    format!("{}Z", &s[..19])
+}
+
+fn opt_iso(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, |t| Value::from(iso(t)))
+}
+
+/// TaskDetails.
+pub fn task_details(t: &Task) -> Value {
+    let (state, status) = match (t.is_open(), &t.assignee) {
+        (false, _) => ("STATE_FINISHED", "Closed"),
+        (true, Some(_)) => ("STATE_CLAIMED", "Received"),
+        (true, None) => ("STATE_READY", "Received"),
+    };
+    let (prio, prio_name) = priority(t.priority);
+    let name = t.name.clone().unwrap_or_else(|| t.task_definition_key.clone());
+    let data: Map<String, Value> = t.variables.iter().map(|(k, v)| (k.clone(), plain(v))).collect();
+    json!({
+        "tkiid": t.id.to_string(),
+        "name": name,
+        "displayName": format!("Step: {name}"),
+        "description": t.description.clone().unwrap_or_default(),
+        "state": state,
+        "status": status,
+        "kind": "KIND_PARTICIPATING",
+        "priority": prio,
+        "priorityName": prio_name,
+        "activationTime": iso(t.create_time),
+        "startTime": opt_iso(t.claim_time),
+        "completionTime": opt_iso(t.end_time),
+        "dueTime": opt_iso(t.due_date),
+        "lastModificationTime": iso(t.end_time.or(t.claim_time).unwrap_or(t.create_time)),
+        "assignedTo": t.assignee.clone().or_else(|| t.candidates.first().map(|c| match c {
+            Identity::User(u) => u.clone(),
+            Identity::Group(g) => g.clone(),
+        })),
+        "assignedToType": match (&t.assignee, t.candidates.first()) {
+            (Some(_), _) => "user",
+            (None, Some(Identity::Group(_))) => "group",
+            _ => "user",
+        },
+        "owner": t.owner.clone(),
+        "originator": Value::Null,
+        "clientTypes": ["IBM_WLE_Coach"],
+        "containmentContextID": t.instance_id.to_string(),
+        "processInstanceName": Value::Null,
+        "data": {"variables": data},
+    })
+}
+
+/// IBM's two state words for an instance.
+fn states(s: InstanceState) -> (&'static str, &'static str) {
+    match s {
+        InstanceState::Active => ("Active", "STATE_RUNNING"),
+        InstanceState::Suspended => ("Suspended", "STATE_SUSPENDED"),
+        InstanceState::Completed => ("Completed", "STATE_FINISHED"),
+        InstanceState::Failed | InstanceState::FailedEscalated => ("Failed", "STATE_FAILED"),
+        InstanceState::Terminated => ("Terminated", "STATE_TERMINATED"),
+    }
+}
+
+/// ProcessDetails; `tasks` when known.
+pub fn process_details(view: &InstanceView, tasks: Option<&[Task]>, parts: Parts) -> Value {
+    let i = &view.instance;
+    let d = &view.definition;
+    let (execution_state, state) = states(i.state);
+    let template = d.name.clone().unwrap_or_else(|| d.key.clone());
+    let mut m = Map::new();
+    m.insert("piid".into(), Value::from(i.id.to_string()));
+    m.insert(
+        "name".into(),
+        Value::from(i.name.clone().unwrap_or_else(|| format!("{template} ({})", i.id))),
+    );
+    m.insert(
+        "description".into(),
+        Value::from(d.description.clone().unwrap_or_default()),
+    );
+    m.insert("executionState".into(), Value::from(execution_state));
+    m.insert("state".into(), Value::from(state));
+    m.insert("creationTime".into(), Value::from(iso(i.start_time)));
+    m.insert(
+        "lastModificationTime".into(),
+        Value::from(iso(i.end_time.unwrap_or(i.start_time))),
+    );
+    m.insert("dueDate".into(), opt_iso(i.due_date));
+    m.insert("processTemplateID".into(), Value::from(bpd_id(&d.key)));
+    m.insert("processTemplateName".into(), Value::from(template));
+    let app = d
+        .aliases
+        .iter()
+        .find(|a| a.dialect == "ibm-bpm")
+        .and_then(|a| a.name.split_once('@'))
+        .map(|(acronym, _)| acronym.to_owned());
+    m.insert("processAppAcronym".into(), app.map_or(Value::Null, Value::from));
+    m.insert(
+        "snapshotName".into(),
+        Value::from(d.version_label.clone().unwrap_or_else(|| d.version.to_string())),
+    );
+    m.insert("snapshotID".into(), Value::from(format!("2064.{}", d.id)));
+    if parts == Parts::None {
+        return Value::Object(m);
+    }
+    let vars: Map<String, Value> = i.variables.iter().map(|(k, v)| (k.clone(), plain(v))).collect();
+    m.insert("variables".into(), Value::Object(vars));
+    if parts == Parts::Data {
+        return Value::Object(m);
+    }
+    m.insert("comments".into(), json!([]));
+    if let Some(tasks) = tasks {
+        m.insert(
+            "tasks".into(),
+            Value::Array(tasks.iter().map(task_details).collect()),
+        );
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bpd_ids_name_keys_or_declared_aliases() {
+        let alias = |s: &DefinitionSelector| match s {
+            DefinitionSelector::Alias { name, .. } => name.clone(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(
+            alias(&bpd_selector("25.expenseApproval", None)),
+            "expenseApproval"
+        );
+        let uuid = "25.2e0f3c1a-1b2c-4d5e-8f90-123456789abc";
+        assert_eq!(
+            alias(&bpd_selector(uuid, None)),
+            uuid,
+            "a real BPD id is looked up as an alias"
+        );
+        assert_eq!(bpd_id("expenseApproval"), "25.expenseApproval");
+    }
+
+    #[test]
+    fn priorities_map_both_ways() {
+        assert_eq!(priority(50), (30, "Normal"), "the core's default is IBM's Normal");
+        for name in ["Highest", "High", "Normal", "Low", "Lowest"] {
+            let core = core_priority(name).expect("known");
+            assert_eq!(priority(core).1, name);
+        }
+        assert_eq!(core_priority("Urgent"), None);
+    }
+}
