@@ -22,6 +22,8 @@ pub enum CliCommand {
     Serve(ServeConfig),
     /// Run contract fixtures (request -> expected response) against any endpoint.
     Contract(crate::contract::ContractArgs),
+    /// Drive one vendor-neutral scenario through several dialects and compare them step by step.
+    Diff(crate::diff::DiffArgs),
     /// Drive a running server with a load generator and report throughput and latency.
     Bench(bench::BenchArgs),
     /// The HTTP-ceiling reference server the benchmark spawns.

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod contract;
 pub mod definitions;
+pub mod diff;
 pub mod engine;
 pub mod server;
 pub mod store;
