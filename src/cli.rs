@@ -24,6 +24,9 @@ pub enum CliCommand {
     Contract(crate::contract::ContractArgs),
     /// Drive one vendor-neutral scenario through several dialects and compare them step by step.
     Diff(crate::diff::DiffArgs),
+    /// A proxy for migrations: forwards each request to a primary and a candidate, answers the
+    /// primary's response, and records where the candidate differs.
+    Shadow(crate::shadow::ShadowArgs),
     /// Drive a running server with a load generator and report throughput and latency.
     Bench(bench::BenchArgs),
     /// The HTTP-ceiling reference server the benchmark spawns.

@@ -24,5 +24,6 @@ pub mod definitions;
 pub mod diff;
 pub mod engine;
 pub mod server;
+pub mod shadow;
 pub mod store;
 pub mod telemetry;

@@ -22,6 +22,7 @@ async fn main() -> ExitCode {
         CliCommand::Serve(config) => serve(config).await,
         CliCommand::Contract(args) => bpm_compat::contract::run_cli(args).await,
         CliCommand::Diff(args) => bpm_compat::diff::run_cli(args).await,
+        CliCommand::Shadow(args) => bpm_compat::shadow::run_cli(args).await,
         CliCommand::Bench(args) => bpm_compat::bench::run_cli(args).await,
         CliCommand::BenchCeiling(args) => bpm_compat::bench::run_ceiling_cli(args).await,
     }
