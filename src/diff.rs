@@ -84,6 +84,8 @@ pub enum Operation {
     Activate,
     CompleteTask,
     End,
+    /// Instances with the step's business key (open ones).
+    Query,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +108,8 @@ pub struct Observed {
     pub activity: Option<String>,
     pub business_key: Option<String>,
     pub variables: Option<BTreeMap<String, Value>>,
+    /// A query's number of matching instances.
+    pub count: Option<u64>,
 }
 
 /// One step's comparison.
@@ -306,6 +310,56 @@ fn urlencode(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A query by business key: how many open instances have it.
+async fn query(http: &Http, dialect: &str, step: &ScenarioStep, run: &mut Run) -> Result<Observed, String> {
+    let bk = step.business_key.clone().unwrap_or_default();
+    let answer = match dialect {
+        "flowable" => {
+            let a = http
+                .get(&format!(
+                    "{FLOWABLE}/runtime/process-instances?businessKey={}",
+                    urlencode(&bk)
+                ))
+                .await?;
+            let n = a.body["total"].as_u64();
+            Some((a.status, n))
+        }
+        "astro-zero" => {
+            let token = astro_token(http, run).await?;
+            let open =
+                "New,Running,Waiting for user interaction,Waiting for page event,Paused,Suspended,Dispatched";
+            let a = http
+                .send(
+                    "GET",
+                    &format!(
+                        "{ASTRO}/runtime/instances?states={}&fields=businessKey",
+                        urlencode(open)
+                    ),
+                    &[("access-token", token)],
+                    None,
+                )
+                .await?;
+            let n = a.body["result"]
+                .as_array()
+                .map(|l| l.iter().filter(|i| i["businessKey"] == bk.as_str()).count() as u64);
+            Some((a.status, n))
+        }
+        // IBM BPM has no business key to query by.
+        _ => None,
+    };
+    Ok(match answer {
+        Some((status, count)) => Observed {
+            outcome: outcome(status),
+            count,
+            ..Observed::default()
+        },
+        None => Observed {
+            outcome: "unsupported".into(),
+            ..Observed::default()
+        },
+    })
+}
+
 /// Runs one step through one dialect: the answer's outcome, then the state read back.
 async fn drive(
     http: &Http,
@@ -314,6 +368,9 @@ async fn drive(
     step: &ScenarioStep,
     run: &mut Run,
 ) -> Result<Observed, String> {
+    if step.op == Operation::Query {
+        return query(http, dialect, step, run).await;
+    }
     let status = match dialect {
         "flowable" => flowable_step(http, process, step, run).await?,
         "astro-zero" => astro_step(http, process, step, run).await?,
@@ -386,6 +443,7 @@ async fn flowable_step(
             .await?
         }
         Operation::End => http.send("DELETE", &pi, &[http.auth()], None).await?,
+        Operation::Query => return Ok(None),
     };
     Ok(Some(a.status))
 }
@@ -469,6 +527,7 @@ async fn flowable_read(http: &Http, run: &Run) -> Result<Observed, String> {
             .filter(|a| !a.is_empty()),
         business_key: h.body["businessKey"].as_str().map(str::to_owned),
         variables,
+        count: None,
     })
 }
 
@@ -547,7 +606,7 @@ async fn astro_step(
         Operation::Activate => send("PUT", one, json!({"action": "resume"})).await?,
         Operation::End => send("PUT", one, json!({"action": "terminate"})).await?,
         // No public task API.
-        Operation::CompleteTask => return Ok(None),
+        Operation::CompleteTask | Operation::Query => return Ok(None),
     };
     Ok(Some(a.status))
 }
@@ -592,6 +651,7 @@ async fn astro_read(http: &Http, run: &mut Run) -> Result<Observed, String> {
         state,
         business_key,
         variables: None,
+        count: None,
     })
 }
 
@@ -625,6 +685,7 @@ async fn ibm_step(
         Operation::Suspend => post(format!("{IBM}/process/{id}?action=suspend")).await?,
         Operation::Activate => post(format!("{IBM}/process/{id}?action=resume")).await?,
         Operation::End => post(format!("{IBM}/process/{id}?action=terminate")).await?,
+        Operation::Query => return Ok(None),
         Operation::CompleteTask => {
             let details = http.get(&format!("{IBM}/process/{id}")).await?;
             let open = details.body["data"]["tasks"]
@@ -658,6 +719,7 @@ async fn ibm_read(http: &Http, run: &Run) -> Result<Observed, String> {
         variables: d["variables"]
             .as_object()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        count: None,
     })
 }
 
@@ -713,8 +775,8 @@ pub fn table(scenario: &Scenario, reports: &[StepReport]) -> String {
         let _ = writeln!(out, "\nstep {} {:?}", r.step, r.op);
         let _ = writeln!(
             out,
-            "  {:<11} {:<12} {:<10} {:<18} {:<14} variables",
-            "dialect", "outcome", "state", "activity", "businessKey"
+            "  {:<11} {:<12} {:<10} {:<18} {:<14} {:<6} variables",
+            "dialect", "outcome", "state", "activity", "businessKey", "count"
         );
         for (d, o) in &r.results {
             let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
@@ -727,9 +789,10 @@ pub fn table(scenario: &Scenario, reports: &[StepReport]) -> String {
                 .get(d)
                 .map(|why| format!("  (declared: {why})"))
                 .unwrap_or_default();
+            let count = o.count.map_or("-".into(), |c| c.to_string());
             let _ = writeln!(
                 out,
-                "  {:<11} {:<12} {:<10} {:<18} {:<14} {vars}{mark}",
+                "  {:<11} {:<12} {:<10} {:<18} {:<14} {count:<6} {vars}{mark}",
                 d,
                 o.outcome,
                 show(&o.state),
@@ -830,6 +893,7 @@ mod tests {
             activity: None,
             business_key: None,
             variables: vars.and_then(|v| serde_json::from_value(v).ok()),
+            count: None,
         }
     }
 

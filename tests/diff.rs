@@ -147,13 +147,13 @@ async fn a_dialect_that_answers_wrongly_is_a_difference() {
         differing,
         vec![
             (
-                4,
+                5,
                 vec![
                     "state: astro-zero=\"active\", flowable=\"suspended\", ibm-bpm=\"suspended\"".to_owned()
                 ]
             ),
             (
-                5,
+                6,
                 vec![
                     "state: astro-zero=\"active\", flowable=\"suspended\", ibm-bpm=\"suspended\"".to_owned()
                 ]
