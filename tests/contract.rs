@@ -8,20 +8,28 @@ use std::path::PathBuf;
 use bpm_compat::contract::{run, ContractOptions};
 use common::{StoreKind, TestServer, ADMIN};
 
-async fn flowable_fixtures_pass(store: StoreKind) {
+/// Runs `fixtures/<vendor>` against the dialect mounted at `mount` with Flowable's default
+/// user in HTTP Basic, and expects at least `cases` scenarios, all passing.
+async fn basic_auth_fixtures_pass(store: StoreKind, vendor: &str, mount: &str, cases: usize) {
     let server = TestServer::start(store).await;
     let opts = ContractOptions {
-        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/flowable"),
-        base_url: server.flowable.clone(),
+        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(vendor),
+        base_url: format!("{}{mount}", server.root),
         user: Some(ADMIN.0.into()),
         password: Some(ADMIN.1.into()),
         headers: Vec::new(),
     };
     let report = run(&opts).await.expect("fixtures load");
     println!("{report}");
-    assert!(report.passed() > 20, "the fixture set is there: {report}");
+    assert!(report.passed() >= cases, "the fixture set is there: {report}");
     assert_eq!(report.failed(), 0, "{report}");
     server.stop().await;
+}
+
+async fn flowable_fixtures_pass(store: StoreKind) {
+    basic_auth_fixtures_pass(store, "flowable", "/flowable-rest/service", 21).await;
 }
 
 #[tokio::test]
@@ -71,19 +79,7 @@ async fn astro_zero_fixtures_pass_on_redis() {
 }
 
 async fn webmethods_fixtures_pass(store: StoreKind) {
-    let server = TestServer::start(store).await;
-    let opts = ContractOptions {
-        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/webmethods"),
-        base_url: format!("{}/invoke", server.root),
-        user: Some(ADMIN.0.into()),
-        password: Some(ADMIN.1.into()),
-        headers: Vec::new(),
-    };
-    let report = run(&opts).await.expect("fixtures load");
-    println!("{report}");
-    assert!(report.passed() >= 1, "the fixture set is there: {report}");
-    assert_eq!(report.failed(), 0, "{report}");
-    server.stop().await;
+    basic_auth_fixtures_pass(store, "webmethods", "/invoke", 1).await;
 }
 
 #[tokio::test]
@@ -97,19 +93,7 @@ async fn webmethods_fixtures_pass_on_redis() {
 }
 
 async fn ibm_bpm_fixtures_pass(store: StoreKind) {
-    let server = TestServer::start(store).await;
-    let opts = ContractOptions {
-        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ibm-bpm"),
-        base_url: format!("{}/rest/bpm/wle/v1", server.root),
-        user: Some(ADMIN.0.into()),
-        password: Some(ADMIN.1.into()),
-        headers: Vec::new(),
-    };
-    let report = run(&opts).await.expect("fixtures load");
-    println!("{report}");
-    assert!(report.passed() >= 1, "the fixture set is there: {report}");
-    assert_eq!(report.failed(), 0, "{report}");
-    server.stop().await;
+    basic_auth_fixtures_pass(store, "ibm-bpm", "/rest/bpm/wle/v1", 2).await;
 }
 
 #[tokio::test]

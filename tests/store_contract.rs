@@ -1281,14 +1281,7 @@ async fn list_filters(s: &dyn Store) {
         op,
         value,
     };
-    let every_state = vec![
-        InstanceState::Active,
-        InstanceState::Suspended,
-        InstanceState::Completed,
-        InstanceState::Failed,
-        InstanceState::FailedEscalated,
-        InstanceState::Terminated,
-    ];
+    let every_state = InstanceState::ALL.to_vec();
     // (filter, number of matches worked out by hand from `varied`)
     let cases: Vec<(InstanceFilter, usize)> = vec![
         (f(), 25),

@@ -172,41 +172,12 @@ impl Engine {
         Ok(())
     }
 
-    /// The instance a client's id names: the one of that key with that business key, else
-    /// (an instance started without one, elsewhere) the one whose id it is.
-    async fn logged_instance(&self, r: &LoggedInstance) -> Result<ProcessInstance, CoreError> {
+    /// The newest instance a client's id names — its business key (within `key` when given),
+    /// else, for an instance started without one elsewhere, its own id.
+    async fn by_client_id(&self, key: Option<&str>, id: &str) -> Result<Option<ProcessInstance>, CoreError> {
         let query = InstanceQuery {
             filter: InstanceFilter {
-                definition_key: Some(TextMatch::Equals(r.key.clone())),
-                business_key: Some(TextMatch::Equals(r.id.clone())),
-                states: InstanceState::ALL.to_vec(),
-                ..InstanceFilter::default()
-            },
-            sort: InstanceSort::Id,
-            order: SortOrder::Asc,
-            start: 0,
-            size: 1,
-        };
-        if let Some(i) = self.store.list_instances(&query).await?.items.into_iter().next() {
-            return Ok(i);
-        }
-        let by_id = match r.id.parse::<u64>() {
-            Ok(n) => self.store.get_instance(bpm_compat_model::InstanceId(n)).await?,
-            Err(_) => None,
-        };
-        by_id.filter(|i| i.definition_key == r.key).ok_or_else(|| {
-            CoreError::NotFound(Missing::ExternalInstance {
-                key: r.key.clone(),
-                id: r.id.clone(),
-            })
-        })
-    }
-
-    /// The newest instance (of any definition) a client's id names: its business key, else
-    /// its own id.
-    pub(super) async fn instance_by_client_id(&self, id: &str) -> Result<ProcessInstance, CoreError> {
-        let query = InstanceQuery {
-            filter: InstanceFilter {
+                definition_key: key.map(|k| TextMatch::Equals(k.to_owned())),
                 business_key: Some(TextMatch::Equals(id.to_owned())),
                 states: InstanceState::ALL.to_vec(),
                 ..InstanceFilter::default()
@@ -217,13 +188,30 @@ impl Engine {
             size: 1,
         };
         if let Some(i) = self.store.list_instances(&query).await?.items.into_iter().next() {
-            return Ok(i);
+            return Ok(Some(i));
         }
         let by_id = match id.parse::<u64>() {
             Ok(n) => self.store.get_instance(bpm_compat_model::InstanceId(n)).await?,
             Err(_) => None,
         };
-        by_id.ok_or_else(|| CoreError::NotFound(Missing::InstanceText(id.to_owned())))
+        Ok(by_id.filter(|i| key.is_none_or(|k| i.definition_key == k)))
+    }
+
+    /// The instance a logged change names.
+    async fn logged_instance(&self, r: &LoggedInstance) -> Result<ProcessInstance, CoreError> {
+        self.by_client_id(Some(&r.key), &r.id).await?.ok_or_else(|| {
+            CoreError::NotFound(Missing::ExternalInstance {
+                key: r.key.clone(),
+                id: r.id.clone(),
+            })
+        })
+    }
+
+    /// The instance a client's id names, in any definition (an error's `processInstanceID`).
+    pub(super) async fn instance_by_client_id(&self, id: &str) -> Result<ProcessInstance, CoreError> {
+        self.by_client_id(None, id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(Missing::InstanceText(id.to_owned())))
     }
 
     /// A logged change failed: when its instance exists, the failure is recorded on it as an

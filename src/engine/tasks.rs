@@ -212,14 +212,7 @@ impl Engine {
             let bk = f.business_key.take();
             // Tasks of ended instances only when the query asks for ended tasks too.
             let states = if f.all || f.finished == Some(true) {
-                vec![
-                    InstanceState::Active,
-                    InstanceState::Suspended,
-                    InstanceState::Completed,
-                    InstanceState::Failed,
-                    InstanceState::FailedEscalated,
-                    InstanceState::Terminated,
-                ]
+                InstanceState::ALL.to_vec()
             } else {
                 Vec::new()
             };

@@ -114,21 +114,9 @@ mod tests {
         let mut d = ProcessDefinition {
             id: "p:1:5".into(),
             key: "p".into(),
-            name: None,
-            description: None,
-            category: None,
             version: 1,
-            version_label: None,
-            tenant_id: String::new(),
-            resource_name: None,
             deployment_id: Some("5".into()),
-            ordinal: 0,
-            activities: Vec::new(),
-            flows: Vec::new(),
-            layout: None,
-            aliases: Vec::new(),
-            integration: false,
-            logged_fields: Vec::new(),
+            ..ProcessDefinition::default()
         };
         let first = render_definition_id(&d);
         assert_eq!(first, "001L0000000000001NFA");

@@ -367,7 +367,7 @@ pub fn historic_instance_query(p: &Params) -> Result<(InstanceQuery, ListShape),
         states: match p.get("finished") {
             Some(v) if v.eq_ignore_ascii_case("true") => CLOSED.to_vec(),
             Some(_) => vec![InstanceState::Active, InstanceState::Suspended],
-            None => ALL.to_vec(),
+            None => InstanceState::ALL.to_vec(),
         },
         ..InstanceFilter::default()
     };
@@ -447,14 +447,6 @@ pub fn historic_instance_query(p: &Params) -> Result<(InstanceQuery, ListShape),
 }
 
 const CLOSED: [InstanceState; 4] = [
-    InstanceState::Completed,
-    InstanceState::Failed,
-    InstanceState::FailedEscalated,
-    InstanceState::Terminated,
-];
-const ALL: [InstanceState; 6] = [
-    InstanceState::Active,
-    InstanceState::Suspended,
     InstanceState::Completed,
     InstanceState::Failed,
     InstanceState::FailedEscalated,

@@ -4,35 +4,15 @@
 //! must be rejected; every other request must route and parse. The full responses are checked
 //! through the real server by the root crate's `tests/contract.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bpm_compat_flowable::Flowable;
-use bpm_compat_model::fixture::{check_offline, Scenario};
-
-fn scenarios(dir: &Path, out: &mut Vec<(String, Scenario)>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("fixture dir readable")
-        .map(|e| e.expect("dir entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            scenarios(&path, out);
-        } else if path.extension().is_some_and(|e| e == "json") {
-            let text = std::fs::read_to_string(&path).expect("readable");
-            let scenario = Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            out.push((path.display().to_string(), scenario));
-        }
-    }
-}
+use bpm_compat_model::fixture::{check_offline, load_tree};
 
 #[test]
 fn every_flowable_fixture_parses_or_fails_exactly_as_expected() {
-    let mut all = Vec::new();
-    scenarios(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/flowable"),
-        &mut all,
-    );
+    let all = load_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/flowable"))
+        .expect("fixtures load");
     assert!(all.len() > 20, "the fixture set is there ({} files)", all.len());
     let summary = check_offline(
         &Flowable,

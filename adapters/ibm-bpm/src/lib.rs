@@ -857,21 +857,9 @@ mod tests {
         let definition = ProcessDefinition {
             id: "p:1:1".into(),
             key: "p".into(),
-            name: None,
-            description: None,
-            category: None,
             version: 1,
-            version_label: None,
-            tenant_id: String::new(),
-            resource_name: None,
-            deployment_id: None,
-            ordinal: 0,
             activities: vec![task],
-            flows: Vec::new(),
-            layout: None,
-            aliases: Vec::new(),
-            integration: false,
-            logged_fields: Vec::new(),
+            ..ProcessDefinition::default()
         };
         let mut variables = bpm_compat_model::Variables::new();
         variables.insert("when".into(), VariableValue::Date(Timestamp(1_303_928_554_000)));

@@ -4,24 +4,17 @@
 use std::path::Path;
 
 use bpm_compat_ibm_bpm::IbmBpm;
-use bpm_compat_model::fixture::{check_offline, Scenario};
+use bpm_compat_model::fixture::{check_offline, load_tree};
 
 #[test]
 fn every_ibm_bpm_fixture_parses_or_fails_exactly_as_expected() {
     let read = |group: &str| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures/ibm-bpm")
-            .join(group);
-        let mut all = Vec::new();
-        for entry in std::fs::read_dir(&dir).expect("fixture dir readable") {
-            let path = entry.expect("dir entry").path();
-            if path.extension().is_some_and(|e| e == "json") {
-                let text = std::fs::read_to_string(&path).expect("readable");
-                let scenario =
-                    Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                all.push((path.display().to_string(), scenario));
-            }
-        }
+        let all = load_tree(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/ibm-bpm")
+                .join(group),
+        )
+        .expect("fixtures load");
         assert!(!all.is_empty(), "the {group} fixtures are there");
         all
     };

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A deployed process definition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ProcessDefinition {
     /// Store-wide id, `key:version:n` (Flowable's shape, opaque to everyone else).
     pub id: String,

@@ -228,6 +228,34 @@ impl ResponseSpec {
     }
 }
 
+/// Every scenario file (`*.json`) below `dir`, sub-directories included, in path order, named
+/// by their path: what the adapters' offline fixture tests read.
+pub fn load_tree(dir: &std::path::Path) -> Result<Vec<(String, Scenario)>, String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), String> {
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let scenario = Scenario::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok((path.display().to_string(), scenario))
+        })
+        .collect()
+}
+
 impl Scenario {
     /// Parses and validates one fixture file's content.
     pub fn from_json(text: &str) -> Result<Scenario, String> {

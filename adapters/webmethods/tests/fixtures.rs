@@ -3,21 +3,13 @@
 
 use std::path::Path;
 
-use bpm_compat_model::fixture::{check_offline, Scenario};
+use bpm_compat_model::fixture::{check_offline, load_tree};
 use bpm_compat_webmethods::WebMethods;
 
 #[test]
 fn every_webmethods_fixture_parses_or_fails_exactly_as_expected() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/webmethods/audit-log");
-    let mut all = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("fixture dir readable") {
-        let path = entry.expect("dir entry").path();
-        if path.extension().is_some_and(|e| e == "json") {
-            let text = std::fs::read_to_string(&path).expect("readable");
-            let scenario = Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            all.push((path.display().to_string(), scenario));
-        }
-    }
+    let all = load_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/webmethods"))
+        .expect("fixtures load");
     assert!(!all.is_empty(), "the fixture set is there");
     let base = "http://localhost:5555/invoke";
     let summary = check_offline(&WebMethods, &all, base, "PO1");
