@@ -14,6 +14,8 @@
 //! | `GET`/`POST`/`PUT service/{key}?action=getData&field=…\|fields=…` | variables | `{result, resultMap}` |
 //! | `POST`/`PUT service/{key}?action=setData&field=…&value=…\|params=…` | set variables | `{result, resultMap}` of what was set |
 //! | `GET service/currentlyRunning` | open instances | `{instanceIDs}` |
+//! | `GET exposed/service`, `GET exposed/process` | the latest definitions | `{exposedItemsList}` |
+//! | `GET serviceModel/{model}` | the definition | the service model (header, diagram, dataModel) |
 //! | `POST process?action=start&bpdId=…[&snapshotId&params&parts]` | start | ProcessDetails |
 //! | `GET process/{piid}[?parts]` | the instance and its tasks | ProcessDetails |
 //! | `PUT`/`POST process/{piid}?action=suspend\|resume\|terminate\|delete\|retry` | the action | ProcessDetails |
@@ -22,7 +24,8 @@
 //! | `… task/{tkiid}?action=getData\|setData\|assign\|start\|finish\|cancel\|update` | the task action | TaskDetails, `{result, resultMap}` |
 //!
 //! `{model}` is `<acronym>@<service name>` (a definition's `ibm-bpm` alias, e.g.
-//! `FIN@Expense Approval`) or a definition key; `{key}` is `@<piid>` (a running instance) or
+//! `FIN@Expense Approval`), `1.<definition key>` (the service model id bpm-compat shows) or a
+//! definition key; `{key}` is `@<piid>` (a running instance) or
 //! a decimal task id.
 //!
 //! # Conventions (every call)
@@ -42,9 +45,9 @@ pub mod resources;
 pub mod wire;
 
 use bpm_compat_model::{
-    ActivityKind, Adapter, AuthScheme, Command, CoreError, DefinitionSelector, InstanceFilter, InstanceQuery,
-    InstanceRef, InstanceState, InstanceView, Outcome, RequestCtx, ResumeTarget, SetMode, SetVariables,
-    SortOrder, StartInstance, TaskId, Variable, VariableScope, VariableValue,
+    ActivityKind, Adapter, AuthScheme, Command, CoreError, InstanceFilter, InstanceQuery, InstanceRef,
+    InstanceState, InstanceView, Outcome, RequestCtx, ResumeTarget, SetMode, SetVariables, SortOrder,
+    StartInstance, TaskId, Variable, VariableScope, VariableValue,
 };
 use bytes::Bytes;
 use http::{header, Method, Request, Response};
@@ -296,11 +299,7 @@ fn parse_service(
             let parts = parts(p)?;
             let vars = variables(p)?;
             let start = StartInstance {
-                definition: DefinitionSelector::Alias {
-                    dialect: "ibm-bpm".into(),
-                    name: id.to_owned(),
-                    version: param(p, "snapshotId").map(str::to_owned),
-                },
+                definition: resources::model_selector(id, param(p, "snapshotId").map(str::to_owned)),
                 name: None,
                 business_key: None,
                 variables: to_variables(&vars),
@@ -386,6 +385,10 @@ fn parse_service(
             };
             Ok((OpKind::SetData(values), command))
         }
+        // JavaScript evaluation is off unless the server enables it (IBM's default).
+        (Some(_), "js") => Err(CoreError::Forbidden {
+            message: "CWTBG0529E: The execution of JavaScript through the REST API is disabled.".into(),
+        }),
         (Some(_), "start" | "setData") => Err(bad_action()),
         // Any other action on a running service is the coach button or boundary event that
         // resumes it.
@@ -430,6 +433,8 @@ impl Adapter for IbmBpm {
             OpKind::Resource(resources::ResourceOp::ProcessVariables(_)) => "process_variables",
             OpKind::Resource(resources::ResourceOp::Task) => "task",
             OpKind::Resource(resources::ResourceOp::TaskFinished(_)) => "task_finish",
+            OpKind::Resource(resources::ResourceOp::Exposed { .. }) => "exposed",
+            OpKind::Resource(resources::ResourceOp::ServiceModel(_)) => "service_model",
         }
     }
 
@@ -454,6 +459,16 @@ impl Adapter for IbmBpm {
                 let id = percent_decode(id);
                 parse_service(req, ctx, &p, &m, &id)?
             }
+            ["exposed", kind @ ("service" | "process")] if m == Method::GET => (
+                OpKind::Resource(resources::ResourceOp::Exposed {
+                    services: *kind == "service",
+                }),
+                Command::ListDefinitions(resources::latest_definitions()),
+            ),
+            ["serviceModel", id] if m == Method::GET => (
+                OpKind::Resource(resources::ResourceOp::ServiceModel(percent_decode(id))),
+                Command::ListDefinitions(resources::latest_definitions()),
+            ),
             ["process", ..] => {
                 let (op, command) =
                     resources::parse_process(&segments, &p, &m, req.body(), ctx.user.clone())?;
@@ -581,6 +596,29 @@ fn render_resource(op: resources::ResourceOp, outcome: Outcome, shape: &Shape) -
         (R::ProcessVariables(values), _) => {
             wire::success(json!({"variables": values}), PROCESS, &maps, shape)
         }
+        (R::Exposed { services }, Outcome::Definitions(page)) => wire::success(
+            resources::exposed(&page.items, services),
+            "bpm:ExposedItems",
+            &[],
+            shape,
+        ),
+        (R::ServiceModel(id), Outcome::Definitions(page)) => match resources::find_model(&page.items, &id) {
+            Some(d) => wire::success(
+                resources::service_model(d),
+                "svc:ServiceModel",
+                &["properties", "inputs", "outputs", "validation"],
+                shape,
+            ),
+            None => wire::error(
+                &wire::IbmError::new(
+                    http::StatusCode::NOT_FOUND,
+                    "CWTBG0057E",
+                    format!("Service '{id}' does not exist."),
+                    vec![id.clone()],
+                ),
+                shape,
+            ),
+        },
         (R::Task, Outcome::Task(view)) => {
             wire::success(resources::task_details(&view.task), TASK, &["variables"], shape)
         }
@@ -898,6 +936,27 @@ mod tests {
             "<Form xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n <FormTitle>Review &lt;order&gt;</FormTitle>\n <InputText binding=\"tw.local.order.amount\">\n  <Label>Amount</Label>\n </InputText>\n</Form>"
         );
         assert_eq!(model["actions"], json!(["bg0_ok"]));
+        // In XML: bpm:ResponseData, the payload typed svc:ServiceRunModel, maps as cmn:Map items.
+        let xml = wire::success(
+            model.clone(),
+            "svc:ServiceRunModel",
+            &["data", "coachEvals", "actionsMap"],
+            &Shape {
+                xml: true,
+                ..Shape::default()
+            },
+        );
+        let text = String::from_utf8_lossy(xml.body()).into_owned();
+        for part in [
+            "<bpm:ResponseData xmlns:bpm=\"http://rest.bpm.ibm.com/v1/data\"",
+            "<status>200</status><data xsi:type=\"svc:ServiceRunModel\">",
+            "<actions>bg0_ok</actions>",
+            "<actionsMap xsi:type=\"cmn:Map\"><item key=\"bg0_ok\"><value xsi:type=\"xs:string\">Ok</value></item></actionsMap>",
+            "<data xsi:type=\"cmn:Map\"><item key=\"when\"><value xsi:type=\"xs:string\">2011-04-27T18:22:34Z</value></item></data>",
+            "<key>@2</key><serviceStatus>coach</serviceStatus>",
+        ] {
+            assert!(text.contains(part), "{part} in {text}");
+        }
         let none = run_model(&view, Parts::None);
         assert_eq!(
             none,

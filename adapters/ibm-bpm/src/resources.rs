@@ -5,8 +5,8 @@
 
 use bpm_compat_model::{
     ClaimTask, Command, CoreError, DefinitionSelector, DeleteInstance, Identity, IdentityLink, InstanceId,
-    InstanceRef, InstanceState, InstanceView, ResumeTarget, SetMode, SetSuspended, SetVariables,
-    StartInstance, Task, TaskId, TaskLinkRef, TaskRef, Timestamp, UpdateTask, VariableScope,
+    InstanceRef, InstanceState, InstanceView, ProcessDefinition, ResumeTarget, SetMode, SetSuspended,
+    SetVariables, StartInstance, Task, TaskId, TaskLinkRef, TaskRef, Timestamp, UpdateTask, VariableScope,
 };
 use http::Method;
 use serde_json::{json, Map, Value};
@@ -24,20 +24,203 @@ pub enum ResourceOp {
     Task,
     /// A finished task: what is known of it after the step.
     TaskFinished(TaskId),
+    /// `exposed/service` or `exposed/process`.
+    Exposed { services: bool },
+    /// `serviceModel/{id}`.
+    ServiceModel(String),
 }
 
 /// A BPD id: `25.<key>` names a definition by key; any other value is a declared `ibm-bpm`
 /// alias (a real installation's `25.<uuid>`).
 pub fn bpd_selector(bpd: &str, version: Option<String>) -> DefinitionSelector {
-    let name = match bpd.strip_prefix("25.") {
-        Some(key) if !looks_like_uuid(key) => key.to_owned(),
-        _ => bpd.to_owned(),
-    };
+    selector("25.", bpd, version)
+}
+
+/// A service model id (`1.<key>`), an `<acronym>@<name>` alias or a key.
+pub fn model_selector(id: &str, version: Option<String>) -> DefinitionSelector {
+    selector("1.", id, version)
+}
+
+fn selector(prefix: &str, id: &str, version: Option<String>) -> DefinitionSelector {
     DefinitionSelector::Alias {
         dialect: "ibm-bpm".into(),
-        name,
+        name: unprefixed(prefix, id).to_owned(),
         version,
     }
+}
+
+/// `25.<key>` → `key`; a prefixed uuid (a real installation's id, declared as an alias) stays.
+fn unprefixed<'a>(prefix: &str, id: &'a str) -> &'a str {
+    match id.strip_prefix(prefix) {
+        Some(key) if !looks_like_uuid(key) => key,
+        _ => id,
+    }
+}
+
+/// Every definition's latest version (exposed items and service models read from these).
+pub fn latest_definitions() -> bpm_compat_model::DefinitionQuery {
+    bpm_compat_model::DefinitionQuery {
+        filter: bpm_compat_model::DefinitionFilter {
+            latest: true,
+            without_tenant: true,
+            ..bpm_compat_model::DefinitionFilter::default()
+        },
+        sort: bpm_compat_model::DefinitionSort::Key,
+        order: bpm_compat_model::SortOrder::Asc,
+        start: 0,
+        size: 10_000,
+    }
+}
+
+fn ibm_alias(d: &ProcessDefinition) -> Option<&str> {
+    d.aliases
+        .iter()
+        .find(|a| a.dialect == "ibm-bpm")
+        .map(|a| a.name.as_str())
+}
+
+/// The definition a service model id, alias or key names.
+pub fn find_model<'a>(
+    defs: &'a [std::sync::Arc<ProcessDefinition>],
+    id: &str,
+) -> Option<&'a ProcessDefinition> {
+    let key = unprefixed("1.", id);
+    defs.iter()
+        .map(|d| d.as_ref())
+        .find(|d| d.key == key || d.aliases.iter().any(|a| a.dialect == "ibm-bpm" && a.name == id))
+}
+
+/// `exposed/service` (definitions with an `<acronym>@<name>` alias: startable services) or
+/// `exposed/process` (every BPD).
+pub fn exposed(defs: &[std::sync::Arc<ProcessDefinition>], services: bool) -> Value {
+    let items: Vec<Value> = defs
+        .iter()
+        .filter(|d| !d.integration && (!services || ibm_alias(d).is_some_and(|a| a.contains('@'))))
+        .map(|d| {
+            let name = d.name.clone().unwrap_or_else(|| d.key.clone());
+            let acronym = ibm_alias(d)
+                .and_then(|a| a.split_once('@'))
+                .map(|(a, _)| a.to_owned());
+            let (kind, id, run) = if services {
+                let alias = ibm_alias(d).unwrap_or_default();
+                (
+                    "service",
+                    format!("1.{}", d.key),
+                    format!(
+                        "/rest/bpm/wle/v1/service/{}?action=start",
+                        alias.replace(' ', "%20")
+                    ),
+                )
+            } else {
+                (
+                    "process",
+                    bpd_id(&d.key),
+                    format!("/rest/bpm/wle/v1/process?action=start&bpdId={}", bpd_id(&d.key)),
+                )
+            };
+            json!({
+                "ID": id,
+                "type": kind,
+                "subtype": if services { Value::from("startable_service") } else { Value::Null },
+                "display": name,
+                "itemID": id,
+                "itemReference": id,
+                "runURL": run,
+                "processAppID": acronym.as_ref().map(|a| format!("2066.{a}")),
+                "processAppName": acronym,
+                "snapshotID": format!("2064.{}", d.id),
+                "snapshotName": d.version_label.clone().unwrap_or_else(|| d.version.to_string()),
+                "tip": true,
+            })
+        })
+        .collect();
+    json!({"exposedItemsList": items})
+}
+
+/// A step's type in IBM's words.
+fn step_type(kind: &bpm_compat_model::ActivityKind) -> &'static str {
+    use bpm_compat_model::ActivityKind as K;
+    match kind {
+        K::StartEvent { .. } => "Start",
+        K::EndEvent => "End",
+        K::UserTask => "Coach",
+        K::ServiceTask => "IntegrationService",
+        K::ScriptTask => "Script",
+        K::ReceiveTask => "Wait",
+        K::Task => "Task",
+        K::ExclusiveGateway => "Decision",
+        K::ParallelGateway => "ParallelGateway",
+    }
+}
+
+/// The service model of a definition (seed 003's `ServiceModel`: header, diagram, dataModel).
+pub fn service_model(d: &ProcessDefinition) -> Value {
+    let shape = |id: &str| {
+        d.layout
+            .iter()
+            .flat_map(|l| &l.shapes)
+            .find(|s| s.element == id)
+            .map_or((0, 0), |s| {
+                ((s.x + s.width / 2.0) as i64, (s.y + s.height / 2.0) as i64)
+            })
+    };
+    let steps: Vec<Value> = d
+        .activities
+        .iter()
+        .map(|a| {
+            let (x, y) = shape(&a.id);
+            let lines: Vec<Value> = d
+                .outgoing(&a.id)
+                .map(|f| {
+                    let points = d
+                        .layout
+                        .iter()
+                        .flat_map(|l| &l.edges)
+                        .find(|e| e.element == f.id)
+                        .map(|e| {
+                            e.waypoints
+                                .iter()
+                                .map(|(x, y)| format!("{x},{y}"))
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        })
+                        .unwrap_or_default();
+                    json!({"to": f.target, "points": points})
+                })
+                .collect();
+            json!({
+                "ID": a.id, "name": a.name.clone().unwrap_or_else(|| a.id.clone()), "x": x, "y": y,
+                "type": step_type(&a.kind),
+                "lines": {"stepLine": lines},
+            })
+        })
+        .collect();
+    let mut inputs = Map::new();
+    for f in d
+        .activities
+        .iter()
+        .filter_map(|a| a.task.as_ref())
+        .flat_map(|t| &t.form_properties)
+    {
+        let var = f.variable.clone().unwrap_or_else(|| f.id.clone());
+        inputs.insert(
+            var,
+            json!({"type": f.kind.clone().unwrap_or_else(|| "String".into()), "isList": false,
+                   "description": f.name.clone().unwrap_or_default()}),
+        );
+    }
+    json!({
+        "header": {
+            "UUID": format!("1.{}", d.key),
+            "type": "Service",
+            "name": ibm_alias(d).and_then(|a| a.split_once('@')).map_or_else(|| d.name.clone().unwrap_or_else(|| d.key.clone()), |(_, n)| n.to_owned()),
+            "description": d.description.clone().unwrap_or_default(),
+            "richDescription": "",
+            "snapshotId": format!("2064.{}", d.id),
+        },
+        "diagram": {"step": steps},
+        "dataModel": {"properties": inputs.clone(), "inputs": inputs, "outputs": {}, "validation": {}},
+    })
 }
 
 fn looks_like_uuid(s: &str) -> bool {
@@ -127,6 +310,28 @@ pub fn parse_process(
                     }),
                 )),
                 // Failed instances are ended in the core: none can be retried.
+                (Some("update"), _) if writes => {
+                    let Some(due) = param(p, "dueDate") else {
+                        return Err(invalid(
+                            "CWTBG0011E",
+                            "A value is required for the parameter 'dueDate'.".into(),
+                        ));
+                    };
+                    let due = Timestamp::parse_iso(due).ok_or_else(|| {
+                        invalid(
+                            "CWTBG0012E",
+                            format!("The value '{due}' of the parameter 'dueDate' is not valid."),
+                        )
+                    })?;
+                    Ok((
+                        ResourceOp::Process(parts),
+                        Command::UpdateInstance(bpm_compat_model::UpdateInstance {
+                            id,
+                            due_date: Some(due),
+                            ..bpm_compat_model::UpdateInstance::default()
+                        }),
+                    ))
+                }
                 (Some("retry"), _) if writes => Ok((
                     ResourceOp::Process(parts),
                     Command::Refuse {

@@ -262,7 +262,12 @@ pub fn ibm_error(err: &CoreError) -> IbmError {
             "The user is not authorized to perform the action.".to_owned(),
             Vec::new(),
         ),
-        CoreError::Forbidden { message } => e(S::FORBIDDEN, "CWTBG0549E", message.clone(), Vec::new()),
+        CoreError::Forbidden { message } => match message.split_once(": ") {
+            Some((id, _)) if id.starts_with("CWTBG") && id.len() == 10 => {
+                e(S::FORBIDDEN, id, message.clone(), Vec::new())
+            }
+            _ => e(S::FORBIDDEN, "CWTBG0549E", message.clone(), Vec::new()),
+        },
         CoreError::NotAcceptable => e(
             S::NOT_ACCEPTABLE,
             "CWTBG0539E",
