@@ -68,9 +68,12 @@ pub enum OpKind {
     /// A start or a resume: the run model.
     Run(Parts),
     /// `getData`: the fields asked for (one `field`, or `fields`).
+    /// With `fail_fast` (the default `failureMode`) a missing field fails the call, else it
+    /// is left out.
     GetData {
         fields: Vec<String>,
         single: bool,
+        fail_fast: bool,
     },
     /// `setData`: what was set.
     SetData(Map<String, Value>),
@@ -239,6 +242,19 @@ fn key(id: &str) -> Option<Key> {
     None
 }
 
+/// `failureMode`: `fail_fast` (the default) stops at the first problem; `embedded` and
+/// `embedded_pi` leave it out of the answer.
+pub(crate) fn fail_fast(p: &[(String, String)]) -> Result<bool, CoreError> {
+    match param(p, "failureMode").unwrap_or("fail_fast") {
+        "fail_fast" => Ok(true),
+        "embedded" | "embedded_pi" => Ok(false),
+        other => Err(invalid(
+            "CWTBG0012E",
+            format!("The value '{other}' of the parameter 'failureMode' is not valid: embedded_pi, embedded or fail_fast."),
+        )),
+    }
+}
+
 pub(crate) fn parts(p: &[(String, String)]) -> Result<Parts, CoreError> {
     match param(p, "parts").unwrap_or("all") {
         "all" => Ok(Parts::All),
@@ -342,9 +358,17 @@ fn parse_service(
                     scope: Some(VariableScope::Global),
                 },
             };
-            Ok((OpKind::GetData { fields, single }, command))
+            Ok((
+                OpKind::GetData {
+                    fields,
+                    single,
+                    fail_fast: fail_fast(p)?,
+                },
+                command,
+            ))
         }
         (Some(k), "setData") if writes => {
+            fail_fast(p)?;
             let values = match (param(p, "field"), param(p, "value")) {
                 (Some(field), Some(value)) => {
                     let v: Value =
@@ -516,7 +540,14 @@ impl Adapter for IbmBpm {
                 &["data", "coachEvals", "actionsMap"],
                 shape,
             ),
-            (OpKind::GetData { fields, single }, outcome) => {
+            (
+                OpKind::GetData {
+                    fields,
+                    single,
+                    fail_fast,
+                },
+                outcome,
+            ) => {
                 let vars: Vec<Variable> = match outcome {
                     Outcome::Variables(v) => v,
                     Outcome::ScopedVariables(v) => v.into_iter().map(|(v, _)| v).collect(),
@@ -528,6 +559,7 @@ impl Adapter for IbmBpm {
                         Some(v) => {
                             map.insert(f.clone(), plain(&v.value));
                         }
+                        None if !fail_fast => {}
                         None => {
                             return wire::error(
                                 &wire::IbmError::new(

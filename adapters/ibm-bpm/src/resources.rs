@@ -17,7 +17,7 @@ use crate::{flag, invalid, param, plain, to_variables, variables, Parts};
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResourceOp {
     /// ProcessDetails (with the tasks when the outcome has them).
-    Process(Parts),
+    Process(ProcessShape),
     /// The variables set on a process.
     ProcessVariables(Map<String, Value>),
     /// TaskDetails.
@@ -28,6 +28,64 @@ pub enum ResourceOp {
     Exposed { services: bool },
     /// `serviceModel/{id}`.
     ServiceModel(String),
+}
+
+/// What a ProcessDetails answer shows: its parts, and which of the instance's tasks
+/// (`taskOffset`, `taskLimit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessShape {
+    pub parts: Parts,
+    pub task_offset: usize,
+    pub task_limit: Option<usize>,
+}
+
+/// The process resource's `parts`: `|`-separated names; `none` (or `header` alone) shows the
+/// header, anything else the variables and tasks too.
+fn process_shape(p: &[(String, String)]) -> Result<ProcessShape, CoreError> {
+    const NAMES: [&str; 11] = [
+        "header",
+        "summary",
+        "data",
+        "dataModel",
+        "diagram",
+        "executionTree",
+        "actions",
+        "relationships",
+        "excludeDocs",
+        "all",
+        "none",
+    ];
+    let text = param(p, "parts").unwrap_or("all");
+    let names: Vec<&str> = text.split('|').map(str::trim).collect();
+    if let Some(bad) = names.iter().find(|n| !NAMES.contains(n)) {
+        return Err(invalid(
+            "CWTBG0012E",
+            format!("The value '{bad}' of the parameter 'parts' is not valid."),
+        ));
+    }
+    let parts = if names.iter().all(|n| *n == "none" || *n == "header") {
+        Parts::None
+    } else {
+        Parts::All
+    };
+    let number = |name: &str| -> Result<Option<i64>, CoreError> {
+        param(p, name)
+            .map(|v| {
+                v.trim().parse::<i64>().map_err(|_| {
+                    invalid(
+                        "CWTBG0012E",
+                        format!("The value '{v}' of the parameter '{name}' is not a number."),
+                    )
+                })
+            })
+            .transpose()
+    };
+    Ok(ProcessShape {
+        parts,
+        task_offset: number("taskOffset")?.unwrap_or(0).max(0) as usize,
+        // Zero or negative: no limit, as IBM documents it.
+        task_limit: number("taskLimit")?.filter(|n| *n > 0).map(|n| n as usize),
+    })
 }
 
 /// A BPD id: `25.<key>` names a definition by key; any other value is a declared `ibm-bpm`
@@ -252,7 +310,7 @@ pub fn parse_process(
     user: Option<String>,
 ) -> Result<(ResourceOp, Command), CoreError> {
     let writes = *m == Method::POST || *m == Method::PUT;
-    let parts = crate::parts(p)?;
+    let parts = process_shape(p)?;
     match segments {
         ["process"] if *m == Method::POST => {
             match param(p, "action") {
@@ -432,7 +490,11 @@ pub fn parse_task(
             };
             let single = fields.len() == 1 && param(p, "field").is_some();
             Ok((
-                OpKind::GetData { fields, single },
+                OpKind::GetData {
+                    fields,
+                    single,
+                    fail_fast: crate::fail_fast(p)?,
+                },
                 Command::GetTaskVariables {
                     id,
                     scope: Some(VariableScope::Global),
@@ -600,7 +662,8 @@ fn states(s: InstanceState) -> (&'static str, &'static str) {
 }
 
 /// ProcessDetails; `tasks` when known.
-pub fn process_details(view: &InstanceView, tasks: Option<&[Task]>, parts: Parts) -> Value {
+pub fn process_details(view: &InstanceView, tasks: Option<&[Task]>, shape: ProcessShape) -> Value {
+    let parts = shape.parts;
     let i = &view.instance;
     let d = &view.definition;
     let (execution_state, state) = states(i.state);
@@ -647,10 +710,11 @@ pub fn process_details(view: &InstanceView, tasks: Option<&[Task]>, parts: Parts
     }
     m.insert("comments".into(), json!([]));
     if let Some(tasks) = tasks {
-        m.insert(
-            "tasks".into(),
-            Value::Array(tasks.iter().map(task_details).collect()),
-        );
+        let page = tasks
+            .iter()
+            .skip(shape.task_offset)
+            .take(shape.task_limit.unwrap_or(usize::MAX));
+        m.insert("tasks".into(), Value::Array(page.map(task_details).collect()));
     }
     Value::Object(m)
 }
