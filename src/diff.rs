@@ -72,11 +72,75 @@ pub struct ScenarioStep {
     pub business_key: Option<String>,
     #[serde(default)]
     pub variables: Map<String, Value>,
+    /// For `define`: the process to deploy.
+    #[serde(default)]
+    pub definition: Option<Definition>,
+}
+
+/// A process for `define`: a start, the user tasks in order, an end. Each dialect deploys it in
+/// its own format (Flowable: BPMN 2.0 XML; Astro Zero: a BP metadata design).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Definition {
+    pub key: String,
+    pub name: String,
+    pub tasks: Vec<String>,
+}
+
+impl Definition {
+    fn task_id(i: usize) -> String {
+        format!("task{}", i + 1)
+    }
+
+    /// BPMN 2.0 XML, as any Flowable deploys it.
+    pub fn bpmn(&self) -> String {
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('"', "&quot;")
+        };
+        let mut nodes = vec![("start".to_owned(), "<startEvent id=\"start\"/>".to_owned())];
+        for (i, t) in self.tasks.iter().enumerate() {
+            let id = Self::task_id(i);
+            nodes.push((id.clone(), format!("<userTask id=\"{id}\" name=\"{}\"/>", esc(t))));
+        }
+        nodes.push(("end".to_owned(), "<endEvent id=\"end\"/>".to_owned()));
+        let mut body: String = nodes.iter().map(|(_, n)| n.as_str()).collect();
+        for (i, w) in nodes.windows(2).enumerate() {
+            body.push_str(&format!(
+                "<sequenceFlow id=\"flow{}\" sourceRef=\"{}\" targetRef=\"{}\"/>",
+                i + 1,
+                w[0].0,
+                w[1].0
+            ));
+        }
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><definitions xmlns=\"http://www.omg.org/spec/BPMN/20100524/MODEL\" targetNamespace=\"http://bpm-compat/diff\"><process id=\"{}\" name=\"{}\" isExecutable=\"true\">{body}</process></definitions>",
+            esc(&self.key),
+            esc(&self.name)
+        )
+    }
+
+    /// An Astro Zero BP design.
+    pub fn astro_design(&self) -> Value {
+        let ids: Vec<String> = (0..self.tasks.len()).map(Self::task_id).collect();
+        let tasks: Vec<Value> = self
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, label)| json!({"name": ids[i], "label": label, "connector": ids.get(i + 1).cloned().unwrap_or_default()}))
+            .collect();
+        json!({"name": self.key, "label": self.name,
+               "startEvents": [{"name": "start", "connector": ids.first().cloned().unwrap_or_default()}],
+               "userTasks": tasks})
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Operation {
+    /// Deploys the step's `definition`.
+    Define,
     Start,
     Read,
     SetVariables,
@@ -405,6 +469,30 @@ async fn flowable_step(
     let id = run.id.clone().unwrap_or_default();
     let pi = format!("{FLOWABLE}/runtime/process-instances/{id}");
     let a = match step.op {
+        Operation::Define => {
+            let Some(d) = &step.definition else {
+                return Err("a define step needs a definition".into());
+            };
+            let boundary = "bpm-compat-diff-boundary";
+            let body = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}.bpmn20.xml\"\r\nContent-Type: text/xml\r\n\r\n{}\r\n--{boundary}--\r\n",
+                d.key,
+                d.bpmn()
+            );
+            http.send(
+                "POST",
+                &format!("{FLOWABLE}/repository/deployments"),
+                &[
+                    http.auth(),
+                    (
+                        "Content-Type",
+                        format!("multipart/form-data; boundary={boundary}"),
+                    ),
+                ],
+                Some(body),
+            )
+            .await?
+        }
         Operation::Start => {
             let mut body =
                 json!({"processDefinitionKey": process, "variables": flowable_variables(&step.variables)});
@@ -578,6 +666,12 @@ async fn astro_step(
         async move { http.send(method, &url, &headers, Some(body.to_string())).await }
     };
     let a = match step.op {
+        Operation::Define => {
+            let Some(d) = &step.definition else {
+                return Err("a define step needs a definition".into());
+            };
+            send("POST", format!("{ASTRO}/metadata/definitions"), d.astro_design()).await?
+        }
         Operation::Start => {
             let mut vars = step.variables.clone();
             if let Some(bk) = &step.business_key {
@@ -685,7 +779,8 @@ async fn ibm_step(
         Operation::Suspend => post(format!("{IBM}/process/{id}?action=suspend")).await?,
         Operation::Activate => post(format!("{IBM}/process/{id}?action=resume")).await?,
         Operation::End => post(format!("{IBM}/process/{id}?action=terminate")).await?,
-        Operation::Query => return Ok(None),
+        // IBM BPM deploys process apps from its designer, not through wle/v1.
+        Operation::Query | Operation::Define => return Ok(None),
         Operation::CompleteTask => {
             let details = http.get(&format!("{IBM}/process/{id}")).await?;
             let open = details.body["data"]["tasks"]
