@@ -51,6 +51,114 @@ async fn oversized_bodies_get_the_dialect_error_and_write_nothing() {
     );
     let list = send("GET", &url, None, "", Some(ADMIN)).await.json();
     assert_eq!(list["total"], 0, "nothing was started: {list}");
+
+    // The same cap in the other dialects' envelopes.
+    let invoke = format!("{}/createProcessMetadata", server.webmethods);
+    let big = format!(r#"{{"processKey":"P","processLabel":"{}"}}"#, "x".repeat(200));
+    let reply = send("POST", &invoke, Some("application/json"), big, Some(ADMIN)).await;
+    assert_eq!(reply.status, 413);
+    assert_eq!(
+        reply.json()["$errorType"],
+        "com.wm.app.b2b.server.ServiceException",
+        "Integration Server's error output"
+    );
+    let ibm = format!("{}/rest/bpm/wle/v1/process", server.root);
+    let form = format!("action=start&bpdId=25.expenseApproval&params={}", "x".repeat(200));
+    let reply = send(
+        "POST",
+        &ibm,
+        Some("application/x-www-form-urlencoded"),
+        form,
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(reply.status, 413);
+    assert_eq!(
+        reply.json()["Data"]["errorNumber"],
+        "CWTBG0012E",
+        "IBM's error envelope"
+    );
+    let list = send("GET", &url, None, "", Some(ADMIN)).await.json();
+    assert_eq!(list["total"], 0, "still nothing was started: {list}");
+    server.stop().await;
+}
+
+/// Malformed and mistyped input gets each new dialect's own error envelope, and changes
+/// nothing.
+#[tokio::test]
+async fn bad_input_gets_the_dialect_envelope_and_writes_nothing() {
+    let server = TestServer::start(StoreKind::Memory).await;
+    let invoke = |service: &str| format!("{}/{service}", server.webmethods);
+    for (ct, body) in [
+        ("application/json", "{\"processKey\": "),
+        ("application/json", "[1, 2]"),
+        (
+            "text/xml",
+            "<IDataXMLCoder><record><value>x</record></IDataXMLCoder>",
+        ),
+        ("application/octet-stream", "\u{0}\u{1}"),
+    ] {
+        let reply = send(
+            "POST",
+            &invoke("createProcessMetadata"),
+            Some(ct),
+            body.to_owned(),
+            Some(ADMIN),
+        )
+        .await;
+        assert!(
+            reply.status == 500 || reply.status == 415,
+            "{ct}: {}",
+            reply.status
+        );
+        // In the request's representation: JSON, or IData XML for an XML request.
+        let text = String::from_utf8_lossy(&reply.body).into_owned();
+        if ct == "text/xml" {
+            assert!(
+                text.contains("<value name=\"$error\">cannot parse the XML document"),
+                "{text}"
+            );
+        } else {
+            assert!(reply.json()["$error"].is_string(), "{ct}: {text}");
+        }
+    }
+    let ibm = format!("{}/rest/bpm/wle/v1", server.root);
+    for (url, ct, body) in [
+        (
+            format!("{ibm}/process/1/variables"),
+            "application/json",
+            "{\"a\":",
+        ),
+        (
+            format!("{ibm}/process?action=start&bpdId=25.expenseApproval&params=%5B"),
+            "application/json",
+            "",
+        ),
+    ] {
+        let reply = send("PUT", &url, Some(ct), body.to_owned(), Some(ADMIN)).await;
+        let reply = if reply.status == 404 {
+            send("POST", &url, Some(ct), body.to_owned(), Some(ADMIN)).await
+        } else {
+            reply
+        };
+        assert_eq!(
+            reply.status,
+            400,
+            "{url}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(reply.json()["Data"]["errorNumber"], "CWTBG0536E");
+    }
+    let list = send(
+        "GET",
+        &format!("{}/runtime/process-instances", server.flowable),
+        None,
+        "",
+        Some(ADMIN),
+    )
+    .await
+    .json();
+    assert_eq!(list["total"], 0, "nothing was started: {list}");
     server.stop().await;
 }
 
