@@ -358,26 +358,7 @@ impl Op {
     }
 }
 
-/// Decodes `%XX` escapes of one path segment (`+` stays a plus in paths). Invalid escapes are
-/// kept as written; invalid UTF-8 is replaced.
-pub fn percent_decode(segment: &str) -> String {
-    let b = segment.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+pub use bpm_compat_model::percent_decode;
 
 /// The route of a path without looking at the method: the methods it accepts and the op
 /// each one maps to.

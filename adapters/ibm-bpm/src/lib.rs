@@ -45,9 +45,9 @@ pub mod resources;
 pub mod wire;
 
 use bpm_compat_model::{
-    ActivityKind, Adapter, AuthScheme, Command, CoreError, InstanceFilter, InstanceQuery, InstanceRef,
-    InstanceState, InstanceView, Outcome, RequestCtx, ResumeTarget, SetMode, SetVariables, SortOrder,
-    StartInstance, TaskId, Variable, VariableScope, VariableValue,
+    percent_decode, ActivityKind, Adapter, AuthScheme, Command, CoreError, InstanceFilter, InstanceQuery,
+    InstanceRef, InstanceState, InstanceView, Outcome, RequestCtx, ResumeTarget, SetMode, SetVariables,
+    SortOrder, StartInstance, TaskId, Variable, VariableScope, VariableValue,
 };
 use bytes::Bytes;
 use http::{header, Method, Request, Response};
@@ -685,24 +685,6 @@ fn data_result(map: Map<String, Value>, single: bool, shape: &Shape) -> Response
         &["resultMap"],
         shape,
     )
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Some(b) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A variable as the plain JSON IBM's symbol table shows; dates in ISO 8601 UTC seconds.

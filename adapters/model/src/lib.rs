@@ -30,7 +30,7 @@ pub mod task;
 pub mod time;
 pub mod variable;
 
-pub use adapter::{Adapter, AuthScheme, RequestCtx};
+pub use adapter::{percent_decode, Adapter, AuthScheme, RequestCtx};
 pub use command::*;
 pub use definition::*;
 pub use error::{Clash, CoreError, ErrorCode, Missing};
