@@ -13,9 +13,10 @@
 //! - Inputs: the query string, and a POST body: form-urlencoded, JSON
 //!   (`application/json`, an object) or IData XML (`text/xml`/`application/xml`,
 //!   `IDataXMLCoder`); other content types are refused (415).
-//! - Output: by `Accept` (`application/json`, or `text/xml`/`application/xml`), else by the
-//!   request's content type; JSON when neither says. The output is the whole pipeline: the
-//!   inputs and the service's outputs.
+//! - Output: by `Accept` (`application/json`, `text/xml`/`application/xml`, `text/html`), else
+//!   by the request's content handler: JSON for JSON, IData XML for XML, and the CGI handler's
+//!   HTML table for a form or a GET. The output is the whole pipeline: the inputs and the
+//!   service's outputs.
 //! - Basic authentication against the user directory (401 with a `Basic` challenge).
 //!
 //! # Outcomes
@@ -55,6 +56,8 @@ use services::{Service, FOLDER};
 pub enum Format {
     Json,
     Xml,
+    /// The HTML table Integration Server's CGI handler answers form and GET requests with.
+    Html,
 }
 
 /// One service call: the service, its input pipeline and the answer's format.
@@ -71,6 +74,7 @@ pub struct WebMethods;
 
 const JSON: &str = "application/json; charset=UTF-8";
 const XML: &str = "text/xml; charset=UTF-8";
+const HTML: &str = "text/html; charset=UTF-8";
 
 fn essence(v: &str) -> String {
     v.split(';')
@@ -88,21 +92,23 @@ fn is_xml(media: &str) -> bool {
     matches!(media, "text/xml" | "application/xml")
 }
 
-/// The answer's format: by `Accept`, then by the request's content type, else JSON.
+/// The answer's format: by `Accept`, then by the handler of the request's content type: JSON
+/// for JSON, IData XML for XML, and for a form or a GET the HTML table of the CGI handler.
 pub fn format(req: &Request<Bytes>) -> Format {
     if let Some(accept) = header_value(req, header::ACCEPT) {
         for media in accept.split(',').map(essence) {
-            if media == "application/json" {
-                return Format::Json;
-            }
-            if is_xml(&media) {
-                return Format::Xml;
+            match media.as_str() {
+                "application/json" => return Format::Json,
+                "text/html" => return Format::Html,
+                m if is_xml(m) => return Format::Xml,
+                _ => {}
             }
         }
     }
     match header_value(req, header::CONTENT_TYPE).map(essence) {
         Some(ct) if is_xml(&ct) => Format::Xml,
-        _ => Format::Json,
+        Some(ct) if ct == "application/json" => Format::Json,
+        _ => Format::Html,
     }
 }
 
@@ -217,6 +223,7 @@ fn respond(status: StatusCode, p: &Pipeline, format: Format) -> Response<Bytes> 
     let (bytes, ct) = match format {
         Format::Json => (serde_json::to_vec(p).unwrap_or_else(|_| b"{}".to_vec()), JSON),
         Format::Xml => (pipeline::to_idata_xml(p), XML),
+        Format::Html => (pipeline::to_html(p).into_bytes(), HTML),
     };
     let mut resp = Response::new(Bytes::from(bytes));
     *resp.status_mut() = status;

@@ -319,6 +319,51 @@ pub fn to_idata_xml(p: &Pipeline) -> Vec<u8> {
     w.into_inner()
 }
 
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn html_value(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => {}
+        Value::String(s) => out.push_str(&html_escape(s)),
+        Value::Object(m) => html_table(m, out),
+        Value::Array(items) => {
+            out.push_str("<TABLE bgcolor=#dddddd border=1>");
+            for item in items {
+                out.push_str("<TR><TD>");
+                html_value(item, out);
+                out.push_str("</TD></TR>");
+            }
+            out.push_str("</TABLE>");
+        }
+        other => out.push_str(&html_escape(&other.to_string())),
+    }
+}
+
+fn html_table(m: &Pipeline, out: &mut String) {
+    out.push_str("<TABLE bgcolor=#dddddd border=1>\n");
+    for (k, v) in m {
+        out.push_str(&format!(
+            "<TR>\n<TD valign=top><B>{}</B></TD>\n<TD>",
+            html_escape(k)
+        ));
+        html_value(v, out);
+        out.push_str("</TD>\n</TR>\n");
+    }
+    out.push_str("</TABLE>\n");
+}
+
+/// A pipeline as the HTML page Integration Server's CGI handler answers: one table, a row per
+/// name, documents as nested tables.
+pub fn to_html(p: &Pipeline) -> String {
+    let mut out =
+        String::from("<HTML><HEAD><TITLE>IntegrationServer</TITLE></HEAD>\n<BODY bgcolor=#dddddd>\n");
+    html_table(p, &mut out);
+    out.push_str("</BODY></HTML>\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,6 +428,23 @@ mod tests {
             "</record>".repeat(100)
         );
         assert!(from_idata_xml(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn html_tables_name_every_field() {
+        let p = json!({"processKey": "P<1>", "doc": {"a": "b"}, "n": 2});
+        let Value::Object(p) = p else { unreachable!() };
+        let html = to_html(&p);
+        assert!(
+            html.starts_with("<HTML><HEAD><TITLE>IntegrationServer</TITLE></HEAD>\n<BODY bgcolor=#dddddd>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<TD valign=top><B>processKey</B></TD>\n<TD>P&lt;1&gt;</TD>"),
+            "{html}"
+        );
+        assert!(html.contains("<B>doc</B></TD>\n<TD><TABLE bgcolor=#dddddd border=1>\n<TR>\n<TD valign=top><B>a</B></TD>\n<TD>b</TD>"), "{html}");
+        assert!(html.contains("<B>n</B></TD>\n<TD>2</TD>"), "{html}");
     }
 
     #[test]
