@@ -71,6 +71,10 @@ pub struct ServeConfig {
     #[arg(long, env = "BPM_COMPAT_IBM_BPM_MOUNT", default_value = "/rest/bpm/wle/v1")]
     pub ibm_bpm_mount: String,
 
+    /// Where Informatica P360's REST API is mounted (`rest/V2.0/…`, `rest/V1.0/…` below it).
+    #[arg(long, env = "BPM_COMPAT_P360_MOUNT", default_value = "/rest")]
+    pub p360_mount: String,
+
     /// Where Integration Server's invoke directive is mounted (webMethods'
     /// `/invoke/<folder>/<service>`).
     #[arg(long, env = "BPM_COMPAT_WEBMETHODS_MOUNT", default_value = "/invoke")]
@@ -111,6 +115,7 @@ impl Default for ServeConfig {
             astro_zero_auth_mount: "/baas/auth/v1.0".into(),
             webmethods_mount: "/invoke".into(),
             ibm_bpm_mount: "/rest/bpm/wle/v1".into(),
+            p360_mount: "/rest".into(),
             max_body: 10 * 1024 * 1024,
             shutdown_grace: 10,
         }
@@ -168,6 +173,8 @@ impl ServeConfig {
             ),
             Mount::new(&self.webmethods_mount, bpm_compat_webmethods::WebMethods),
             Mount::new(&self.ibm_bpm_mount, bpm_compat_ibm_bpm::IbmBpm),
+            // After IBM BPM: mounts are tried in order, and `/rest` is a prefix of IBM's.
+            Mount::new(&self.p360_mount, bpm_compat_p360::P360),
         ];
         Ok(App::new(engine, mounts, users, self.max_body))
     }

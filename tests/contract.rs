@@ -105,3 +105,13 @@ async fn ibm_bpm_fixtures_pass_on_memory() {
 async fn ibm_bpm_fixtures_pass_on_redis() {
     ibm_bpm_fixtures_pass(StoreKind::Redis).await;
 }
+
+#[tokio::test]
+async fn p360_fixtures_pass_on_memory() {
+    basic_auth_fixtures_pass(StoreKind::Memory, "p360", "/rest", 1).await;
+}
+
+#[tokio::test]
+async fn p360_fixtures_pass_on_redis() {
+    basic_auth_fixtures_pass(StoreKind::Redis, "p360", "/rest", 1).await;
+}

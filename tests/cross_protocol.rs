@@ -713,6 +713,78 @@ async fn ibm_services_share_instances(store: StoreKind) {
     server.stop().await;
 }
 
+/// A workflow P360 stores is a definition Flowable starts (its statuses user tasks for the
+/// workflow task's user group), and P360 ends the instance.
+async fn p360_workflows_are_definitions(store: StoreKind) {
+    let server = TestServer::start(store).await;
+    let flowable = server.flowable.clone();
+    let xml = "<workflow><identifier>ArticleReview</identifier><label>Article review</label><version>2.1</version>\
+        <status><status>toReview</status><workflowTask><userGroup>Editors</userGroup></workflowTask></status>\
+        <status><status>toPublish</status><workflowTask><userGroup>Publishers</userGroup></workflowTask></status></workflow>";
+    let stored = common::send(
+        "POST",
+        &format!("{}/rest/V2.0/manage/workflow", server.root),
+        Some("application/xml"),
+        xml,
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(stored.status, 200, "{}", String::from_utf8_lossy(&stored.body));
+    assert!(String::from_utf8_lossy(&stored.body).contains("<createdCounter>1</createdCounter>"));
+    let defs = get(&format!(
+        "{flowable}/repository/process-definitions?key=ArticleReview"
+    ))
+    .await
+    .json();
+    assert_eq!(
+        (defs["total"].clone(), defs["data"][0]["name"].clone()),
+        (json!(1), json!("Article review"))
+    );
+    let started = json(
+        "POST",
+        &format!("{flowable}/runtime/process-instances"),
+        json!({"processDefinitionKey": "ArticleReview"}),
+    )
+    .await
+    .json();
+    assert_eq!(started["activityId"], "toReview");
+    let id = started["id"].as_str().expect("id").to_owned();
+    let tasks = get(&format!(
+        "{flowable}/runtime/tasks?candidateGroup=Editors&processInstanceId={id}"
+    ))
+    .await
+    .json();
+    assert_eq!(
+        (tasks["total"].clone(), tasks["data"][0]["name"].clone()),
+        (json!(1), json!("toReview")),
+        "{tasks}"
+    );
+    let ended = common::send(
+        "DELETE",
+        &format!("{}/rest/V2.0/manage/workflow/process?processId={id}", server.root),
+        None,
+        String::new(),
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!((ended.status, ended.body.len()), (204, 0));
+    let history = get(&format!("{flowable}/history/historic-process-instances/{id}"))
+        .await
+        .json();
+    assert_eq!(history["deleteReason"], "P360 workflow ended", "{history}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn p360_workflows_are_definitions_on_memory() {
+    p360_workflows_are_definitions(StoreKind::Memory).await;
+}
+
+#[tokio::test]
+async fn p360_workflows_are_definitions_on_redis() {
+    p360_workflows_are_definitions(StoreKind::Redis).await;
+}
+
 #[tokio::test]
 async fn ibm_services_share_instances_on_memory() {
     ibm_services_share_instances(StoreKind::Memory).await;

@@ -299,7 +299,13 @@ impl Engine {
                 self.trigger(instance, &key, variables, transient_variables, ctx)
                     .await?
             }
-            Command::Deploy(d) => Outcome::Deployment(self.deploy(d, false, ctx.now).await?.deployment),
+            Command::Deploy(d) => {
+                let deployed = self.deploy(d, false, ctx.now).await?;
+                Outcome::Deployed {
+                    deployment: deployed.deployment,
+                    definitions: deployed.definitions,
+                }
+            }
             Command::GetDeployment(id) => Outcome::Deployment(self.deployment(&id)?),
             Command::ListDeployments(q) => Outcome::Deployments(self.list_deployments(&q)),
             Command::DeleteDeployment(id) => {

@@ -234,7 +234,7 @@ pub fn render(op: Op, result: Result<Outcome, CoreError>, ctx: &RequestCtx) -> R
             None => Err(no_such_definition(&ctx.path)),
         },
         // A design is deployed alone, so its definition is the first of the deployment.
-        (OpKind::SaveDefinition, Outcome::Deployment(d)) => {
+        (OpKind::SaveDefinition, Outcome::Deployed { deployment: d, .. }) => {
             Ok(success(&op, Some(ids::definition_id(&d.id, 0))))
         }
         (OpKind::DeleteDefinition, Outcome::Done) => Ok(success(&op, Some("1"))),

@@ -528,7 +528,7 @@ fn render_ok(op: Op, outcome: Outcome, ctx: &RequestCtx) -> Result<Response<Byte
                 .collect();
             list_response(data, page.total, page.start, shape)
         }
-        (Op::Deploy, Outcome::Deployment(d)) => {
+        (Op::Deploy, Outcome::Deployed { deployment: d, .. }) => {
             json_response(StatusCode::CREATED, &repository::deployment_response(&d, base))
         }
         (Op::GetDeployment { .. }, Outcome::Deployment(d)) => {

@@ -22,6 +22,12 @@ pub enum Outcome {
     Task(TaskView),
     Tasks(Page<TaskView>),
     Deployment(Deployment),
+    /// A deployment just written, with the definitions it made (their versions tell new keys
+    /// from new versions of known ones).
+    Deployed {
+        deployment: Deployment,
+        definitions: Vec<ProcessDefinition>,
+    },
     Deployments(Page<Deployment>),
     Definition(Arc<ProcessDefinition>),
     Definitions(Page<Arc<ProcessDefinition>>),

@@ -1,0 +1,539 @@
+//! The Informatica Product 360 Service API dialect (seed 002; fixtures/p360/README.md), HTTP
+//! binding: the `rest/V2.0/…` (and `rest/V1.0/…`) paths the Service API Queue addresses with its
+//! `P360Url` header. XML by default, JSON with `Content-Type`/`Accept: application/json`.
+//!
+//! # Served (first slice of issue 6)
+//! | Method & path (below `/rest/`) | Command | Answer |
+//! |---|---|---|
+//! | `POST V2.0/manage/workflow` (`<workflow>`, `<workflows>` of them, or JSON) | one deployment of every valid workflow | `resultSummary` |
+//! | `DELETE V2.0/manage/workflow/process?processId=…` | ends the instance | no body (204) |
+//!
+//! # Mapping
+//! A workflow is a core definition: key = `identifier`, name = `label`, version label =
+//! `version`; each status is a user task (id and name = the status, candidate group = the
+//! workflow task's `userGroup`), in document order between a start and an end event. A
+//! workflow whose key is new counts as created, one that adds a version as updated; one that
+//! cannot be read (no identifier, no or unnamed statuses) as failed, and the others are stored
+//! all the same. `processId` is the core instance id (P360's process ids are the BPM's).
+//!
+//! Errors: `<errorObject><errorMessage>…</errorMessage></errorObject>` (JSON:
+//! `{"errorObject":{"errorMessage":…}}`) with the status codes of the seed: 400, 401, 404, 500.
+//!
+//! Not yet: status enter/leave, list read/write (items and catalogs), task creation, the
+//! scheduled jobs, and the ActiveMQ and Redis Streams transports.
+
+use bpm_compat_model::{
+    Adapter, AuthScheme, Command, CoreError, DeleteInstance, Deploy, InstanceId, Outcome, RequestCtx,
+    Resource,
+};
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use quick_xml::events::Event;
+use quick_xml::{Reader, XmlVersion};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpKind {
+    /// `manage/workflow`: how many workflows could not be read.
+    ManageWorkflow {
+        failed: u32,
+    },
+    EndProcess,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Op {
+    pub kind: OpKind,
+    pub json: bool,
+}
+
+/// The P360 dialect. Needs no configuration.
+#[derive(Debug, Clone, Default)]
+pub struct P360;
+
+/// One workflow definition as P360 reads it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Workflow {
+    pub identifier: String,
+    pub label: Option<String>,
+    pub version: Option<String>,
+    /// Status name and the user group of its workflow task.
+    pub statuses: Vec<(String, Option<String>)>,
+}
+
+impl Workflow {
+    fn valid(&self) -> bool {
+        !self.identifier.trim().is_empty()
+            && !self.statuses.is_empty()
+            && self.statuses.iter().all(|(s, _)| !s.trim().is_empty())
+    }
+
+    /// The workflow in the core's declarative definition format.
+    pub fn to_declarative(&self) -> Value {
+        let mut steps = vec![json!({"id": "start", "type": "startEvent"})];
+        for (status, group) in &self.statuses {
+            let mut step = json!({"id": status, "type": "userTask", "name": status});
+            if let Some(g) = group.as_ref().filter(|g| !g.is_empty()) {
+                step["candidateGroups"] = json!([g]);
+            }
+            steps.push(step);
+        }
+        steps.push(json!({"id": "end", "type": "endEvent"}));
+        let mut d = json!({"key": self.identifier, "steps": steps});
+        if let Some(l) = self.label.as_ref().filter(|l| !l.is_empty()) {
+            d["name"] = json!(l);
+        }
+        if let Some(v) = self.version.as_ref().filter(|v| !v.is_empty()) {
+            d["versionLabel"] = json!(v);
+        }
+        d
+    }
+}
+
+/// `<workflow>` documents (alone or in any wrapper) by element path.
+pub fn workflows_from_xml(body: &[u8]) -> Result<Vec<Workflow>, String> {
+    let mut reader = Reader::from_reader(body);
+    let mut buf = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut out: Vec<Workflow> = Vec::new();
+    let mut current: Option<Workflow> = None;
+    let mut status: Option<(String, Option<String>)> = None;
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| format!("The XML document cannot be read: {e}"))?;
+        match event {
+            Event::Start(e) => {
+                let name = e.local_name().as_ref().to_owned();
+                if path.len() > 32 {
+                    return Err("The XML document nests too deep".into());
+                }
+                match name.as_str() {
+                    "workflow" => current = Some(Workflow::default()),
+                    // A status element in a workflow holds a status element (its name).
+                    "status" if path.last().map(String::as_str) == Some("workflow") => {
+                        status = Some((String::new(), None))
+                    }
+                    _ => {}
+                }
+                path.push(name);
+                text.clear();
+            }
+            Event::Text(t) => text.push_str(&t.xml_content(XmlVersion::Implicit1_0)),
+            Event::CData(t) => text.push_str(&t.into_inner()),
+            Event::GeneralRef(r) => {
+                if let Ok(Some(c)) = r.resolve_char_ref() {
+                    text.push(c);
+                } else if let Some(s) =
+                    quick_xml::escape::resolve_predefined_entity(&r.xml_content(XmlVersion::Implicit1_0))
+                {
+                    text.push_str(s);
+                }
+            }
+            Event::End(_) => {
+                let name = path.pop().unwrap_or_default();
+                let parent = path.last().map(String::as_str);
+                let value = text.trim().to_owned();
+                match (parent, name.as_str()) {
+                    (Some("workflow"), "identifier") => {
+                        if let Some(w) = current.as_mut() {
+                            w.identifier = value;
+                        }
+                    }
+                    (Some("workflow"), "label") => {
+                        if let Some(w) = current.as_mut() {
+                            w.label = Some(value);
+                        }
+                    }
+                    (Some("workflow"), "version") => {
+                        if let Some(w) = current.as_mut() {
+                            w.version = Some(value);
+                        }
+                    }
+                    (Some("status"), "status") => {
+                        if let Some(s) = status.as_mut() {
+                            s.0 = value;
+                        }
+                    }
+                    (Some("workflowTask"), "userGroup") => {
+                        if let Some(s) = status.as_mut() {
+                            s.1 = Some(value);
+                        }
+                    }
+                    (Some("workflow"), "status") => {
+                        if let (Some(w), Some(s)) = (current.as_mut(), status.take()) {
+                            w.statuses.push(s);
+                        }
+                    }
+                    (_, "workflow") => {
+                        if let Some(w) = current.take() {
+                            out.push(w);
+                        }
+                    }
+                    _ => {}
+                }
+                text.clear();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if !path.is_empty() {
+        return Err("The XML document ends inside an element".into());
+    }
+    Ok(out)
+}
+
+/// The REST Workflow API's JSON model (a flattened task container, per P360's own JSON).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonWorkflow {
+    #[serde(default)]
+    identifier: Option<String>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    version: Option<Value>,
+    #[serde(default)]
+    status: Vec<JsonStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonStatus {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    workflow_task: Option<JsonTask>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonTask {
+    #[serde(default)]
+    user_group: Option<String>,
+}
+
+pub fn workflows_from_json(body: &[u8]) -> Result<Vec<Workflow>, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("The JSON document cannot be read: {e}"))?;
+    let items = match value {
+        Value::Array(a) => a,
+        other => vec![other],
+    };
+    items
+        .into_iter()
+        .map(|v| {
+            let w: JsonWorkflow = serde_json::from_value(v).map_err(|e| format!("Not a workflow: {e}"))?;
+            Ok(Workflow {
+                identifier: w.identifier.unwrap_or_default(),
+                label: w.label,
+                version: w.version.map(|v| match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                }),
+                statuses: w
+                    .status
+                    .into_iter()
+                    .map(|s| {
+                        (
+                            s.status.unwrap_or_default(),
+                            s.workflow_task.and_then(|t| t.user_group),
+                        )
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+fn media(req: &Request<Bytes>, name: header::HeaderName) -> String {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+/// JSON when the client sends or asks for it; XML otherwise.
+fn wants_json(req: &Request<Bytes>) -> bool {
+    let accept = media(req, header::ACCEPT);
+    accept == "application/json"
+        || ((accept.is_empty() || accept == "*/*") && media(req, header::CONTENT_TYPE) == "application/json")
+}
+
+impl Adapter for P360 {
+    type Op = Op;
+
+    fn name(&self) -> &'static str {
+        "p360"
+    }
+
+    fn auth_scheme(&self) -> AuthScheme {
+        AuthScheme::Basic
+    }
+
+    fn op_name(&self, op: &Op) -> &'static str {
+        match op.kind {
+            OpKind::ManageWorkflow { .. } => "manage_workflow",
+            OpKind::EndProcess => "end_process",
+        }
+    }
+
+    fn parse(&self, req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Command), CoreError> {
+        let json = wants_json(req);
+        let path = ctx.path.split('?').next().unwrap_or_default();
+        let segments: Vec<&str> = path.split('/').collect();
+        let m = req.method();
+        match segments.as_slice() {
+            ["V2.0" | "V1.0", "manage", "workflow"] if m == Method::POST => {
+                let body_json = media(req, header::CONTENT_TYPE) == "application/json";
+                let ct = media(req, header::CONTENT_TYPE);
+                if !(ct.is_empty() || body_json || ct == "application/xml" || ct == "text/xml") {
+                    return Err(CoreError::UnsupportedMedia { content_type: ct });
+                }
+                let workflows = if body_json {
+                    workflows_from_json(req.body())
+                } else {
+                    workflows_from_xml(req.body())
+                }
+                .map_err(CoreError::invalid)?;
+                if workflows.is_empty() {
+                    return Err(CoreError::invalid("The request holds no workflow"));
+                }
+                let failed = workflows.iter().filter(|w| !w.valid()).count() as u32;
+                let mut resources = Vec::new();
+                for w in workflows.iter().filter(|w| w.valid()) {
+                    let bytes =
+                        serde_json::to_vec_pretty(&w.to_declarative()).map_err(|e| CoreError::Internal {
+                            message: format!("cannot write a definition: {e}"),
+                        })?;
+                    resources.push(Resource {
+                        name: format!("{}.process.json", w.identifier),
+                        bytes,
+                    });
+                }
+                let op = Op {
+                    kind: OpKind::ManageWorkflow { failed },
+                    json,
+                };
+                if resources.is_empty() {
+                    // Nothing to store: the summary counts the failures alone.
+                    return Ok((
+                        op,
+                        Command::Refuse {
+                            error: CoreError::invalid("No workflow of the request can be stored"),
+                            instance: None,
+                        },
+                    ));
+                }
+                Ok((
+                    op,
+                    Command::Deploy(Deploy {
+                        name: Some("P360 workflows".into()),
+                        key: None,
+                        category: None,
+                        tenant_id: String::new(),
+                        resources,
+                        replaces: None,
+                    }),
+                ))
+            }
+            ["V2.0" | "V1.0", "manage", "workflow", "process"] if m == Method::DELETE => {
+                let params: Vec<(String, String)> =
+                    serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default();
+                let Some(id) = params
+                    .iter()
+                    .find(|(k, _)| k == "processId")
+                    .map(|(_, v)| v.clone())
+                else {
+                    return Err(CoreError::invalid("processId is required"));
+                };
+                let id: u64 = id
+                    .parse()
+                    .map_err(|_| CoreError::NotFound(bpm_compat_model::Missing::InstanceText(id.clone())))?;
+                Ok((
+                    Op {
+                        kind: OpKind::EndProcess,
+                        json,
+                    },
+                    Command::DeleteInstance(DeleteInstance {
+                        id: InstanceId(id),
+                        reason: Some("P360 workflow ended".into()),
+                    }),
+                ))
+            }
+            _ => Err(CoreError::Unsupported {
+                operation: format!("{m} /rest/{path}"),
+            }),
+        }
+    }
+
+    fn render(&self, op: Op, result: Result<Outcome, CoreError>, _ctx: &RequestCtx) -> Response<Bytes> {
+        match (&op.kind, result) {
+            (OpKind::ManageWorkflow { failed }, Ok(Outcome::Deployed { definitions, .. })) => {
+                let created = definitions.iter().filter(|d| d.version == 1).count();
+                let updated = definitions.len() - created;
+                summary(created, updated, *failed as usize, op.json)
+            }
+            (OpKind::ManageWorkflow { failed }, Err(CoreError::Invalid { .. })) if *failed > 0 => {
+                summary(0, 0, *failed as usize, op.json)
+            }
+            (OpKind::EndProcess, Ok(_)) => {
+                let mut resp = Response::new(Bytes::new());
+                *resp.status_mut() = StatusCode::NO_CONTENT;
+                resp
+            }
+            (_, Err(e)) => error(&e, op.json),
+            (_, Ok(_)) => error(
+                &CoreError::Internal {
+                    message: "unexpected outcome".into(),
+                },
+                op.json,
+            ),
+        }
+    }
+
+    fn render_error(&self, err: CoreError, _ctx: &RequestCtx) -> Response<Bytes> {
+        error(&err, false)
+    }
+
+    fn parse_error(&self, err: CoreError, req: &Request<Bytes>, _ctx: &RequestCtx) -> Response<Bytes> {
+        error(&err, wants_json(req))
+    }
+}
+
+const XML_HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>";
+
+fn respond(status: StatusCode, body: String, json: bool) -> Response<Bytes> {
+    let mut resp = Response::new(Bytes::from(body));
+    *resp.status_mut() = status;
+    let ct = if json {
+        "application/json"
+    } else {
+        "application/xml"
+    };
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    resp
+}
+
+fn summary(created: usize, updated: usize, failed: usize, json: bool) -> Response<Bytes> {
+    if json {
+        let body = json!({"createdCounter": created, "updatedCounter": updated, "failedCounter": failed});
+        return respond(StatusCode::OK, body.to_string(), true);
+    }
+    respond(
+        StatusCode::OK,
+        format!(
+            "{XML_HEAD}<resultSummary><createdCounter>{created}</createdCounter><updatedCounter>{updated}</updatedCounter><failedCounter>{failed}</failedCounter></resultSummary>"
+        ),
+        false,
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// `errorObject` with the seed's status codes.
+pub fn error(err: &CoreError, json: bool) -> Response<Bytes> {
+    use bpm_compat_model::ErrorCode as C;
+    let status = match err.code() {
+        C::Unauthorized => StatusCode::UNAUTHORIZED,
+        C::NotFound | C::UnsupportedOperation => StatusCode::NOT_FOUND,
+        C::Internal | C::Unavailable | C::ProcessFailure => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let message = match err {
+        CoreError::Internal { .. } | CoreError::Unavailable { .. } => "Internal server error".to_owned(),
+        CoreError::Unauthorized => "Unauthorized".to_owned(),
+        other => other.to_string(),
+    };
+    let mut resp = if json {
+        respond(
+            status,
+            json!({"errorObject": {"errorMessage": message}}).to_string(),
+            true,
+        )
+    } else {
+        respond(
+            status,
+            format!(
+                "{XML_HEAD}<errorObject><errorMessage>{}</errorMessage></errorObject>",
+                escape(&message)
+            ),
+            false,
+        )
+    };
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"P360\""),
+        );
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = r#"<workflow><identifier>Workflow1</identifier><label>Workflow1</label><version>1.0</version>
+        <status><status>workflowStatus01</status><workflowTask><container><id>1</id><entityId>MASTER</entityId></container>
+        <entity>Article</entity><workflowCommunicationMode>QUEUE</workflowCommunicationMode>
+        <workflowServiceEndpoint>Workflow01FinishStatus01Service</workflowServiceEndpoint>
+        <workflowQueueId>P360_BPM</workflowQueueId><userGroup>Allmighty</userGroup></workflowTask></status>
+        <status><status>workflowStatus02</status><workflowTask><userGroup>Allmighty</userGroup></workflowTask></status></workflow>"#;
+
+    #[test]
+    fn the_seeds_workflow_reads_as_statuses_with_their_groups() {
+        let w = workflows_from_xml(SEED.as_bytes()).expect("reads");
+        assert_eq!(
+            w,
+            vec![Workflow {
+                identifier: "Workflow1".into(),
+                label: Some("Workflow1".into()),
+                version: Some("1.0".into()),
+                statuses: vec![
+                    ("workflowStatus01".into(), Some("Allmighty".into())),
+                    ("workflowStatus02".into(), Some("Allmighty".into())),
+                ],
+            }]
+        );
+        assert_eq!(
+            w[0].to_declarative(),
+            json!({"key": "Workflow1", "name": "Workflow1", "versionLabel": "1.0", "steps": [
+                {"id": "start", "type": "startEvent"},
+                {"id": "workflowStatus01", "type": "userTask", "name": "workflowStatus01", "candidateGroups": ["Allmighty"]},
+                {"id": "workflowStatus02", "type": "userTask", "name": "workflowStatus02", "candidateGroups": ["Allmighty"]},
+                {"id": "end", "type": "endEvent"}]})
+        );
+    }
+
+    #[test]
+    fn json_workflows_have_a_flat_container() {
+        let body = br#"{"identifier":"W2","version":1.5,"status":[{"status":"S1","displayOrder":1,
+            "workflowTask":{"container":"1","containerEntityId":"MasterCatalog","entity":"Article","userGroup":"Ops"}}]}"#;
+        let w = workflows_from_json(body).expect("reads");
+        assert_eq!(w[0].version.as_deref(), Some("1.5"));
+        assert_eq!(w[0].statuses, vec![("S1".into(), Some("Ops".into()))]);
+    }
+
+    #[test]
+    fn unreadable_workflows_are_told_apart() {
+        let w = workflows_from_xml(b"<workflows><workflow><label>no id</label><status><status>S</status></status></workflow></workflows>")
+            .expect("reads");
+        assert!(!w[0].valid());
+        assert!(workflows_from_xml(b"<workflow><identifier>x</identifier>").is_err());
+    }
+}
