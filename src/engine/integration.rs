@@ -253,6 +253,9 @@ impl Engine {
         Ok(i)
     }
 
+    /// Opens a logged instance. The id's uniqueness is checked, then the instance written: two
+    /// requests racing with one new id can both succeed (the store has no unique business-key
+    /// index); Integration Server's own database would refuse the second.
     pub(super) async fn log_instance(
         &self,
         r: LoggedInstance,
