@@ -743,6 +743,137 @@ mod tests {
     }
 
     #[test]
+    fn task_details_follow_the_task() {
+        let mut t = Task {
+            id: TaskId(31),
+            instance_id: InstanceId(7),
+            task_definition_key: "approve".into(),
+            name: Some("Approve".into()),
+            priority: 50,
+            create_time: Timestamp(1_303_928_554_000),
+            candidates: vec![Identity::Group("managers".into())],
+            ..Task::default()
+        };
+        let d = task_details(&t);
+        assert_eq!(
+            (
+                d["tkiid"].clone(),
+                d["state"].clone(),
+                d["status"].clone(),
+                d["priorityName"].clone()
+            ),
+            (
+                json!("31"),
+                json!("STATE_READY"),
+                json!("Received"),
+                json!("Normal")
+            )
+        );
+        assert_eq!(
+            (d["assignedTo"].clone(), d["assignedToType"].clone()),
+            (json!("managers"), json!("group"))
+        );
+        assert_eq!(d["activationTime"], "2011-04-27T18:22:34Z");
+        assert_eq!(d["containmentContextID"], "7");
+        t.assignee = Some("jdoe".into());
+        assert_eq!(task_details(&t)["state"], "STATE_CLAIMED");
+        t.end_time = Some(Timestamp(1_303_928_600_000));
+        let done = task_details(&t);
+        assert_eq!(
+            (done["state"].clone(), done["status"].clone()),
+            (json!("STATE_FINISHED"), json!("Closed"))
+        );
+        assert_eq!(done["completionTime"], "2011-04-27T18:23:20Z");
+    }
+
+    #[test]
+    fn process_details_page_their_tasks_and_honour_parts() {
+        let definition = ProcessDefinition {
+            id: "p:1:1".into(),
+            key: "p".into(),
+            name: Some("Purchase".into()),
+            version: 1,
+            aliases: vec![bpm_compat_model::Alias {
+                dialect: "ibm-bpm".into(),
+                name: "PUR@Purchase".into(),
+            }],
+            ..ProcessDefinition::default()
+        };
+        let instance = bpm_compat_model::NewInstance {
+            definition_id: "p:1:1".into(),
+            definition_key: "p".into(),
+            definition_version: 1,
+            tenant_id: String::new(),
+            name: None,
+            business_key: None,
+            state: InstanceState::Suspended,
+            activity_id: None,
+            tokens: Vec::new(),
+            start_activity_id: None,
+            end_activity_id: None,
+            start_time: Timestamp(0),
+            end_time: None,
+            start_user_id: None,
+            origin: None,
+            variables: bpm_compat_model::Variables::new(),
+            identity_links: Vec::new(),
+            tasks: Vec::new(),
+            activities: Vec::new(),
+        }
+        .with_id(InstanceId(9));
+        let view = InstanceView {
+            definition: std::sync::Arc::new(definition),
+            instance,
+        };
+        let tasks: Vec<Task> = (1..=3)
+            .map(|n| Task {
+                id: TaskId(n),
+                ..Task::default()
+            })
+            .collect();
+        let all = ProcessShape {
+            parts: Parts::All,
+            task_offset: 1,
+            task_limit: Some(1),
+        };
+        let d = process_details(&view, Some(&tasks), all);
+        assert_eq!(
+            (
+                d["piid"].clone(),
+                d["executionState"].clone(),
+                d["state"].clone(),
+                d["processAppAcronym"].clone()
+            ),
+            (
+                json!("9"),
+                json!("Suspended"),
+                json!("STATE_SUSPENDED"),
+                json!("PUR")
+            )
+        );
+        assert_eq!(d["name"], "Purchase (9)");
+        let ids: Vec<&Value> = d["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .map(|t| &t["tkiid"])
+            .collect();
+        assert_eq!(ids, vec![&json!("2")], "taskOffset 1, taskLimit 1");
+        let header = process_details(
+            &view,
+            Some(&tasks),
+            ProcessShape {
+                parts: Parts::None,
+                ..all
+            },
+        );
+        assert!(
+            header.get("variables").is_none() && header.get("tasks").is_none(),
+            "{header}"
+        );
+    }
+
+    #[test]
     fn priorities_map_both_ways() {
         assert_eq!(priority(50), (30, "Normal"), "the core's default is IBM's Normal");
         for name in ["Highest", "High", "Normal", "Low", "Lowest"] {

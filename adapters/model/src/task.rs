@@ -50,7 +50,7 @@ pub const CANDIDATE_LINK: &str = "candidate";
 pub const DEFAULT_PRIORITY: i32 = 50;
 
 /// A user task of an instance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Task {
     /// Assigned by the store when the task is first written; ignored on a new task.
     pub id: TaskId,
