@@ -714,7 +714,8 @@ async fn ibm_services_share_instances(store: StoreKind) {
 }
 
 /// A workflow P360 stores is a definition Flowable starts (its statuses user tasks for the
-/// workflow task's user group), and P360 ends the instance.
+/// workflow task's user group); an item entering one of its statuses in that process shows on
+/// the instance as its business status; P360 ends the instance.
 async fn p360_workflows_are_definitions(store: StoreKind) {
     let server = TestServer::start(store).await;
     let flowable = server.flowable.clone();
@@ -759,6 +760,36 @@ async fn p360_workflows_are_definitions(store: StoreKind) {
         (json!(1), json!("toReview")),
         "{tasks}"
     );
+    // An item entering a status of the workflow in that process shows on the instance.
+    let rest = format!("{}/rest/V2.0", server.root);
+    let item = "<entityItemTable><entityIdentifier>Article</entityIdentifier><rows><row><object><id>7@1</id>\
+        <entityId>1000</entityId></object></row></rows></entityItemTable>";
+    let written = common::send(
+        "POST",
+        &format!("{rest}/list/Article"),
+        Some("application/xml"),
+        item,
+        Some(ADMIN),
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&written.body).contains("<createdObjects>1</createdObjects>"));
+    let enter = format!(
+        "<enterWorkflowStatus><processId>{id}</processId><workflowId>ArticleReview</workflowId>\
+         <status>toPublish</status><entity>Article</entity><itemId>7@1</itemId></enterWorkflowStatus>"
+    );
+    let entered = common::send(
+        "POST",
+        &format!("{rest}/manage/workflow/status/enter"),
+        Some("application/xml"),
+        enter,
+        Some(ADMIN),
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&entered.body).contains("<successful>true</successful>"));
+    let seen = get(&format!("{flowable}/runtime/process-instances/{id}"))
+        .await
+        .json();
+    assert_eq!(seen["businessStatus"], "toPublish", "{seen}");
     let ended = common::send(
         "DELETE",
         &format!("{}/rest/V2.0/manage/workflow/process?processId={id}", server.root),

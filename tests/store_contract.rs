@@ -19,10 +19,10 @@ use bpm_compat::store::{
 };
 use bpm_compat_model::{
     Activity, ActivityKind, ActivityRecord, Blob, Claim, Clash, Comment, DelegationState, Deployment,
-    Identity, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState, Missing,
-    NewInstance, Page, ProcessDefinition, ProcessInstance, Resource, SetMode, SortOrder, StepLog, Task,
-    TaskFilter, TaskId, TaskQuery, TaskSort, TextMatch, Timestamp, UpdateInstance, Variable, VariableFilter,
-    VariableOp, VariableValue, Variables,
+    Identity, IdentityLink, InstanceFilter, InstanceId, InstanceQuery, InstanceSort, InstanceState, Item,
+    Missing, NewInstance, Page, ProcessDefinition, ProcessInstance, Resource, SetMode, SortOrder, StepLog,
+    Task, TaskFilter, TaskId, TaskQuery, TaskSort, TextMatch, Timestamp, UpdateInstance, Variable,
+    VariableFilter, VariableOp, VariableValue, Variables,
 };
 use futures_util::FutureExt;
 use serde_json::json;
@@ -76,6 +76,7 @@ macro_rules! store_tests {
 
 store_tests!(
     access_tokens_expire,
+    items_merge_their_values_and_list_by_catalog,
     comments_stay_on_ended_instances_in_order,
     activity_history_is_kept_in_order,
     deployments_version_definitions,
@@ -346,6 +347,65 @@ async fn access_tokens_expire(s: &dyn Store) {
     );
     assert_eq!(s.token_user("t-dead", Timestamp(now)).await, Ok(None), "expired");
     assert_eq!(s.token_user("t-none", Timestamp(now)).await, Ok(None));
+}
+
+async fn items_merge_their_values_and_list_by_catalog(s: &dyn Store) {
+    let item = |id: &str, entity: &str, values: &[(&str, &str)]| Item {
+        id: id.into(),
+        entity: entity.into(),
+        entity_id: Some("1000".into()),
+        label: None,
+        values: values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    };
+    let first = s
+        .write_items(&[
+            item("2@1", "Article", &[("Article.CurrentStatus", "01 New")]),
+            item("1@1", "Article", &[]),
+            item("1@2", "Article", &[]),
+            item("3@1", "Product2G", &[]),
+        ])
+        .await
+        .expect("writes");
+    assert_eq!(first, vec![true, true, true, true]);
+    let again = s
+        .write_items(&[
+            Item {
+                label: Some("Drill <18V>".into()),
+                ..item("2@1", "Article", &[("Article.Name", "Drill")])
+            },
+            item("4@1", "Article", &[]),
+        ])
+        .await
+        .expect("writes");
+    assert_eq!(
+        again,
+        vec![false, true],
+        "a known item is updated, a new one created"
+    );
+    let merged = s.get_item("2@1").await.expect("reads").expect("there");
+    assert_eq!(merged.label.as_deref(), Some("Drill <18V>"));
+    assert_eq!(
+        merged.values.into_iter().collect::<Vec<_>>(),
+        vec![
+            ("Article.CurrentStatus".to_owned(), "01 New".to_owned()),
+            ("Article.Name".to_owned(), "Drill".to_owned())
+        ],
+        "values merge"
+    );
+    assert_eq!(s.get_item("9@9").await, Ok(None));
+    let page = s.list_items("Article", "1", 1, 2).await.expect("lists");
+    assert_eq!(page.total, 3, "Articles of catalog 1");
+    let ids: Vec<&str> = page.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, vec!["2@1", "4@1"], "by id, from the second");
+    assert_eq!(s.list_items("Article", "2", 0, 10).await.expect("lists").total, 1);
+    assert_eq!(
+        s.list_items("Article", "1", 5, 10).await.expect("lists").items,
+        Vec::<Item>::new()
+    );
+    assert_eq!(s.write_items(&[]).await, Ok(Vec::new()));
 }
 
 async fn comments_stay_on_ended_instances_in_order(s: &dyn Store) {

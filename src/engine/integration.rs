@@ -27,7 +27,7 @@ const START: &str = "$start";
 
 impl Engine {
     /// The latest version of a definition (default tenant).
-    fn latest(&self, key: &str) -> Result<Arc<ProcessDefinition>, CoreError> {
+    pub(super) fn latest(&self, key: &str) -> Result<Arc<ProcessDefinition>, CoreError> {
         let selector = DefinitionSelector::Key {
             key: key.to_owned(),
             tenant_id: String::new(),
@@ -174,7 +174,11 @@ impl Engine {
 
     /// The newest instance a client's id names — its business key (within `key` when given),
     /// else, for an instance started without one elsewhere, its own id.
-    async fn by_client_id(&self, key: Option<&str>, id: &str) -> Result<Option<ProcessInstance>, CoreError> {
+    pub(super) async fn by_client_id(
+        &self,
+        key: Option<&str>,
+        id: &str,
+    ) -> Result<Option<ProcessInstance>, CoreError> {
         let query = InstanceQuery {
             filter: InstanceFilter {
                 definition_key: key.map(|k| TextMatch::Equals(k.to_owned())),
@@ -298,7 +302,7 @@ impl Engine {
     }
 
     /// One revision-guarded step on a logged instance, retried when another request moved it.
-    async fn log_commit(
+    pub(super) async fn log_commit(
         &self,
         r: &LoggedInstance,
         step: impl Fn(&ProcessInstance, u64) -> Result<Commit, CoreError>,

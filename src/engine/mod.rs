@@ -13,6 +13,7 @@
 
 pub mod expr;
 mod integration;
+mod items;
 mod repository;
 pub mod run;
 mod tasks;
@@ -373,6 +374,28 @@ impl Engine {
                         .await?,
                 )
             }
+            Command::WriteItems(items) => {
+                for item in &items {
+                    if item
+                        .id
+                        .split_once('@')
+                        .is_none_or(|(n, c)| n.is_empty() || c.is_empty())
+                    {
+                        return Err(CoreError::invalid(format!(
+                            "'{}' is not an item id (<item>@<catalog>)",
+                            item.id
+                        )));
+                    }
+                }
+                Outcome::ItemsWritten(store.write_items(&items).await?)
+            }
+            Command::ListItems {
+                entity,
+                catalog,
+                start,
+                size,
+            } => Outcome::Items(store.list_items(&entity, &catalog, start, size).await?),
+            Command::ChangeItemStatus(c) => Outcome::StatusChanged(self.change_item_status(c, ctx).await?),
             Command::GenerateId => Outcome::Id(random_id()),
             Command::Refuse { error, instance } => {
                 return Err(match instance {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use bpm_compat_model::{
     ActivityRecord, Clash, Comment, Deployment, IdentityLink, InstanceFilter, InstanceId, InstanceQuery,
-    InstanceSort, InstanceState, LexId, Missing, NewInstance, Page, ProcessDefinition, ProcessInstance,
+    InstanceSort, InstanceState, Item, LexId, Missing, NewInstance, Page, ProcessDefinition, ProcessInstance,
     SetMode, SortOrder, Task, TaskId, TaskQuery, TextMatch, Timestamp, UpdateInstance, Variable,
 };
 
@@ -63,6 +63,7 @@ struct State {
     /// than a map node).
     history: BTreeMap<InstanceId, Vec<ActivityRecord>>,
     comments: BTreeMap<InstanceId, Vec<Comment>>,
+    items: BTreeMap<String, Item>,
     /// Access tokens: user and expiry.
     tokens: HashMap<String, (String, Timestamp)>,
     repo: Repo,
@@ -380,6 +381,50 @@ impl Store for MemoryStore {
         };
         list.push(added.clone());
         Ok(added)
+    }
+
+    async fn write_items(&self, items: &[Item]) -> Result<Vec<bool>, StoreError> {
+        let mut state = self.lock();
+        Ok(items
+            .iter()
+            .map(|item| match state.items.get_mut(&item.id) {
+                Some(known) => {
+                    if item.label.is_some() {
+                        known.label = item.label.clone();
+                    }
+                    known.values.extend(item.values.clone());
+                    false
+                }
+                None => {
+                    state.items.insert(item.id.clone(), item.clone());
+                    true
+                }
+            })
+            .collect())
+    }
+
+    async fn get_item(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        Ok(self.lock().items.get(id).cloned())
+    }
+
+    async fn list_items(
+        &self,
+        entity: &str,
+        catalog: &str,
+        start: usize,
+        size: usize,
+    ) -> Result<Page<Item>, StoreError> {
+        let state = self.lock();
+        let matching: Vec<&Item> = state
+            .items
+            .values()
+            .filter(|i| i.entity == entity && i.catalog() == catalog)
+            .collect();
+        Ok(Page {
+            total: matching.len() as u64,
+            items: matching.into_iter().skip(start).take(size).cloned().collect(),
+            start,
+        })
     }
 
     async fn comments(&self, id: InstanceId) -> Result<Vec<Comment>, StoreError> {

@@ -23,7 +23,7 @@ pub mod redis;
 
 use async_trait::async_trait;
 use bpm_compat_model::{
-    ActivityRecord, Clash, Comment, Deployment, IdentityLink, InstanceId, InstanceQuery, InstanceState,
+    ActivityRecord, Clash, Comment, Deployment, IdentityLink, InstanceId, InstanceQuery, InstanceState, Item,
     Missing, NewInstance, Page, ProcessDefinition, ProcessInstance, Resource, SetMode, Task, TaskId,
     TaskQuery, Timestamp, UpdateInstance, Variable,
 };
@@ -203,6 +203,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// An instance's comments, oldest first.
     async fn comments(&self, id: InstanceId) -> Result<Vec<Comment>, StoreError>;
+
+    /// Writes items: a new one is stored, a known one gets the given label (when set) and
+    /// values merged into its own, in one atomic step; answers, per item, whether it was new.
+    async fn write_items(&self, items: &[Item]) -> Result<Vec<bool>, StoreError>;
+
+    async fn get_item(&self, id: &str) -> Result<Option<Item>, StoreError>;
+
+    /// One page of the items of an entity in a catalog, by id, and their number.
+    async fn list_items(
+        &self,
+        entity: &str,
+        catalog: &str,
+        start: usize,
+        size: usize,
+    ) -> Result<Page<Item>, StoreError>;
 
     /// Any task, open or ended.
     async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError>;

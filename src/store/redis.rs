@@ -116,9 +116,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bpm_compat_model::{
     ActivityRecord, Clash, Comment, DelegationState, Deployment, Identity, IdentityLink, InstanceFilter,
-    InstanceId, InstanceQuery, InstanceSort, InstanceState, Missing, NewInstance, Page, ProcessDefinition,
-    ProcessInstance, SetMode, SortOrder, StepLog, Task, TaskFilter, TaskId, TaskQuery, TextMatch, Timestamp,
-    UpdateInstance, Variable, VariableValue, Variables, DEFAULT_PRIORITY,
+    InstanceId, InstanceQuery, InstanceSort, InstanceState, Item, Missing, NewInstance, Page,
+    ProcessDefinition, ProcessInstance, SetMode, SortOrder, StepLog, Task, TaskFilter, TaskId, TaskQuery,
+    TextMatch, Timestamp, UpdateInstance, Variable, VariableValue, Variables, DEFAULT_PRIORITY,
 };
 use futures_util::future::try_join_all;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -157,6 +157,7 @@ struct Scripts {
     deploy: Script,
     undeploy: Script,
     comment: Script,
+    items: Script,
 }
 
 /// Built once: `Script::new` hashes the source, and EVALSHA sends only the hash.
@@ -175,6 +176,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
         gather: build(include_str!("lua/gather.lua")),
         commit: build(include_str!("lua/commit.lua")),
         comment: build(include_str!("lua/comment.lua")),
+        items: build(include_str!("lua/items.lua")),
         tasks: build(include_str!("lua/tasks.lua")),
         // The repository scripts touch no instance shard: no prelude.
         deploy: Script::new(include_str!("lua/deploy.lua")),
@@ -201,6 +203,9 @@ struct Inner {
     next_shard: AtomicU64,
     /// `<prefix>{repo}:`, the key base of deployments and definitions.
     repo: String,
+    /// `<prefix>{items}:`, the key base of items and their indexes (one slot: items are few
+    /// and written in batches that must be atomic).
+    items: String,
     /// Where deployment changes are announced (`<prefix>repository`).
     channel: String,
     /// Bumped when this node changes the repository and on every announcement (see
@@ -322,6 +327,7 @@ impl RedisStore {
                     .collect(),
                 next_shard: AtomicU64::new(0),
                 repo: format!("{prefix}{{repo}}:"),
+                items: format!("{prefix}{{items}}:"),
                 channel,
                 repository_version,
                 watcher,
@@ -833,6 +839,73 @@ impl Store for RedisStore {
             }),
             (code, _) => Err(failure(id, code, rest)),
         }
+    }
+
+    async fn write_items(&self, items: &[Item]) -> Result<Vec<bool>, StoreError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut inv = SCRIPTS.items.key(&self.inner.items);
+        inv.arg(items.len());
+        for item in items {
+            inv.arg(&item.id)
+                .arg(&item.entity)
+                .arg(item.catalog())
+                .arg(serde_json::to_vec(item).map_err(corrupt)?);
+        }
+        array(self.invoke(inv).await?)?
+            .into_iter()
+            .map(|v| match v {
+                Value::Int(n) => Ok(n == 1),
+                other => Err(corrupt(format!("write_items answered {other:?}"))),
+            })
+            .collect()
+    }
+
+    async fn get_item(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        let mut con = self.con();
+        let key = [self.inner.items.as_str(), "it:", id].concat();
+        let json: Option<Vec<u8>> = bounded(redis::cmd("GET").arg(key).query_async(&mut con)).await?;
+        json.map(|j| serde_json::from_slice(&j).map_err(corrupt))
+            .transpose()
+    }
+
+    async fn list_items(
+        &self,
+        entity: &str,
+        catalog: &str,
+        start: usize,
+        size: usize,
+    ) -> Result<Page<Item>, StoreError> {
+        let mut con = self.con();
+        let index = [self.inner.items.as_str(), "ix:", entity, ":", catalog].concat();
+        let total: u64 = bounded(redis::cmd("ZCARD").arg(&index).query_async(&mut con)).await?;
+        let ids: Vec<String> = if size == 0 || start as u64 >= total {
+            Vec::new()
+        } else {
+            let stop = start.saturating_add(size).saturating_sub(1);
+            bounded(
+                redis::cmd("ZRANGE")
+                    .arg(&index)
+                    .arg(start)
+                    .arg(stop)
+                    .query_async(&mut con),
+            )
+            .await?
+        };
+        let mut items = Vec::with_capacity(ids.len());
+        if !ids.is_empty() {
+            let keys: Vec<String> = ids
+                .iter()
+                .map(|id| [self.inner.items.as_str(), "it:", id].concat())
+                .collect();
+            let values: Vec<Option<Vec<u8>>> =
+                bounded(redis::cmd("MGET").arg(keys).query_async(&mut con)).await?;
+            for v in values.into_iter().flatten() {
+                items.push(serde_json::from_slice(&v).map_err(corrupt)?);
+            }
+        }
+        Ok(Page { items, total, start })
     }
 
     async fn comments(&self, id: InstanceId) -> Result<Vec<Comment>, StoreError> {

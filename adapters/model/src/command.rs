@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::CoreError;
-use crate::instance::{Comment, IdentityLink, InstanceId, InstanceState};
+use crate::instance::{Comment, IdentityLink, InstanceId, InstanceState, Item};
 use crate::query::InstanceQuery;
 use crate::repository::{DefinitionQuery, DeploymentQuery, Resource};
 use crate::task::{ActivityQuery, DelegationState, TaskId, TaskQuery, VariableScope};
@@ -129,6 +129,20 @@ pub enum Command {
         details: Option<String>,
         user: Option<String>,
     },
+    /// Writes items (new ones stored, known ones merged), all or none.
+    WriteItems(Vec<Item>),
+    /// A page of the items of an entity in a catalog.
+    ListItems {
+        entity: String,
+        catalog: String,
+        start: usize,
+        size: usize,
+    },
+    /// Moves an item into (`enter`) or out of a status of a workflow definition (P360's
+    /// workflow status): checks the item, the definition and the status, records the item's
+    /// status in the workflow, and shows an entered status on the named instance as its
+    /// business status.
+    ChangeItemStatus(ItemStatusChange),
     /// A new id, unique across nodes and restarts with overwhelming likelihood: 32 lowercase
     /// hexadecimal digits. Nothing is written.
     GenerateId,
@@ -229,6 +243,9 @@ impl Command {
             Command::AddComment(_) => "add_comment",
             Command::GetComments(_) => "get_comments",
             Command::LogError { .. } => "log_error",
+            Command::WriteItems(_) => "write_items",
+            Command::ListItems { .. } => "list_items",
+            Command::ChangeItemStatus(_) => "change_item_status",
             Command::GenerateId => "generate_id",
             Command::Refuse { .. } => "refuse",
             Command::DefineIntegration(_) => "define_integration",
@@ -311,6 +328,9 @@ impl Command {
             | Command::DeleteDefinition(_)
             | Command::LogError { .. }
             | Command::Resume { .. }
+            | Command::WriteItems(_)
+            | Command::ListItems { .. }
+            | Command::ChangeItemStatus(_)
             | Command::GenerateId
             | Command::Refuse { .. }
             | Command::DefineIntegration(_)
@@ -467,6 +487,18 @@ pub struct Deploy {
     /// definitions of its key (a dialect whose definitions are edited in place, Astro Zero's
     /// metadata API, updates this way; running instances keep the version they started on).
     pub replaces: Option<DefinitionRef>,
+}
+
+/// An item entering or leaving a workflow status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemStatusChange {
+    pub item: String,
+    /// The definition key.
+    pub workflow: String,
+    pub status: String,
+    /// The instance (process) the change belongs to, as the client names it.
+    pub process: Option<String>,
+    pub enter: bool,
 }
 
 /// What a resume moves on: an instance's (first) open task, or one task.

@@ -264,3 +264,27 @@ pub struct Comment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
 }
+
+/// A product-information item (P360's `1@1`: item 1 of catalog 1) with its column values.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Item {
+    /// `<item>@<catalog>`.
+    pub id: String,
+    /// The entity (`Article`, `Product2G`, …).
+    pub entity: String,
+    /// The entity's numeric id as the client gave it (`1000` for Article).
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Column values by column identifier (`Article.CurrentStatus`); a write merges them.
+    #[serde(default)]
+    pub values: std::collections::BTreeMap<String, String>,
+}
+
+impl Item {
+    /// The catalog part of the id (after `@`).
+    pub fn catalog(&self) -> &str {
+        self.id.split_once('@').map_or("", |(_, c)| c)
+    }
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::definition::ProcessDefinition;
-use crate::instance::{ActivityRecord, Comment, IdentityLink, InstanceId, ProcessInstance};
+use crate::instance::{ActivityRecord, Comment, IdentityLink, InstanceId, Item, ProcessInstance};
 use crate::query::Page;
 use crate::repository::{Deployment, Resource};
 use crate::task::{Task, VariableScope};
@@ -47,6 +47,11 @@ pub enum Outcome {
     ScopedVariables(Vec<(Variable, VariableScope)>),
     /// A generated id.
     Id(String),
+    /// Per item written, whether it was new.
+    ItemsWritten(Vec<bool>),
+    Items(Page<Item>),
+    /// What a status change found and did.
+    StatusChanged(StatusChange),
     /// An instance with its tasks, open and ended, oldest first.
     InstanceDetails {
         instance: InstanceView,
@@ -73,6 +78,17 @@ pub struct TaskView {
     pub process_variables: Option<Variables>,
     /// The task's own variables, when asked for.
     pub local_variables: Option<Variables>,
+}
+
+/// The checks of an item status change and its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatusChange {
+    pub item_found: bool,
+    pub workflow_found: bool,
+    pub status_found: bool,
+    /// For a leave: the item was in that status.
+    pub was_in_status: bool,
+    pub done: bool,
 }
 
 /// An activity record with what dialects show beside it: its instance, the definition (for

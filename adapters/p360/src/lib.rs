@@ -7,6 +7,9 @@
 //! |---|---|---|
 //! | `POST V2.0/manage/workflow` (`<workflow>`, `<workflows>` of them, or JSON) | one deployment of every valid workflow | `resultSummary` |
 //! | `DELETE V2.0/manage/workflow/process?processId=…` | ends the instance | no body (204) |
+//! | `POST V2.0/list/{entity}` (`entityItemTable`) | writes the items | `writeProtocol` |
+//! | `GET V2.0/list/{entity}/byCatalog?catalog=…[&startIndex&pageSize&fields]` | a page of items | `entityItemTable` |
+//! | `POST V2.0/manage/workflow/status/enter` / `…/leave` (`enterWorkflowStatus`) | moves the item | `statusModificationInfoEnter` / `…Leave` |
 //!
 //! # Mapping
 //! A workflow is a core definition: key = `identifier`, name = `label`, version label =
@@ -19,8 +22,12 @@
 //! Errors: `<errorObject><errorMessage>…</errorMessage></errorObject>` (JSON:
 //! `{"errorObject":{"errorMessage":…}}`) with the status codes of the seed: 400, 401, 404, 500.
 //!
-//! Not yet: status enter/leave, list read/write (items and catalogs), task creation, the
-//! scheduled jobs, and the ActiveMQ and Redis Streams transports.
+//! Items are state in the store (`<item>@<catalog>` ids, `MASTER` is catalog 1). Entering a
+//! status needs the item, the workflow and the status (a user task of it); leaving needs the
+//! item to be in that status; the flags of the answer say which check failed. An entered
+//! status shows on the process (`processId`) as its business status.
+//!
+//! Not yet: task creation, the scheduled jobs, and the ActiveMQ and Redis Streams transports.
 
 use bpm_compat_model::{
     Adapter, AuthScheme, Command, CoreError, DeleteInstance, Deploy, InstanceId, Outcome, RequestCtx,
@@ -33,6 +40,18 @@ use quick_xml::{Reader, XmlVersion};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+pub mod items;
+
+/// A row of a list write as answered: its number, the item, and why it was refused (if so).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowMeta {
+    pub row: usize,
+    pub id: String,
+    pub label: Option<String>,
+    pub entity_id: Option<String>,
+    pub refused: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpKind {
     /// `manage/workflow`: how many workflows could not be read.
@@ -40,6 +59,18 @@ pub enum OpKind {
         failed: u32,
     },
     EndProcess,
+    /// `list/{entity}` (write).
+    ListWrite(Vec<RowMeta>),
+    /// `list/{entity}/byCatalog` (read): the entity, the columns asked for, the page size.
+    ListRead {
+        entity: String,
+        columns: Vec<String>,
+        page_size: usize,
+    },
+    /// `manage/workflow/status/enter` or `…/leave`.
+    Status {
+        enter: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -286,6 +317,10 @@ impl Adapter for P360 {
         match op.kind {
             OpKind::ManageWorkflow { .. } => "manage_workflow",
             OpKind::EndProcess => "end_process",
+            OpKind::ListWrite(_) => "list_write",
+            OpKind::ListRead { .. } => "list_read",
+            OpKind::Status { enter: true } => "status_enter",
+            OpKind::Status { enter: false } => "status_leave",
         }
     }
 
@@ -372,6 +407,125 @@ impl Adapter for P360 {
                     }),
                 ))
             }
+            ["V2.0" | "V1.0", "manage", "workflow", "status", which @ ("enter" | "leave")]
+                if m == Method::POST =>
+            {
+                let enter = *which == "enter";
+                let fields = if media(req, header::CONTENT_TYPE) == "application/json" {
+                    items::status_request_from_json(req.body())
+                } else {
+                    items::status_request_from_xml(req.body())
+                }
+                .map_err(CoreError::invalid)?;
+                let field = |name: &str| fields.get(name).filter(|v| !v.is_empty()).cloned();
+                let (Some(item), Some(workflow), Some(status)) =
+                    (field("itemId"), field("workflowId"), field("status"))
+                else {
+                    return Err(CoreError::invalid("itemId, workflowId and status are required"));
+                };
+                Ok((
+                    Op {
+                        kind: OpKind::Status { enter },
+                        json,
+                    },
+                    Command::ChangeItemStatus(bpm_compat_model::ItemStatusChange {
+                        item,
+                        workflow,
+                        status,
+                        process: field("processId"),
+                        enter,
+                    }),
+                ))
+            }
+            ["V2.0" | "V1.0", "list", entity] if m == Method::POST => {
+                let entity = bpm_compat_model::percent_decode(entity);
+                let table = items::table_from_xml(req.body()).map_err(CoreError::invalid)?;
+                if !table.entity.is_empty() && table.entity != entity {
+                    return Err(CoreError::invalid(format!(
+                        "The table's entity '{}' is not the path's '{entity}'",
+                        table.entity
+                    )));
+                }
+                let mut metas = Vec::new();
+                let mut written = Vec::new();
+                for (n, row) in table.rows.iter().enumerate() {
+                    let valid = row
+                        .id
+                        .split_once('@')
+                        .is_some_and(|(i, c)| !i.is_empty() && !c.is_empty());
+                    metas.push(RowMeta {
+                        row: n,
+                        id: row.id.clone(),
+                        label: row.label.clone(),
+                        entity_id: row.entity_id.clone(),
+                        refused: (!valid)
+                            .then(|| format!("'{}' is not an item id (<item>@<catalog>)", row.id)),
+                    });
+                    if valid {
+                        written.push(bpm_compat_model::Item {
+                            id: row.id.clone(),
+                            entity: entity.clone(),
+                            entity_id: row.entity_id.clone(),
+                            label: row.label.clone().filter(|l| !l.is_empty()),
+                            values: table
+                                .columns
+                                .iter()
+                                .cloned()
+                                .zip(row.values.iter().cloned())
+                                .filter(|(_, v)| !v.is_empty())
+                                .collect(),
+                        });
+                    }
+                }
+                Ok((
+                    Op {
+                        kind: OpKind::ListWrite(metas),
+                        json,
+                    },
+                    Command::WriteItems(written),
+                ))
+            }
+            ["V2.0" | "V1.0", "list", entity, "byCatalog"] if m == Method::GET => {
+                let params: Vec<(String, String)> =
+                    serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default();
+                let get = |n: &str| params.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+                let Some(catalog) = get("catalog").filter(|c| !c.is_empty()) else {
+                    return Err(CoreError::invalid("catalog is required"));
+                };
+                let number = |n: &str, default: usize| -> Result<usize, CoreError> {
+                    get(n).map_or(Ok(default), |v| {
+                        v.parse()
+                            .map_err(|_| CoreError::invalid(format!("{n} must be a number, not '{v}'")))
+                    })
+                };
+                let start = number("startIndex", 0)?;
+                let page_size = number("pageSize", 100)?.clamp(1, 10_000);
+                let columns: Vec<String> = get("fields")
+                    .map(|f| {
+                        f.split(',')
+                            .map(|c| c.trim().to_owned())
+                            .filter(|c| !c.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let entity = bpm_compat_model::percent_decode(entity);
+                Ok((
+                    Op {
+                        kind: OpKind::ListRead {
+                            entity: entity.clone(),
+                            columns,
+                            page_size,
+                        },
+                        json,
+                    },
+                    Command::ListItems {
+                        entity,
+                        catalog: catalog_id(catalog),
+                        start,
+                        size: page_size,
+                    },
+                ))
+            }
             _ => Err(CoreError::Unsupported {
                 operation: format!("{m} /rest/{path}"),
             }),
@@ -387,6 +541,38 @@ impl Adapter for P360 {
             }
             (OpKind::ManageWorkflow { failed }, Err(CoreError::Invalid { .. })) if *failed > 0 => {
                 summary(0, 0, *failed as usize, op.json)
+            }
+            (OpKind::ListWrite(metas), Ok(Outcome::ItemsWritten(created))) => {
+                let mut created = created.into_iter();
+                let written: Vec<items::Written> = metas
+                    .iter()
+                    .map(|m| items::Written {
+                        row: m.row,
+                        id: m.id.clone(),
+                        label: m.label.clone(),
+                        entity_id: m.entity_id.clone(),
+                        status: match &m.refused {
+                            Some(why) => Err(why.clone()),
+                            None => Ok(created.next().unwrap_or(false)),
+                        },
+                    })
+                    .collect();
+                respond(StatusCode::OK, items::write_protocol(&written, op.json), op.json)
+            }
+            (
+                OpKind::ListRead {
+                    entity,
+                    columns,
+                    page_size,
+                },
+                Ok(Outcome::Items(page)),
+            ) => respond(
+                StatusCode::OK,
+                items::entity_item_table(entity, &page, *page_size, columns, op.json),
+                op.json,
+            ),
+            (OpKind::Status { enter }, Ok(Outcome::StatusChanged(c))) => {
+                respond(StatusCode::OK, items::status_info(&c, *enter, op.json), op.json)
             }
             (OpKind::EndProcess, Ok(_)) => {
                 let mut resp = Response::new(Bytes::new());
@@ -409,6 +595,15 @@ impl Adapter for P360 {
 
     fn parse_error(&self, err: CoreError, req: &Request<Bytes>, _ctx: &RequestCtx) -> Response<Bytes> {
         error(&err, wants_json(req))
+    }
+}
+
+/// P360's master catalog: `MASTER` is catalog 1 (the `@1` of item ids like `1@1`).
+fn catalog_id(catalog: &str) -> String {
+    if catalog.eq_ignore_ascii_case("MASTER") {
+        "1".to_owned()
+    } else {
+        catalog.to_owned()
     }
 }
 
