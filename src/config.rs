@@ -75,6 +75,11 @@ pub struct ServeConfig {
     #[arg(long, env = "BPM_COMPAT_P360_MOUNT", default_value = "/rest")]
     pub p360_mount: String,
 
+    /// Consume P360 Service API Queue requests from Redis Streams at this URL
+    /// (`<redis-prefix>p360:requests`; see `p360_stream`); off when not given.
+    #[arg(long, env = "BPM_COMPAT_P360_STREAM")]
+    pub p360_stream: Option<String>,
+
     /// Where Integration Server's invoke directive is mounted (webMethods'
     /// `/invoke/<folder>/<service>`).
     #[arg(long, env = "BPM_COMPAT_WEBMETHODS_MOUNT", default_value = "/invoke")]
@@ -116,6 +121,7 @@ impl Default for ServeConfig {
             webmethods_mount: "/invoke".into(),
             ibm_bpm_mount: "/rest/bpm/wle/v1".into(),
             p360_mount: "/rest".into(),
+            p360_stream: None,
             max_body: 10 * 1024 * 1024,
             shutdown_grace: 10,
         }
@@ -154,6 +160,26 @@ impl ServeConfig {
     }
 
     /// Loads definitions, opens the store and mounts every dialect.
+    /// The Redis Streams binding of P360's queue, when configured: as the directory's first
+    /// user, consumer named by host and process.
+    pub fn p360_stream(&self) -> Option<crate::p360_stream::StreamConfig> {
+        let url = self.p360_stream.clone()?;
+        let user = self
+            .users
+            .split(',')
+            .next()
+            .and_then(|u| u.split_once(':'))
+            .map(|(u, p)| (u.trim().to_owned(), p.trim().to_owned()));
+        Some(crate::p360_stream::StreamConfig {
+            redis_url: url,
+            prefix: self.redis_prefix.clone(),
+            consumer: format!("node-{}", std::process::id()),
+            max_deliveries: 5,
+            claim_idle: std::time::Duration::from_secs(30),
+            user: if self.no_auth { None } else { user },
+        })
+    }
+
     pub async fn build_app(&self) -> Result<App, StartError> {
         let files = definitions::load_dir(&self.definitions)?;
         let store = self.open_store().await?;

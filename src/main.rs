@@ -44,6 +44,15 @@ async fn serve(config: ServeConfig) -> ExitCode {
         }
     };
     info!(listen = %config.listen, store = %config.store, "Serving; Flowable REST under {}.", config.flowable_mount);
+    if let Some(stream) = config.p360_stream() {
+        let app = app.clone();
+        info!(stream = %stream.requests(), "Consuming P360 queue requests.");
+        tokio::spawn(async move {
+            if let Err(e) = bpm_compat::p360_stream::run(app, stream, std::future::pending()).await {
+                error!(error = %e, "The P360 stream consumer stopped.");
+            }
+        });
+    }
     match server::run(listener, app, server::shutdown_signal(), config.grace()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
