@@ -790,6 +790,40 @@ async fn p360_workflows_are_definitions(store: StoreKind) {
         .await
         .json();
     assert_eq!(seen["businessStatus"], "toPublish", "{seen}");
+    // A task created through P360 is in Flowable's task list, named and assigned as asked.
+    let profile = "<taskCreationProfile><task><name>Verify all tools</name><taskType>SingleTask</taskType>\
+        <entity>Product2G</entity><user>Administrator</user><workflowCorrelationId>123</workflowCorrelationId></task>\
+        <content><identifier>byItems</identifier><parameters><entry><key>items</key><value>7@1</value></entry></parameters></content>\
+        </taskCreationProfile>";
+    let created = common::send(
+        "POST",
+        &format!("{rest}/manage/task"),
+        Some("application/xml"),
+        profile,
+        Some(ADMIN),
+    )
+    .await;
+    let body = String::from_utf8_lossy(&created.body).into_owned();
+    let task_id = body
+        .split("<id>")
+        .nth(1)
+        .and_then(|r| r.split("</id>").next())
+        .expect("a task id")
+        .to_owned();
+    let task = get(&format!("{flowable}/runtime/tasks/{task_id}")).await.json();
+    assert_eq!(
+        (
+            task["name"].clone(),
+            task["assignee"].clone(),
+            task["description"].clone()
+        ),
+        (
+            json!("Verify all tools"),
+            json!("Administrator"),
+            json!("SingleTask of Product2G items: 7@1")
+        ),
+        "{task}"
+    );
     let ended = common::send(
         "DELETE",
         &format!("{}/rest/V2.0/manage/workflow/process?processId={id}", server.root),

@@ -136,6 +136,25 @@ impl Engine {
         self.definitions().await?;
         Ok(match command {
             Command::StartInstance(start) => Outcome::Instance(self.start(start, ctx).await?),
+            Command::StartForTask(start) => {
+                let view = self.start(start, ctx).await?;
+                let tasks = store
+                    .list_tasks(&bpm_compat_model::TaskQuery {
+                        filter: bpm_compat_model::TaskFilter {
+                            instance_id: Some(view.instance.id),
+                            ..bpm_compat_model::TaskFilter::default()
+                        },
+                        size: 1,
+                        ..bpm_compat_model::TaskQuery::default()
+                    })
+                    .await?;
+                let Some(task) = tasks.items.into_iter().next() else {
+                    return Err(CoreError::ProcessFailure {
+                        message: format!("process '{}' created no task", view.definition.key),
+                    });
+                };
+                Outcome::Task(self.task_view(task, None))
+            }
             Command::GetInstance(r) => Outcome::Instance(self.view(self.open(r.id).await?)),
             Command::GetDiagram(r) => Outcome::Diagram(self.view(self.open(r.id).await?)),
             Command::GetHistoricInstance(r) => match store.get_instance(r.id).await? {

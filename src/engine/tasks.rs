@@ -75,8 +75,9 @@ pub(super) fn create(
             definition_key: definition.key.clone(),
             tenant_id: definition.tenant_id.clone(),
             task_definition_key: id.clone(),
-            name: activity.name.clone(),
-            description: activity.documentation.clone(),
+            // Names and descriptions may be expressions, as in Flowable (`${taskName}`).
+            name: text(&activity.name)?,
+            description: text(&activity.documentation)?,
             assignee: text(&spec.assignee)?,
             owner: text(&spec.owner)?,
             delegation_state: None,

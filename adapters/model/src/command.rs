@@ -17,6 +17,9 @@ use crate::variable::Variable;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Command {
     StartInstance(StartInstance),
+    /// Starts an instance and answers the first task it waits at (a dialect whose "create a
+    /// task" is a process with one user task: P360's task creation).
+    StartForTask(StartInstance),
     GetInstance(InstanceRef),
     /// Any instance, running or ended (history).
     GetHistoricInstance(InstanceRef),
@@ -195,6 +198,7 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::StartInstance(_) => "start_instance",
+            Command::StartForTask(_) => "start_for_task",
             Command::GetInstance(_) => "get_instance",
             Command::GetHistoricInstance(_) => "get_historic_instance",
             Command::ListInstances(_) => "list_instances",
@@ -300,6 +304,7 @@ impl Command {
             Command::GetVariable(c) | Command::DeleteVariable(c) => Some(c.id),
             Command::SetVariables(c) => Some(c.id),
             Command::StartInstance(_)
+            | Command::StartForTask(_)
             | Command::ListInstances(_)
             | Command::DeleteInstances(_)
             | Command::GetTask(_)

@@ -118,6 +118,27 @@ pub fn status_request_from_xml(body: &[u8]) -> Result<BTreeLike, String> {
 
 pub type BTreeLike = std::collections::BTreeMap<String, String>;
 
+/// A `taskCreationProfile`: its `task/…` fields by path, and the `items` of its content's
+/// parameters (comma-separated).
+pub fn task_profile_from_xml(body: &[u8]) -> Result<BTreeLike, String> {
+    let mut m = BTreeLike::new();
+    let mut key = String::new();
+    let mut items: Vec<String> = Vec::new();
+    for (path, text) in leaves(body)? {
+        let tail = path.strip_prefix("taskCreationProfile/").unwrap_or(&path);
+        match tail {
+            t if t.starts_with("task/") && !t["task/".len()..].contains('/') => {
+                m.insert(t.to_owned(), text);
+            }
+            "content/parameters/entry/key" => key = text,
+            "content/parameters/entry/value" if key == "items" => items.push(text),
+            _ => {}
+        }
+    }
+    m.insert("items".into(), items.join(","));
+    Ok(m)
+}
+
 pub fn status_request_from_json(body: &[u8]) -> Result<BTreeLike, String> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| format!("The JSON document cannot be read: {e}"))?;

@@ -10,6 +10,7 @@
 //! | `POST V2.0/list/{entity}` (`entityItemTable`) | writes the items | `writeProtocol` |
 //! | `GET V2.0/list/{entity}/byCatalog?catalog=…[&startIndex&pageSize&fields]` | a page of items | `entityItemTable` |
 //! | `POST V2.0/manage/workflow/status/enter` / `…/leave` (`enterWorkflowStatus`) | moves the item | `statusModificationInfoEnter` / `…Leave` |
+//! | `POST V2.0/manage/task` (`taskCreationProfile`) | starts `p360Task` (one user task named and assigned by the request) | `entityItemReference` with the task id |
 //!
 //! # Mapping
 //! A workflow is a core definition: key = `identifier`, name = `label`, version label =
@@ -27,7 +28,7 @@
 //! item to be in that status; the flags of the answer say which check failed. An entered
 //! status shows on the process (`processId`) as its business status.
 //!
-//! Not yet: task creation, the scheduled jobs, and the ActiveMQ and Redis Streams transports.
+//! Not yet: the scheduled jobs and the ActiveMQ transport (Redis Streams: `p360_stream`).
 
 use bpm_compat_model::{
     Adapter, AuthScheme, Command, CoreError, DeleteInstance, Deploy, InstanceId, Outcome, RequestCtx,
@@ -71,6 +72,8 @@ pub enum OpKind {
     Status {
         enter: bool,
     },
+    /// `manage/task`: the new task's id.
+    CreateTask,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -321,6 +324,7 @@ impl Adapter for P360 {
             OpKind::ListRead { .. } => "list_read",
             OpKind::Status { enter: true } => "status_enter",
             OpKind::Status { enter: false } => "status_leave",
+            OpKind::CreateTask => "create_task",
         }
     }
 
@@ -435,6 +439,44 @@ impl Adapter for P360 {
                         process: field("processId"),
                         enter,
                     }),
+                ))
+            }
+            ["V2.0" | "V1.0", "manage", "task"] if m == Method::POST => {
+                let profile = items::task_profile_from_xml(req.body()).map_err(CoreError::invalid)?;
+                let Some(name) = profile.get("task/name").filter(|n| !n.is_empty()).cloned() else {
+                    return Err(CoreError::invalid("task/name is required"));
+                };
+                let var = |k: &str, v: String| {
+                    bpm_compat_model::Variable::new(k, bpm_compat_model::VariableValue::String(v))
+                };
+                let text = |k: &str| profile.get(k).cloned().unwrap_or_default();
+                let start = bpm_compat_model::StartInstance {
+                    definition: bpm_compat_model::DefinitionSelector::Key {
+                        key: TASK_PROCESS.into(),
+                        tenant_id: String::new(),
+                    },
+                    name: None,
+                    business_key: profile
+                        .get("task/workflowCorrelationId")
+                        .filter(|c| !c.is_empty())
+                        .cloned(),
+                    variables: vec![
+                        var("taskName", name),
+                        var("taskUser", text("task/user")),
+                        var("taskType", text("task/taskType")),
+                        var("entity", text("task/entity")),
+                        var("items", text("items")),
+                    ],
+                    transient_variables: Vec::new(),
+                    start_user: ctx.user.clone(),
+                    origin: Some("p360".into()),
+                };
+                Ok((
+                    Op {
+                        kind: OpKind::CreateTask,
+                        json,
+                    },
+                    Command::StartForTask(start),
                 ))
             }
             ["V2.0" | "V1.0", "list", entity] if m == Method::POST => {
@@ -574,6 +616,15 @@ impl Adapter for P360 {
             (OpKind::Status { enter }, Ok(Outcome::StatusChanged(c))) => {
                 respond(StatusCode::OK, items::status_info(&c, *enter, op.json), op.json)
             }
+            (OpKind::CreateTask, Ok(Outcome::Task(view))) => {
+                let id = view.task.id.to_string();
+                let body = if op.json {
+                    json!({"id": id}).to_string()
+                } else {
+                    format!("{XML_HEAD}<entityItemReference><id>{id}</id></entityItemReference>")
+                };
+                respond(StatusCode::OK, body, op.json)
+            }
             (OpKind::EndProcess, Ok(_)) => {
                 let mut resp = Response::new(Bytes::new());
                 *resp.status_mut() = StatusCode::NO_CONTENT;
@@ -597,6 +648,9 @@ impl Adapter for P360 {
         error(&err, wants_json(req))
     }
 }
+
+/// The definition a created task runs in (fixtures/definitions/p360Task.process.json).
+pub const TASK_PROCESS: &str = "p360Task";
 
 /// P360's master catalog: `MASTER` is catalog 1 (the `@1` of item ids like `1@1`).
 fn catalog_id(catalog: &str) -> String {
