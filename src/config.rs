@@ -80,6 +80,15 @@ pub struct ServeConfig {
     #[arg(long, env = "BPM_COMPAT_P360_STREAM")]
     pub p360_stream: Option<String>,
 
+    /// Consume P360 Service API Queue requests from ActiveMQ over STOMP at this `host:port`
+    /// (see `p360_stomp`); off when not given.
+    #[arg(long, env = "BPM_COMPAT_P360_STOMP")]
+    pub p360_stomp: Option<String>,
+
+    /// The ActiveMQ queue P360 requests arrive on.
+    #[arg(long, env = "BPM_COMPAT_P360_QUEUE", default_value = "P360_SERVICE_API")]
+    pub p360_queue: String,
+
     /// Where Integration Server's invoke directive is mounted (webMethods'
     /// `/invoke/<folder>/<service>`).
     #[arg(long, env = "BPM_COMPAT_WEBMETHODS_MOUNT", default_value = "/invoke")]
@@ -122,6 +131,8 @@ impl Default for ServeConfig {
             ibm_bpm_mount: "/rest/bpm/wle/v1".into(),
             p360_mount: "/rest".into(),
             p360_stream: None,
+            p360_stomp: None,
+            p360_queue: "P360_SERVICE_API".into(),
             max_body: 10 * 1024 * 1024,
             shutdown_grace: 10,
         }
@@ -164,20 +175,37 @@ impl ServeConfig {
     /// user, consumer named by host and process.
     pub fn p360_stream(&self) -> Option<crate::p360_stream::StreamConfig> {
         let url = self.p360_stream.clone()?;
-        let user = self
-            .users
-            .split(',')
-            .next()
-            .and_then(|u| u.split_once(':'))
-            .map(|(u, p)| (u.trim().to_owned(), p.trim().to_owned()));
         Some(crate::p360_stream::StreamConfig {
             redis_url: url,
             prefix: self.redis_prefix.clone(),
             consumer: format!("node-{}", std::process::id()),
             max_deliveries: 5,
             claim_idle: std::time::Duration::from_secs(30),
-            user: if self.no_auth { None } else { user },
+            user: self.queue_user(),
         })
+    }
+
+    /// The ActiveMQ (STOMP) binding of P360's queue, when configured.
+    pub fn p360_stomp(&self) -> Option<crate::p360_stomp::StompConfig> {
+        let address = self.p360_stomp.clone()?;
+        Some(crate::p360_stomp::StompConfig {
+            address,
+            login: None,
+            queue: self.p360_queue.clone(),
+            user: self.queue_user(),
+        })
+    }
+
+    /// The user queue requests act as: the directory's first, unless authentication is off.
+    fn queue_user(&self) -> Option<(String, String)> {
+        if self.no_auth {
+            return None;
+        }
+        self.users
+            .split(',')
+            .next()
+            .and_then(|u| u.split_once(':'))
+            .map(|(u, p)| (u.trim().to_owned(), p.trim().to_owned()))
     }
 
     pub async fn build_app(&self) -> Result<App, StartError> {

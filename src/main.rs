@@ -44,6 +44,10 @@ async fn serve(config: ServeConfig) -> ExitCode {
         }
     };
     info!(listen = %config.listen, store = %config.store, "Serving; Flowable REST under {}.", config.flowable_mount);
+    if let Some(stomp) = config.p360_stomp() {
+        info!(broker = %stomp.address, queue = %stomp.queue, "Consuming P360 queue requests from ActiveMQ.");
+        tokio::spawn(bpm_compat::p360_stomp::run_forever(app.clone(), stomp));
+    }
     if let Some(stream) = config.p360_stream() {
         let app = app.clone();
         info!(stream = %stream.requests(), "Consuming P360 queue requests.");

@@ -1,0 +1,101 @@
+//! P360's queue on a real Apache ActiveMQ over STOMP (scripts/activemq starts one; the test
+//! command does): a request sent with P360's JMS properties as STOMP headers is answered on its
+//! reply-to queue with its correlation id, the queue's Status property and the reply document.
+
+use std::time::Duration;
+
+use bpm_compat::config::ServeConfig;
+use bpm_compat::p360_stomp::{run, Connection, Frame, StompConfig};
+
+const BROKER: &str = "127.0.0.1:61613";
+
+fn unique(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{tag}.{}.{nanos}", std::process::id())
+}
+
+async fn broker() -> Connection {
+    Connection::open(BROKER, None).await.unwrap_or_else(|e| {
+        panic!("{e}: the P360 queue test needs ActiveMQ with STOMP on {BROKER} (scripts/activemq start; scripts/test starts it)")
+    })
+}
+
+#[tokio::test]
+async fn queue_requests_through_activemq() {
+    let queue = unique("P360_SERVICE_API.test");
+    let replies = unique("P360_REPLIES.test");
+    let app = ServeConfig {
+        definitions: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/definitions"),
+        ..ServeConfig::default()
+    }
+    .build_app()
+    .await
+    .expect("app");
+    let cfg = StompConfig {
+        address: BROKER.into(),
+        login: None,
+        queue: queue.clone(),
+        user: Some(("rest-admin".into(), "test".into())),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let consumer = tokio::spawn(run(app, cfg, async {
+        let _ = stopped.await;
+    }));
+
+    // The client: a reply subscription, then two requests with P360's properties.
+    let mut client = broker().await;
+    client
+        .send(
+            &Frame::new("SUBSCRIBE")
+                .header("id", "r")
+                .header("destination", &format!("/queue/{replies}"))
+                .header("ack", "auto"),
+        )
+        .await
+        .expect("subscribes");
+    let workflow =
+        "<workflow><identifier>QueueFlow</identifier><status><status>S1</status></status></workflow>";
+    for (correlation, url) in [("q-1", Some("rest/V2.0/manage/workflow")), ("q-2", None)] {
+        let mut f = Frame::new("SEND")
+            .header("destination", &format!("/queue/{queue}"))
+            .header("reply-to", &format!("/queue/{replies}"))
+            .header("correlation-id", correlation)
+            .header("Method", "POST")
+            .body(workflow);
+        if let Some(u) = url {
+            f = f.header("P360Url", u);
+        }
+        client.send(&f).await.expect("sends");
+    }
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let frame = tokio::time::timeout(Duration::from_secs(20), client.receive())
+            .await
+            .expect("a reply within 20 s")
+            .expect("a frame");
+        if frame.command == "MESSAGE" {
+            got.push(frame);
+        }
+    }
+    let reply = |c: &str| {
+        got.iter()
+            .find(|f| f.get("correlation-id") == Some(c))
+            .cloned()
+            .expect("replied")
+    };
+    let ok = reply("q-1");
+    assert_eq!(ok.get("Status"), Some("200"));
+    assert!(
+        String::from_utf8_lossy(&ok.body).contains("<createdCounter>1</createdCounter>"),
+        "{ok:?}"
+    );
+    let bad = reply("q-2");
+    assert_eq!(bad.get("Status"), Some("400"));
+    assert!(String::from_utf8_lossy(&bad.body)
+        .contains("<errorObject><errorMessage>The P360Url property is required"));
+    let _ = stop.send(());
+    consumer.await.expect("consumer task").expect("consumer ran");
+}
