@@ -234,7 +234,8 @@ async fn read_line(
     }
 }
 
-fn queue_status(http: u16) -> u16 {
+/// The queue's status for an HTTP status: 200, 400, 401 or 500.
+pub fn queue_status(http: u16) -> u16 {
     match http {
         200..=299 => 200,
         401 => 401,
@@ -243,12 +244,12 @@ fn queue_status(http: u16) -> u16 {
     }
 }
 
-/// Answers one request message through the app: the reply's status and body, `None` for a
-/// server error (to be redelivered).
-async fn answer(app: &App, cfg: &StompConfig, msg: &Frame) -> Option<(u16, Bytes)> {
+/// Answers one request message through the app: the reply's status, content type and body,
+/// `None` for a server error (to be redelivered).
+async fn answer(app: &App, cfg: &StompConfig, msg: &Frame) -> Option<(u16, String, Bytes)> {
     let Some(url) = msg.get("P360Url").filter(|u| !u.trim().is_empty()) else {
         let body = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><errorObject><errorMessage>The P360Url property is required</errorMessage></errorObject>";
-        return Some((400, Bytes::from_static(body.as_bytes())));
+        return Some((400, "application/xml".into(), Bytes::from_static(body.as_bytes())));
     };
     let method = msg.get("Method").unwrap_or("POST").to_ascii_uppercase();
     let content_type = msg.get("content-type").unwrap_or("application/xml");
@@ -266,7 +267,13 @@ async fn answer(app: &App, cfg: &StompConfig, msg: &Frame) -> Option<(u16, Bytes
     if status >= 500 {
         return None;
     }
-    Some((queue_status(status), resp.into_body()))
+    let content_type = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/xml")
+        .to_owned();
+    Some((queue_status(status), content_type, resp.into_body()))
 }
 
 /// Consumes the request queue until `shutdown` resolves or the connection fails.
@@ -301,7 +308,7 @@ pub async fn run(
             .unwrap_or_default()
             .to_owned();
         match answer(&app, &cfg, &msg).await {
-            Some((status, body)) => {
+            Some((status, content_type, body)) => {
                 if let Some(reply_to) = msg.get("reply-to") {
                     let correlation = msg
                         .get("correlation-id")
@@ -312,7 +319,7 @@ pub async fn run(
                             .header("destination", reply_to)
                             .header("correlation-id", correlation)
                             .header("Status", &status.to_string())
-                            .header("content-type", "application/xml")
+                            .header("content-type", &content_type)
                             .body(body.to_vec()),
                     )
                     .await?;
