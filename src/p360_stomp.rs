@@ -244,24 +244,40 @@ pub fn queue_status(http: u16) -> u16 {
     }
 }
 
-/// Answers one request message through the app: the reply's status, content type and body,
-/// `None` for a server error (to be redelivered).
-async fn answer(app: &App, cfg: &StompConfig, msg: &Frame) -> Option<(u16, String, Bytes)> {
-    let Some(url) = msg.get("P360Url").filter(|u| !u.trim().is_empty()) else {
+/// Answers one queue request through the app (the P360 dialect): its reply's status (the
+/// queue's codes), content type and body; `None` for a server error, to be delivered again.
+/// Shared by both queue bindings (STOMP here, Redis Streams in `p360_stream`).
+pub async fn answer_request(
+    app: &App,
+    user: Option<&(String, String)>,
+    url: Option<&str>,
+    method: Option<&str>,
+    content_type: Option<&str>,
+    body: Bytes,
+) -> Option<(u16, String, Bytes)> {
+    let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
         let body = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><errorObject><errorMessage>The P360Url property is required</errorMessage></errorObject>";
         return Some((400, "application/xml".into(), Bytes::from_static(body.as_bytes())));
     };
-    let method = msg.get("Method").unwrap_or("POST").to_ascii_uppercase();
-    let content_type = msg.get("content-type").unwrap_or("application/xml");
+    let method = method.unwrap_or("POST").to_ascii_uppercase();
     let mut b = http::Request::builder()
         .method(method.as_str())
         .uri(format!("/{}", url.trim().trim_start_matches('/')))
-        .header(http::header::CONTENT_TYPE, content_type);
-    if let Some((u, p)) = &cfg.user {
+        .header(
+            http::header::CONTENT_TYPE,
+            content_type.unwrap_or("application/xml"),
+        );
+    if let Some((u, p)) = user {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
         b = b.header(http::header::AUTHORIZATION, format!("Basic {token}"));
     }
-    let req = b.body(Bytes::from(msg.body.clone())).ok()?;
+    let req = match b.body(body) {
+        Ok(r) => r,
+        Err(e) => {
+            let text = format!("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><errorObject><errorMessage>The request cannot be built: {e}</errorMessage></errorObject>");
+            return Some((400, "application/xml".into(), Bytes::from(text)));
+        }
+    };
     let resp = app.call(req).await;
     let status = resp.status().as_u16();
     if status >= 500 {
@@ -307,7 +323,16 @@ pub async fn run(
             .or(msg.get("message-id"))
             .unwrap_or_default()
             .to_owned();
-        match answer(&app, &cfg, &msg).await {
+        let reply = answer_request(
+            &app,
+            cfg.user.as_ref(),
+            msg.get("P360Url"),
+            msg.get("Method"),
+            msg.get("content-type"),
+            Bytes::from(msg.body.clone()),
+        )
+        .await;
+        match reply {
             Some((status, content_type, body)) => {
                 if let Some(reply_to) = msg.get("reply-to") {
                     let correlation = msg

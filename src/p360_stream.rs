@@ -18,12 +18,12 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use redis::aio::MultiplexedConnection;
 use redis::Value;
 use tracing::{debug, warn};
 
+use crate::p360_stomp::answer_request;
 use crate::server::App;
 
 pub const GROUP: &str = "bpm-compat";
@@ -100,16 +100,6 @@ fn field_text(fields: &[(String, Vec<u8>)], name: &str) -> Option<String> {
     field(fields, name).map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
-/// The queue's status codes.
-fn queue_status(http: u16) -> u16 {
-    match http {
-        200..=299 => 200,
-        401 => 401,
-        500..=599 => 500,
-        _ => 400,
-    }
-}
-
 async fn ensure_group(con: &mut MultiplexedConnection, stream: &str) -> Result<(), String> {
     let created: redis::RedisResult<Value> = redis::cmd("XGROUP")
         .arg("CREATE")
@@ -148,39 +138,6 @@ async fn deliveries(con: &mut MultiplexedConnection, stream: &str, id: &str) -> 
     Ok(0)
 }
 
-/// Answers one request through the app; `None` when it should be retried (a server error).
-async fn answer(app: &App, cfg: &StreamConfig, fields: &[(String, Vec<u8>)]) -> Option<(u16, Bytes)> {
-    let Some(url) = field_text(fields, "P360Url").filter(|u| !u.trim().is_empty()) else {
-        let body = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><errorObject><errorMessage>The P360Url property is required</errorMessage></errorObject>";
-        return Some((400, Bytes::from_static(body.as_bytes())));
-    };
-    let method = field_text(fields, "Method").unwrap_or_else(|| "POST".into());
-    let content_type = field_text(fields, "ContentType").unwrap_or_else(|| "application/xml".into());
-    let path = format!("/{}", url.trim().trim_start_matches('/'));
-    let mut b = http::Request::builder()
-        .method(method.to_ascii_uppercase().as_str())
-        .uri(path)
-        .header(http::header::CONTENT_TYPE, content_type);
-    if let Some((u, p)) = &cfg.user {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-        b = b.header(http::header::AUTHORIZATION, format!("Basic {token}"));
-    }
-    let body = Bytes::from(field(fields, "body").unwrap_or_default().to_vec());
-    let req = match b.body(body) {
-        Ok(r) => r,
-        Err(e) => {
-            let text = format!("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><errorObject><errorMessage>The request cannot be built: {e}</errorMessage></errorObject>");
-            return Some((400, Bytes::from(text)));
-        }
-    };
-    let resp = app.call(req).await;
-    let status = resp.status().as_u16();
-    if status >= 500 {
-        return None;
-    }
-    Some((queue_status(status), resp.into_body()))
-}
-
 async fn handle(
     app: &App,
     cfg: &StreamConfig,
@@ -211,7 +168,16 @@ async fn handle(
         warn!(id, "P360 request moved to the dead-letter stream.");
         return Ok(());
     }
-    let Some((status, body)) = answer(app, cfg, fields).await else {
+    let reply = answer_request(
+        app,
+        cfg.user.as_ref(),
+        field_text(fields, "P360Url").as_deref(),
+        field_text(fields, "Method").as_deref(),
+        field_text(fields, "ContentType").as_deref(),
+        Bytes::from(field(fields, "body").unwrap_or_default().to_vec()),
+    )
+    .await;
+    let Some((status, _content_type, body)) = reply else {
         debug!(id, "P360 request left pending for a retry.");
         return Ok(());
     };

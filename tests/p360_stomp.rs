@@ -23,10 +23,21 @@ async fn broker() -> Connection {
     })
 }
 
-#[tokio::test]
-async fn queue_requests_through_activemq() {
-    let queue = unique("P360_SERVICE_API.test");
-    let replies = unique("P360_REPLIES.test");
+type Consumer = tokio::task::JoinHandle<Result<(), String>>;
+
+/// A consumer of a fresh request queue (a server on the memory store behind it) and a client
+/// subscribed to a fresh reply queue: the queue names, the consumer's stop and task, the client.
+async fn consumer_and_client(
+    tag: &str,
+) -> (
+    String,
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    Consumer,
+    Connection,
+) {
+    let queue = unique(&format!("P360_SERVICE_API.{tag}"));
+    let replies = unique(&format!("P360_REPLIES.{tag}"));
     let app = ServeConfig {
         definitions: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/definitions"),
         ..ServeConfig::default()
@@ -45,7 +56,6 @@ async fn queue_requests_through_activemq() {
         let _ = stopped.await;
     }));
 
-    // The client: a reply subscription, then two requests with P360's properties.
     let mut client = broker().await;
     client
         .send(
@@ -56,6 +66,12 @@ async fn queue_requests_through_activemq() {
         )
         .await
         .expect("subscribes");
+    (queue, replies, stop, consumer, client)
+}
+
+#[tokio::test]
+async fn queue_requests_through_activemq() {
+    let (queue, replies, stop, consumer, mut client) = consumer_and_client("test").await;
     let workflow =
         "<workflow><identifier>QueueFlow</identifier><status><status>S1</status></status></workflow>";
     for (correlation, url) in [("q-1", Some("rest/V2.0/manage/workflow")), ("q-2", None)] {
@@ -109,35 +125,7 @@ async fn the_p360_fixtures_pass_over_the_queue() {
     use bpm_compat::p360_stomp::queue_status;
     use bpm_compat_model::fixture::{build_request, load_tree, match_response, Bindings};
 
-    let queue = unique("P360_SERVICE_API.fixtures");
-    let replies = unique("P360_REPLIES.fixtures");
-    let app = ServeConfig {
-        definitions: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/definitions"),
-        ..ServeConfig::default()
-    }
-    .build_app()
-    .await
-    .expect("app");
-    let cfg = StompConfig {
-        address: BROKER.into(),
-        login: None,
-        queue: queue.clone(),
-        user: Some(("rest-admin".into(), "test".into())),
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let consumer = tokio::spawn(run(app, cfg, async {
-        let _ = stopped.await;
-    }));
-    let mut client = broker().await;
-    client
-        .send(
-            &Frame::new("SUBSCRIBE")
-                .header("id", "r")
-                .header("destination", &format!("/queue/{replies}"))
-                .header("ack", "auto"),
-        )
-        .await
-        .expect("subscribes");
+    let (queue, replies, stop, consumer, mut client) = consumer_and_client("fixtures").await;
     let scenarios =
         load_tree(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/p360")).expect("fixtures");
     let mut checked = 0;

@@ -23,9 +23,13 @@ pub struct Row {
     pub values: Vec<String>,
 }
 
-/// The leaves of an XML document as (path, text) in document order, `row`s separated: the
-/// simple documents of the Service API need no more.
-fn leaves(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+/// What [`leaves`] gives for the start of a marked element.
+pub const START: &str = "\u{1}";
+
+/// The elements of an XML document as (path, text) in document order, each when it ends
+/// (its trimmed text), and a ([`START`]) entry when one of `starts` begins, so that repeated
+/// elements can be told apart: the simple documents of the Service API need no more.
+pub fn leaves(body: &[u8], starts: &[&str]) -> Result<Vec<(String, String)>, String> {
     let mut reader = Reader::from_reader(body);
     let mut buf = Vec::new();
     let mut path: Vec<String> = Vec::new();
@@ -41,10 +45,10 @@ fn leaves(body: &[u8]) -> Result<Vec<(String, String)>, String> {
                     return Err("The XML document nests too deep".into());
                 }
                 let name = e.local_name().as_ref().to_owned();
-                if name == "row" {
-                    out.push((format!("{}/row", path.join("/")), "\u{1}".to_owned()));
-                }
                 path.push(name);
+                if starts.contains(&path.last().map(String::as_str).unwrap_or_default()) {
+                    out.push((path.join("/"), START.to_owned()));
+                }
                 text.clear();
             }
             Event::Empty(e) => {
@@ -80,12 +84,12 @@ fn leaves(body: &[u8]) -> Result<Vec<(String, String)>, String> {
 
 pub fn table_from_xml(body: &[u8]) -> Result<Table, String> {
     let mut t = Table::default();
-    for (path, text) in leaves(body)? {
+    for (path, text) in leaves(body, &["row"])? {
         let tail = path.strip_prefix("entityItemTable/").unwrap_or(&path);
         match tail {
             "entityIdentifier" => t.entity = text,
             "columns/column/identifier" => t.columns.push(text),
-            "rows/row" if text == "\u{1}" => t.rows.push(Row::default()),
+            "rows/row" if text == START => t.rows.push(Row::default()),
             "rows/row/object/id" => set(&mut t, |r| r.id = text.clone()),
             "rows/row/object/label" => set(&mut t, |r| r.label = Some(text.clone())),
             "rows/row/object/entityId" => set(&mut t, |r| r.entity_id = Some(text.clone())),
@@ -106,7 +110,7 @@ fn set(t: &mut Table, f: impl FnOnce(&mut Row)) {
 /// itemId.
 pub fn status_request_from_xml(body: &[u8]) -> Result<BTreeLike, String> {
     let mut m = BTreeLike::new();
-    for (path, text) in leaves(body)? {
+    for (path, text) in leaves(body, &[])? {
         if let Some((_, leaf)) = path.split_once('/') {
             if !leaf.contains('/') {
                 m.insert(leaf.to_owned(), text);
@@ -124,7 +128,7 @@ pub fn task_profile_from_xml(body: &[u8]) -> Result<BTreeLike, String> {
     let mut m = BTreeLike::new();
     let mut key = String::new();
     let mut items: Vec<String> = Vec::new();
-    for (path, text) in leaves(body)? {
+    for (path, text) in leaves(body, &[])? {
         let tail = path.strip_prefix("taskCreationProfile/").unwrap_or(&path);
         match tail {
             t if t.starts_with("task/") && !t["task/".len()..].contains('/') => {

@@ -36,8 +36,6 @@ use bpm_compat_model::{
 };
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
-use quick_xml::events::Event;
-use quick_xml::{Reader, XmlVersion};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -125,98 +123,37 @@ impl Workflow {
     }
 }
 
-/// `<workflow>` documents (alone or in any wrapper) by element path.
+/// `<workflow>` documents (alone or in any wrapper).
 pub fn workflows_from_xml(body: &[u8]) -> Result<Vec<Workflow>, String> {
-    let mut reader = Reader::from_reader(body);
-    let mut buf = Vec::new();
-    let mut path: Vec<String> = Vec::new();
-    let mut text = String::new();
     let mut out: Vec<Workflow> = Vec::new();
-    let mut current: Option<Workflow> = None;
-    let mut status: Option<(String, Option<String>)> = None;
-    loop {
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| format!("The XML document cannot be read: {e}"))?;
-        match event {
-            Event::Start(e) => {
-                let name = e.local_name().as_ref().to_owned();
-                if path.len() > 32 {
-                    return Err("The XML document nests too deep".into());
-                }
-                match name.as_str() {
-                    "workflow" => current = Some(Workflow::default()),
-                    // A status element in a workflow holds a status element (its name).
-                    "status" if path.last().map(String::as_str) == Some("workflow") => {
-                        status = Some((String::new(), None))
-                    }
-                    _ => {}
-                }
-                path.push(name);
-                text.clear();
+    for (path, text) in items::leaves(body, &["workflow", "status"])? {
+        let mut up = path.rsplit('/');
+        let (name, parent, grand) = (up.next(), up.next(), up.next());
+        let start = text == items::START;
+        let Some(w) = out.last_mut().filter(|_| !(start && name == Some("workflow"))) else {
+            if start && name == Some("workflow") {
+                out.push(Workflow::default());
             }
-            Event::Text(t) => text.push_str(&t.xml_content(XmlVersion::Implicit1_0)),
-            Event::CData(t) => text.push_str(&t.into_inner()),
-            Event::GeneralRef(r) => {
-                if let Ok(Some(c)) = r.resolve_char_ref() {
-                    text.push(c);
-                } else if let Some(s) =
-                    quick_xml::escape::resolve_predefined_entity(&r.xml_content(XmlVersion::Implicit1_0))
-                {
-                    text.push_str(s);
+            continue;
+        };
+        match (grand, parent, name) {
+            // A status of a workflow holds a status element: its name.
+            (_, Some("workflow"), Some("status")) if start => w.statuses.push((String::new(), None)),
+            (_, Some("workflow"), Some("identifier")) => w.identifier = text,
+            (_, Some("workflow"), Some("label")) => w.label = Some(text),
+            (_, Some("workflow"), Some("version")) => w.version = Some(text),
+            (Some("workflow"), Some("status"), Some("status")) if !start => {
+                if let Some(s) = w.statuses.last_mut() {
+                    s.0 = text;
                 }
             }
-            Event::End(_) => {
-                let name = path.pop().unwrap_or_default();
-                let parent = path.last().map(String::as_str);
-                let value = text.trim().to_owned();
-                match (parent, name.as_str()) {
-                    (Some("workflow"), "identifier") => {
-                        if let Some(w) = current.as_mut() {
-                            w.identifier = value;
-                        }
-                    }
-                    (Some("workflow"), "label") => {
-                        if let Some(w) = current.as_mut() {
-                            w.label = Some(value);
-                        }
-                    }
-                    (Some("workflow"), "version") => {
-                        if let Some(w) = current.as_mut() {
-                            w.version = Some(value);
-                        }
-                    }
-                    (Some("status"), "status") => {
-                        if let Some(s) = status.as_mut() {
-                            s.0 = value;
-                        }
-                    }
-                    (Some("workflowTask"), "userGroup") => {
-                        if let Some(s) = status.as_mut() {
-                            s.1 = Some(value);
-                        }
-                    }
-                    (Some("workflow"), "status") => {
-                        if let (Some(w), Some(s)) = (current.as_mut(), status.take()) {
-                            w.statuses.push(s);
-                        }
-                    }
-                    (_, "workflow") => {
-                        if let Some(w) = current.take() {
-                            out.push(w);
-                        }
-                    }
-                    _ => {}
+            (_, Some("workflowTask"), Some("userGroup")) => {
+                if let Some(s) = w.statuses.last_mut() {
+                    s.1 = Some(text);
                 }
-                text.clear();
             }
-            Event::Eof => break,
             _ => {}
         }
-        buf.clear();
-    }
-    if !path.is_empty() {
-        return Err("The XML document ends inside an element".into());
     }
     Ok(out)
 }
