@@ -347,8 +347,6 @@ impl Engine {
         }
         self.log_commit(&r, |i, revision| {
             Ok(Commit {
-                id: i.id,
-                revision,
                 progress: Some(Progress {
                     state,
                     activity_id: i.activity_id.clone(),
@@ -356,11 +354,8 @@ impl Engine {
                     end_time: (!state.is_open()).then_some(ctx.now),
                     end_activity_id: i.end_activity_id.clone(),
                 }),
-                variables: Vec::new(),
-                links: Vec::new(),
-                tasks: Vec::new(),
-                activities: Vec::new(),
                 business_status: Some(label.clone()),
+                ..Commit::new(i.id, revision)
             })
         })
         .await
@@ -421,14 +416,8 @@ impl Engine {
                 record.key = format!("{}.0", revision + 1);
             }
             Ok(Commit {
-                id: i.id,
-                revision,
-                progress: None,
-                variables: Vec::new(),
-                links: Vec::new(),
-                tasks: Vec::new(),
                 activities: vec![record],
-                business_status: None,
+                ..Commit::new(i.id, revision)
             })
         })
         .await?;
@@ -470,14 +459,8 @@ impl Engine {
         }
         self.log_commit(&r, |i, revision| {
             Ok(Commit {
-                id: i.id,
-                revision,
-                progress: None,
                 variables: vec![variable.clone()],
-                links: Vec::new(),
-                tasks: Vec::new(),
-                activities: Vec::new(),
-                business_status: None,
+                ..Commit::new(i.id, revision)
             })
         })
         .await?;

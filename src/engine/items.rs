@@ -69,14 +69,8 @@ impl Engine {
                 let status = c.status.clone();
                 self.log_commit(&r, |i, revision| {
                     Ok(Commit {
-                        id: i.id,
-                        revision,
-                        progress: None,
-                        variables: Vec::new(),
-                        links: Vec::new(),
-                        tasks: Vec::new(),
-                        activities: Vec::new(),
                         business_status: Some(status.clone()),
+                        ..Commit::new(i.id, revision)
                     })
                 })
                 .await?;

@@ -277,14 +277,9 @@ impl Engine {
             .step(id, |task, instance, _| {
                 let after = change(task)?;
                 Ok(Commit {
-                    id: instance.id,
-                    revision: instance.revision,
-                    progress: None,
-                    variables: Vec::new(),
                     links: participants(std::slice::from_ref(&after)),
                     tasks: vec![after],
-                    activities: Vec::new(),
-                    business_status: None,
+                    ..Commit::new(instance.id, instance.revision)
                 })
             })
             .await?;

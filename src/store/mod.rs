@@ -141,6 +141,23 @@ pub struct Commit {
     pub business_status: Option<String>,
 }
 
+impl Commit {
+    /// A step against `id` read at `revision` that writes nothing yet: callers name what it
+    /// changes and take the rest from here (`..Commit::new(id, revision)`).
+    pub fn new(id: InstanceId, revision: u64) -> Self {
+        Commit {
+            id,
+            revision,
+            progress: None,
+            variables: Vec::new(),
+            links: Vec::new(),
+            tasks: Vec::new(),
+            activities: Vec::new(),
+            business_status: None,
+        }
+    }
+}
+
 /// The process part of a [`Commit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
