@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
     /// Run the server (the default when no subcommand is given).
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Run contract fixtures (request -> expected response) against any endpoint.
     Contract(crate::contract::ContractArgs),
     /// Drive one vendor-neutral scenario through several dialects and compare them step by step.

@@ -89,6 +89,20 @@ pub struct ServeConfig {
     #[arg(long, env = "BPM_COMPAT_P360_QUEUE", default_value = "P360_SERVICE_API")]
     pub p360_queue: String,
 
+    /// The ActiveMQ queue P360 replies go to when a request names no `reply-to`.
+    #[arg(
+        long,
+        env = "BPM_COMPAT_P360_REPLY_QUEUE",
+        default_value = "P360_SERVICE_API_REPLY"
+    )]
+    pub p360_reply_queue: String,
+
+    /// The BPM's REST base URL: a scheduled P360 job called with
+    /// `workflowCommunicationMode=REST` POSTs its final message to
+    /// `<url>/<workflowServiceEndpoint>`; no REST callbacks when not given.
+    #[arg(long, env = "BPM_COMPAT_P360_BPM_URL")]
+    pub p360_bpm_url: Option<String>,
+
     /// Where Integration Server's invoke directive is mounted (webMethods'
     /// `/invoke/<folder>/<service>`).
     #[arg(long, env = "BPM_COMPAT_WEBMETHODS_MOUNT", default_value = "/invoke")]
@@ -133,6 +147,8 @@ impl Default for ServeConfig {
             p360_stream: None,
             p360_stomp: None,
             p360_queue: "P360_SERVICE_API".into(),
+            p360_reply_queue: "P360_SERVICE_API_REPLY".into(),
+            p360_bpm_url: None,
             max_body: 10 * 1024 * 1024,
             shutdown_grace: 10,
         }
@@ -170,7 +186,6 @@ impl ServeConfig {
         }
     }
 
-    /// Loads definitions, opens the store and mounts every dialect.
     /// The Redis Streams binding of P360's queue, when configured: as the directory's first
     /// user, consumer named by host and process.
     pub fn p360_stream(&self) -> Option<crate::p360_stream::StreamConfig> {
@@ -192,8 +207,23 @@ impl ServeConfig {
             address,
             login: None,
             queue: self.p360_queue.clone(),
+            reply_queue: self.p360_reply_queue.clone(),
             user: self.queue_user(),
         })
+    }
+
+    /// The worker that runs P360's scheduled jobs, sending their final messages over this
+    /// node's queue bindings.
+    pub fn p360_jobs(&self) -> crate::p360_jobs::JobsConfig {
+        crate::p360_jobs::JobsConfig {
+            poll: std::time::Duration::from_millis(100),
+            lease: std::time::Duration::from_secs(30),
+            outbox: crate::p360_queue::Outbox {
+                stomp: self.p360_stomp(),
+                stream: self.p360_stream(),
+                bpm_url: self.p360_bpm_url.clone(),
+            },
+        }
     }
 
     /// The user queue requests act as: the directory's first, unless authentication is off.
@@ -208,6 +238,8 @@ impl ServeConfig {
             .map(|(u, p)| (u.trim().to_owned(), p.trim().to_owned()))
     }
 
+    /// Loads definitions, opens the store, mounts every dialect and starts the P360 job
+    /// worker.
     pub async fn build_app(&self) -> Result<App, StartError> {
         let files = definitions::load_dir(&self.definitions)?;
         let store = self.open_store().await?;
@@ -230,6 +262,9 @@ impl ServeConfig {
             // After IBM BPM: mounts are tried in order, and `/rest` is a prefix of IBM's.
             Mount::new(&self.p360_mount, bpm_compat_p360::P360),
         ];
-        Ok(App::new(engine, mounts, users, self.max_body))
+        let app = App::new(engine, mounts, users, self.max_body);
+        // P360's scheduled jobs run beside the app, and stop with it.
+        tokio::spawn(crate::p360_jobs::run(app.downgrade(), self.p360_jobs()));
+        Ok(app)
     }
 }

@@ -23,6 +23,8 @@ pub mod contract;
 pub mod definitions;
 pub mod diff;
 pub mod engine;
+pub mod p360_jobs;
+pub mod p360_queue;
 pub mod p360_stomp;
 pub mod p360_stream;
 pub mod server;

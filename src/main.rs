@@ -17,9 +17,9 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli
         .command
-        .unwrap_or_else(|| CliCommand::Serve(ServeConfig::parse_default()))
+        .unwrap_or_else(|| CliCommand::Serve(Box::new(ServeConfig::parse_default())))
     {
-        CliCommand::Serve(config) => serve(config).await,
+        CliCommand::Serve(config) => serve(*config).await,
         CliCommand::Contract(args) => bpm_compat::contract::run_cli(args).await,
         CliCommand::Diff(args) => bpm_compat::diff::run_cli(args).await,
         CliCommand::Shadow(args) => bpm_compat::shadow::run_cli(args).await,

@@ -1,9 +1,12 @@
 //! P360's Service API Queue on Apache ActiveMQ (the only broker P360 supports), over STOMP
 //! 1.2, where STOMP headers are JMS properties: a request is a message on the request queue
 //! (default `P360_SERVICE_API`) with `P360Url`, `Method` (default `POST`), an optional
-//! `content-type`, `correlation-id` (JMSCorrelationID) and `reply-to` (JMSReplyTo); the reply is
-//! sent to `reply-to` with the request's `correlation-id` (else its `message-id`), a `Status`
-//! property (200, 400, 401 or 500) and the answer as its body.
+//! `content-type`, `correlation-id` (JMSCorrelationID), `reply-to` (JMSReplyTo) and the
+//! target service properties; the reply is sent to `reply-to` (else the configured reply queue,
+//! default `P360_SERVICE_API_REPLY`) with the request's `correlation-id` (else its
+//! `message-id`), a `Status` property (200, 400, 401 or 500), the target service that applies
+//! and the answer as its body (the rules: `bpm_compat_p360::queue`). A scheduled endpoint's
+//! reply is its job's final message, sent by `p360_jobs` when the job is done.
 //!
 //! Messages are acknowledged one by one (`client-individual`) after the reply is sent; a
 //! request answered with a server error is NACKed, so the broker redelivers it and moves it to
@@ -11,12 +14,13 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
+use bpm_compat_p360::queue::{QueueRequest, Reply};
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
+use crate::p360_queue::{answer, Answer};
 use crate::server::App;
 
 #[derive(Debug, Clone)]
@@ -26,6 +30,8 @@ pub struct StompConfig {
     pub login: Option<(String, String)>,
     /// The request queue's name (without `/queue/`).
     pub queue: String,
+    /// Where replies go when a request names no `reply-to` (a queue name or a destination).
+    pub reply_queue: String,
     /// The user requests act as.
     pub user: Option<(String, String)>,
 }
@@ -234,62 +240,48 @@ async fn read_line(
     }
 }
 
-/// The queue's status for an HTTP status: 200, 400, 401 or 500.
-pub fn queue_status(http: u16) -> u16 {
-    match http {
-        200..=299 => 200,
-        401 => 401,
-        500..=599 => 500,
-        _ => 400,
+/// A STOMP destination for a queue name (`/queue/<name>`) or a destination as it is.
+pub fn destination(name: &str) -> String {
+    if name.starts_with('/') {
+        name.to_owned()
+    } else {
+        format!("/queue/{name}")
     }
 }
 
-/// Answers one queue request through the app (the P360 dialect): its reply's status (the
-/// queue's codes), content type and body; `None` for a server error, to be delivered again.
-/// Shared by both queue bindings (STOMP here, Redis Streams in `p360_stream`).
-pub async fn answer_request(
-    app: &App,
-    user: Option<&(String, String)>,
-    url: Option<&str>,
-    method: Option<&str>,
-    content_type: Option<&str>,
-    body: Bytes,
-) -> Option<(u16, String, Bytes)> {
-    let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
-        let body = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><errorObject><errorMessage>The P360Url property is required</errorMessage></errorObject>";
-        return Some((400, "application/xml".into(), Bytes::from_static(body.as_bytes())));
-    };
-    let method = method.unwrap_or("POST").to_ascii_uppercase();
-    let mut b = http::Request::builder()
-        .method(method.as_str())
-        .uri(format!("/{}", url.trim().trim_start_matches('/')))
-        .header(
-            http::header::CONTENT_TYPE,
-            content_type.unwrap_or("application/xml"),
-        );
-    if let Some((u, p)) = user {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-        b = b.header(http::header::AUTHORIZATION, format!("Basic {token}"));
+/// The frame that sends a reply: its destination, the correlation id, the `Status` property,
+/// the target service property that applies, and the body.
+pub fn reply_frame(reply: &Reply) -> Frame {
+    let mut f = Frame::new("SEND")
+        .header("destination", &destination(&reply.destination))
+        .header("correlation-id", &reply.correlation)
+        .header("Status", &reply.status.to_string())
+        .header("content-type", &reply.content_type);
+    if let Some((name, value)) = &reply.target {
+        f = f.header(name, value);
     }
-    let req = match b.body(body) {
-        Ok(r) => r,
-        Err(e) => {
-            let text = format!("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><errorObject><errorMessage>The request cannot be built: {e}</errorMessage></errorObject>");
-            return Some((400, "application/xml".into(), Bytes::from(text)));
+    f.body(reply.body.to_vec())
+}
+
+/// Sends one message on a connection of its own, and waits for the broker's receipt.
+pub async fn send_once(cfg: &StompConfig, reply: &Reply) -> Result<(), String> {
+    let mut con = Connection::open(&cfg.address, cfg.login.as_ref()).await?;
+    con.send(&reply_frame(reply).header("receipt", "sent")).await?;
+    loop {
+        let f = con.receive().await?;
+        match f.command.as_str() {
+            "RECEIPT" => break,
+            "ERROR" => {
+                return Err(format!(
+                    "the broker refused the message: {}",
+                    String::from_utf8_lossy(&f.body)
+                ))
+            }
+            _ => {}
         }
-    };
-    let resp = app.call(req).await;
-    let status = resp.status().as_u16();
-    if status >= 500 {
-        return None;
     }
-    let content_type = resp
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/xml")
-        .to_owned();
-    Some((queue_status(status), content_type, resp.into_body()))
+    let _ = con.send(&Frame::new("DISCONNECT")).await;
+    Ok(())
 }
 
 /// Consumes the request queue until `shutdown` resolves or the connection fails.
@@ -323,35 +315,30 @@ pub async fn run(
             .or(msg.get("message-id"))
             .unwrap_or_default()
             .to_owned();
-        let reply = answer_request(
-            &app,
-            cfg.user.as_ref(),
-            msg.get("P360Url"),
-            msg.get("Method"),
-            msg.get("content-type"),
-            Bytes::from(msg.body.clone()),
-        )
-        .await;
-        match reply {
-            Some((status, content_type, body)) => {
-                if let Some(reply_to) = msg.get("reply-to") {
-                    let correlation = msg
-                        .get("correlation-id")
-                        .or(msg.get("message-id"))
-                        .unwrap_or_default();
-                    con.send(
-                        &Frame::new("SEND")
-                            .header("destination", reply_to)
-                            .header("correlation-id", correlation)
-                            .header("Status", &status.to_string())
-                            .header("content-type", &content_type)
-                            .body(body.to_vec()),
-                    )
-                    .await?;
-                }
+        let request = QueueRequest {
+            url: msg.get("P360Url").map(str::to_owned),
+            method: msg.get("Method").map(str::to_owned),
+            content_type: msg.get("content-type").map(str::to_owned),
+            correlation: msg
+                .get("correlation-id")
+                .or(msg.get("message-id"))
+                .unwrap_or_default()
+                .to_owned(),
+            reply_to: msg
+                .get("reply-to")
+                .map(str::to_owned)
+                .unwrap_or_else(|| destination(&cfg.reply_queue)),
+            properties: Vec::new(),
+            transport: "stomp",
+        }
+        .with_properties(|name| msg.get(name).map(str::to_owned));
+        match answer(&app, cfg.user.as_ref(), &request, Bytes::from(msg.body.clone())).await {
+            Answer::Reply(reply) => {
+                con.send(&reply_frame(&reply)).await?;
                 con.send(&Frame::new("ACK").header("id", &ack_id)).await?;
             }
-            None => {
+            Answer::Deferred => con.send(&Frame::new("ACK").header("id", &ack_id)).await?,
+            Answer::Retry => {
                 debug!(id = %ack_id, "P360 request NACKed for redelivery.");
                 con.send(&Frame::new("NACK").header("id", &ack_id)).await?;
             }

@@ -3,10 +3,13 @@
 //! A client adds a request to the stream `<prefix>p360:requests` with the queue's message
 //! properties as fields — `P360Url` (required, e.g. `rest/V2.0/manage/workflow`), `Method`
 //! (default `POST`), `ContentType` (default `application/xml`), `JMSCorrelationID`, `ReplyTo`
-//! (a stream; default `<prefix>p360:replies`) — and the request document in `body`. The
-//! consumer group `bpm-compat` reads it, the P360 dialect answers it, and the reply goes to the
-//! reply stream with `Status` (200, 400, 401 or 500, the queue's codes), `JMSCorrelationID`
-//! (the request's, else its stream id) and `body`.
+//! (a stream; default `<prefix>p360:replies`), `SuccessTargetService`, `FailureTargetService`,
+//! `CallbackTargetService`, `EnforceIntermediateOkResponse` — and the request document in
+//! `body`. The consumer group `bpm-compat` reads it, the P360 dialect answers it, and the reply
+//! goes to the reply stream with `Status` (200, 400, 401 or 500, the queue's codes),
+//! `JMSCorrelationID` (the request's, else its stream id), the target service that applies,
+//! `ContentType` and `body` (the rules: `bpm_compat_p360::queue`). A scheduled endpoint's reply
+//! is its job's final message, added by `p360_jobs` when the job is done.
 //!
 //! Delivery is at least once: a request is acknowledged only after its reply is written, so a
 //! node that dies in between leaves it pending and another consumer claims it once it has been
@@ -23,7 +26,9 @@ use redis::aio::MultiplexedConnection;
 use redis::Value;
 use tracing::{debug, warn};
 
-use crate::p360_stomp::answer_request;
+use bpm_compat_p360::queue::{QueueRequest, Reply};
+
+use crate::p360_queue::{answer, Answer};
 use crate::server::App;
 
 pub const GROUP: &str = "bpm-compat";
@@ -168,35 +173,27 @@ async fn handle(
         warn!(id, "P360 request moved to the dead-letter stream.");
         return Ok(());
     }
-    let reply = answer_request(
-        app,
-        cfg.user.as_ref(),
-        field_text(fields, "P360Url").as_deref(),
-        field_text(fields, "Method").as_deref(),
-        field_text(fields, "ContentType").as_deref(),
-        Bytes::from(field(fields, "body").unwrap_or_default().to_vec()),
-    )
-    .await;
-    let Some((status, _content_type, body)) = reply else {
-        debug!(id, "P360 request left pending for a retry.");
-        return Ok(());
-    };
-    let reply_to = field_text(fields, "ReplyTo")
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| cfg.replies());
-    let correlation = field_text(fields, "JMSCorrelationID").unwrap_or_else(|| id.clone());
-    let _: Value = redis::cmd("XADD")
-        .arg(&reply_to)
-        .arg("*")
-        .arg("Status")
-        .arg(status)
-        .arg("JMSCorrelationID")
-        .arg(&correlation)
-        .arg("body")
-        .arg(body.as_ref())
-        .query_async(con)
-        .await
-        .map_err(|e| e.to_string())?;
+    let request = QueueRequest {
+        url: field_text(fields, "P360Url"),
+        method: field_text(fields, "Method"),
+        content_type: field_text(fields, "ContentType"),
+        correlation: field_text(fields, "JMSCorrelationID").unwrap_or_else(|| id.clone()),
+        reply_to: field_text(fields, "ReplyTo")
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| cfg.replies()),
+        properties: Vec::new(),
+        transport: "stream",
+    }
+    .with_properties(|name| field_text(fields, name));
+    let body = Bytes::from(field(fields, "body").unwrap_or_default().to_vec());
+    match answer(app, cfg.user.as_ref(), &request, body).await {
+        Answer::Reply(reply) => add_reply(con, &reply).await?,
+        Answer::Deferred => {}
+        Answer::Retry => {
+            debug!(id, "P360 request left pending for a retry.");
+            return Ok(());
+        }
+    }
     let _: Value = redis::cmd("XACK")
         .arg(&stream)
         .arg(GROUP)
@@ -205,6 +202,37 @@ async fn handle(
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Adds a reply to its stream: `Status`, `JMSCorrelationID`, the target service that
+/// applies, `ContentType` and `body`.
+async fn add_reply(con: &mut MultiplexedConnection, reply: &Reply) -> Result<(), String> {
+    let mut cmd = redis::cmd("XADD");
+    cmd.arg(&reply.destination)
+        .arg("*")
+        .arg("Status")
+        .arg(reply.status)
+        .arg("JMSCorrelationID")
+        .arg(&reply.correlation);
+    if let Some((name, value)) = &reply.target {
+        cmd.arg(*name).arg(value);
+    }
+    cmd.arg("ContentType")
+        .arg(&reply.content_type)
+        .arg("body")
+        .arg(reply.body.as_ref());
+    let _: Value = cmd.query_async(con).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Sends one message on a connection of its own.
+pub async fn send_once(cfg: &StreamConfig, reply: &Reply) -> Result<(), String> {
+    let client = redis::Client::open(cfg.redis_url.as_str()).map_err(|e| e.to_string())?;
+    let mut con = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| format!("cannot reach {}: {e}", cfg.redis_url))?;
+    add_reply(&mut con, reply).await
 }
 
 /// Consumes requests until `shutdown` resolves.

@@ -40,6 +40,8 @@ async fn consumer_and_client(
     let replies = unique(&format!("P360_REPLIES.{tag}"));
     let app = ServeConfig {
         definitions: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/definitions"),
+        // The broker the app's job worker sends final messages through.
+        p360_stomp: Some(BROKER.into()),
         ..ServeConfig::default()
     }
     .build_app()
@@ -49,6 +51,7 @@ async fn consumer_and_client(
         address: BROKER.into(),
         login: None,
         queue: queue.clone(),
+        reply_queue: replies.clone(),
         user: Some(("rest-admin".into(), "test".into())),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -122,8 +125,8 @@ async fn queue_requests_through_activemq() {
 /// maps the HTTP status to.
 #[tokio::test]
 async fn the_p360_fixtures_pass_over_the_queue() {
-    use bpm_compat::p360_stomp::queue_status;
     use bpm_compat_model::fixture::{build_request, load_tree, match_response, Bindings};
+    use bpm_compat_p360::queue::queue_status;
 
     let (queue, replies, stop, consumer, mut client) = consumer_and_client("fixtures").await;
     let scenarios =
@@ -138,7 +141,17 @@ async fn the_p360_fixtures_pass_over_the_queue() {
                 (k.eq_ignore_ascii_case("accept") || k.eq_ignore_ascii_case("content-type"))
                     && v.contains("json")
             });
-            if json || !built.auth {
+            // A scheduled endpoint's answer (202) is a job's deferred reply over the queue,
+            // and the BPM callback parameters are the message's properties there, not URL
+            // parameters: queue_scheduled_jobs tests both.
+            if json
+                || !built.auth
+                || step.response.status == 202
+                || built
+                    .path_and_query
+                    .split_once('?')
+                    .is_some_and(|(_, q)| q.contains("workflow"))
+            {
                 continue;
             }
             let correlation = format!("{name}#{n}");
@@ -189,6 +202,183 @@ async fn the_p360_fixtures_pass_over_the_queue() {
         }
     }
     assert!(checked >= 15, "the fixture steps ran over the queue ({checked})");
+    let _ = stop.send(());
+    consumer.await.expect("consumer task").expect("consumer ran");
+}
+
+/// The scheduled endpoints over the queue (seed 002): by default the reply is the job's final
+/// message, sent when the job is done; with `EnforceIntermediateOkResponse` an immediate OK
+/// goes first and the final message follows with `CallbackTargetService`; a failed job answers
+/// its `FailureTargetService`; a request without `reply-to` is answered on the configured reply
+/// queue; BPM callback parameters in `P360Url` are refused.
+#[tokio::test]
+async fn queue_scheduled_jobs() {
+    let (queue, replies, stop, consumer, mut client) = consumer_and_client("jobs").await;
+    let send = |correlation: &str, url: &str, props: &[(&str, &str)], content_type: &str, body: &str| {
+        let mut f = Frame::new("SEND")
+            .header("destination", &format!("/queue/{queue}"))
+            .header("correlation-id", correlation)
+            .header("P360Url", url)
+            .header("content-type", content_type)
+            .body(body.to_owned());
+        for (k, v) in props {
+            f = f.header(k, v);
+        }
+        f
+    };
+    let with_reply_to = |f: Frame| f.header("reply-to", &format!("/queue/{replies}"));
+    let supplier = "<entityItemTable><entityIdentifier>Article</entityIdentifier><columns><column><identifier>Article.Name</identifier></column></columns><rows><row><object><id>10@6</id></object><values><value>Rake</value></values></row><row><object><id>11@6</id></object><values><value>Hoe</value></values></row></rows></entityItemTable>";
+    client
+        .send(&with_reply_to(send(
+            "items",
+            "rest/V2.0/list/Article",
+            &[],
+            "application/xml",
+            supplier,
+        )))
+        .await
+        .expect("sends");
+    let frames = [
+        with_reply_to(send(
+            "m-1",
+            "rest/V2.0/manage/merge",
+            &[
+                ("SuccessTargetService", "MergeOk"),
+                ("FailureTargetService", "MergeFailed"),
+            ],
+            "application/json",
+            r#"{"catalog":"6"}"#,
+        )),
+        with_reply_to(send(
+            "e-1",
+            "rest/V2.0/manage/revision",
+            &[
+                ("EnforceIntermediateOkResponse", "true"),
+                ("SuccessTargetService", "Planned"),
+                ("CallbackTargetService", "Released"),
+            ],
+            "application/xml",
+            "",
+        )),
+        // No reply-to: the configured reply queue (the same queue here).
+        send(
+            "i-1",
+            "rest/V2.0/manage/import",
+            &[("FailureTargetService", "ImportFailed")],
+            "application/xml",
+            "<importProfile><files><file><id>upload-7</id></file></files></importProfile>",
+        ),
+        with_reply_to(send(
+            "q-1",
+            "rest/V2.0/manage/revision?workflowQueueId=ELSEWHERE",
+            &[],
+            "application/xml",
+            "",
+        )),
+    ];
+    // The merge reads the supplier items: send it after their write is answered.
+    let mut got: Vec<Frame> = Vec::new();
+    let receive = async |client: &mut Connection, got: &mut Vec<Frame>, until: usize| {
+        while got.len() < until {
+            let frame = tokio::time::timeout(Duration::from_secs(20), client.receive())
+                .await
+                .expect("a reply within 20 s")
+                .expect("a frame");
+            if frame.command == "MESSAGE" {
+                got.push(frame);
+            }
+        }
+    };
+    receive(&mut client, &mut got, 1).await;
+    for f in &frames {
+        client.send(f).await.expect("sends");
+    }
+    // items, m-1 once, e-1 twice, i-1 once, q-1 once.
+    receive(&mut client, &mut got, 6).await;
+    // Nothing more comes (no intermediate reply for the merge, no second one for anything).
+    let extra = tokio::time::timeout(Duration::from_millis(700), client.receive()).await;
+    assert!(extra.is_err(), "an unexpected message: {extra:?}");
+
+    let of = |c: &str| -> Vec<&Frame> {
+        got.iter()
+            .filter(|f| f.get("correlation-id") == Some(c))
+            .collect()
+    };
+    let text = |f: &Frame| String::from_utf8_lossy(&f.body).into_owned();
+    assert_eq!(of("items")[0].get("Status"), Some("200"));
+
+    let merge = of("m-1");
+    assert_eq!(merge.len(), 1);
+    assert_eq!(
+        (merge[0].get("Status"), merge[0].get("SuccessTargetService")),
+        (Some("200"), Some("MergeOk"))
+    );
+    let job: serde_json::Value = serde_json::from_slice(&merge[0].body).expect("JSON, as the request");
+    assert_eq!(
+        (
+            job["type"].clone(),
+            job["state"].clone(),
+            job["createdCounter"].clone(),
+            job["workflowCorrelationId"].clone()
+        ),
+        (
+            serde_json::json!("MERGE"),
+            serde_json::json!("FINISHED"),
+            serde_json::json!(2),
+            serde_json::json!("m-1")
+        )
+    );
+
+    let revision = of("e-1");
+    assert_eq!(revision.len(), 2);
+    assert_eq!(
+        (
+            revision[0].get("Status"),
+            revision[0].get("SuccessTargetService"),
+            revision[0].get("CallbackTargetService")
+        ),
+        (Some("200"), Some("Planned"), None)
+    );
+    assert!(
+        text(revision[0]).contains("<state>QUEUED</state>"),
+        "{}",
+        text(revision[0])
+    );
+    assert_eq!(
+        (
+            revision[1].get("Status"),
+            revision[1].get("CallbackTargetService"),
+            revision[1].get("SuccessTargetService")
+        ),
+        (Some("200"), Some("Released"), None)
+    );
+    // The merge ran first: the master catalog holds its two items.
+    assert!(
+        text(revision[1]).contains("<state>FINISHED</state>")
+            && text(revision[1]).contains("<processedCounter>2</processedCounter>"),
+        "{}",
+        text(revision[1])
+    );
+
+    let import = of("i-1");
+    assert_eq!(import.len(), 1);
+    assert_eq!(
+        (import[0].get("Status"), import[0].get("FailureTargetService")),
+        (Some("400"), Some("ImportFailed"))
+    );
+    assert!(
+        text(import[0]).contains("failed: File 'upload-7' is unknown: bpm-compat has no File API"),
+        "{}",
+        text(import[0])
+    );
+
+    let refused = of("q-1");
+    assert_eq!(refused[0].get("Status"), Some("400"));
+    assert!(
+        text(refused[0]).contains("workflowQueueId must not be provided in the url"),
+        "{}",
+        text(refused[0])
+    );
     let _ = stop.send(());
     consumer.await.expect("consumer task").expect("consumer ran");
 }

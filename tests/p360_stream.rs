@@ -241,3 +241,79 @@ async fn queue_requests_over_redis_streams() {
     consumer.await.expect("consumer task").expect("consumer ran");
     remove_keys(&prefix).await;
 }
+
+/// A scheduled endpoint over Redis Streams: the request is acknowledged without a reply, and
+/// the job's final message is added to the reply stream when the job is done, with the
+/// request's correlation id and its `SuccessTargetService`.
+#[tokio::test]
+async fn scheduled_jobs_answer_when_done_over_redis_streams() {
+    let prefix = unique_prefix("p360jobs");
+    let app = ServeConfig {
+        definitions: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/definitions"),
+        // The stream binding the app's job worker sends final messages through.
+        p360_stream: Some(redis_url()),
+        redis_prefix: prefix.clone(),
+        ..ServeConfig::default()
+    };
+    let cfg = app.p360_stream().expect("configured");
+    let app = app.build_app().await.expect("app");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let consumer = tokio::spawn(run(app, cfg.clone(), async {
+        let _ = stopped.await;
+    }));
+    let mut c = con().await;
+    // The consumer creates its group at the stream's end: wait for it before adding.
+    for _ in 0..100 {
+        let groups: redis::RedisResult<Value> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(cfg.requests())
+            .query_async(&mut c)
+            .await;
+        if matches!(groups, Ok(Value::Array(ref g)) if !g.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _: Value = redis::cmd("XADD")
+        .arg(cfg.requests())
+        .arg("*")
+        .arg("P360Url")
+        .arg("rest/V2.0/manage/export")
+        .arg("JMSCorrelationID")
+        .arg("x-1")
+        .arg("SuccessTargetService")
+        .arg("Exported")
+        .arg("body")
+        .arg("<exportSchedulingProfile><profileName>Nightly</profileName></exportSchedulingProfile>")
+        .query_async(&mut c)
+        .await
+        .expect("xadd");
+    for _ in 0..200 {
+        if !read_all(&mut c, &cfg.replies()).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Give a wrong second reply the time to show.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let replies = read_all(&mut c, &cfg.replies()).await;
+    assert_eq!(replies.len(), 1, "only the final message: {replies:?}");
+    let r = &replies[0];
+    assert_eq!(
+        (
+            get(r, "Status"),
+            get(r, "JMSCorrelationID"),
+            get(r, "SuccessTargetService")
+        ),
+        (Some("200"), Some("x-1"), Some("Exported"))
+    );
+    let body = get(r, "body").unwrap_or_default();
+    assert!(
+        body.contains("<type>EXPORT</type><state>FINISHED</state>")
+            && body.contains("<workflowCorrelationId>x-1</workflowCorrelationId>"),
+        "{body}"
+    );
+    let _ = stop.send(());
+    consumer.await.expect("consumer task").expect("consumer ran");
+    remove_keys(&prefix).await;
+}

@@ -113,6 +113,16 @@ pub struct App {
     inner: Arc<Inner>,
 }
 
+/// See [`App::downgrade`].
+#[derive(Clone)]
+pub struct WeakApp(std::sync::Weak<Inner>);
+
+impl WeakApp {
+    pub fn upgrade(&self) -> Option<App> {
+        self.0.upgrade().map(|inner| App { inner })
+    }
+}
+
 struct Inner {
     engine: Engine,
     mounts: Vec<Mount>,
@@ -137,6 +147,12 @@ impl App {
 
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    /// A handle that does not keep the app alive: for background workers that should stop
+    /// with it.
+    pub fn downgrade(&self) -> WeakApp {
+        WeakApp(Arc::downgrade(&self.inner))
     }
 
     /// Serves a request from a connection: reads the body up to the cap, then [`App::call`].

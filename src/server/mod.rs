@@ -12,7 +12,7 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
-pub use self::app::{now, App, Mount};
+pub use self::app::{now, App, Mount, WeakApp};
 pub use self::auth::Users;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and gives open

@@ -1205,7 +1205,7 @@ impl OfflineStep {
     }
 }
 
-/// Runs a scenario against an adapter's `parse` (and `render_error`), with no engine. See
+/// Runs a scenario against an adapter's `parse` (and `parse_error`), with no engine. See
 /// [`run_offline_with`] to seed bindings (e.g. a plausible instance id for steps that refer to
 /// an instance started by an earlier step).
 pub fn run_offline<A: Adapter>(adapter: &A, scenario: &Scenario, base_url: &str) -> Vec<OfflineStep> {
@@ -1307,7 +1307,7 @@ fn offline_step<A: Adapter>(adapter: &A, step: &Step, bindings: &Bindings) -> Of
             }
         }
         Err(err) => {
-            let response = adapter.render_error(err, &ctx);
+            let response = adapter.parse_error(err, &request, &ctx);
             let mut scratch = bindings.clone();
             let mismatches = match_response(
                 &step.response,

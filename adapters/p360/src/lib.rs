@@ -2,7 +2,7 @@
 //! binding: the `rest/V2.0/…` (and `rest/V1.0/…`) paths the Service API Queue addresses with its
 //! `P360Url` header. XML by default, JSON with `Content-Type`/`Accept: application/json`.
 //!
-//! # Served (first slice of issue 6)
+//! # Served
 //! | Method & path (below `/rest/`) | Command | Answer |
 //! |---|---|---|
 //! | `POST V2.0/manage/workflow` (`<workflow>`, `<workflows>` of them, or JSON) | one deployment of every valid workflow | `resultSummary` |
@@ -11,6 +11,7 @@
 //! | `GET V2.0/list/{entity}/byCatalog?catalog=…[&startIndex&pageSize&fields]` | a page of items | `entityItemTable` |
 //! | `POST V2.0/manage/workflow/status/enter` / `…/leave` (`enterWorkflowStatus`) | moves the item | `statusModificationInfoEnter` / `…Leave` |
 //! | `POST V2.0/manage/task` (`taskCreationProfile`) | starts `p360Task` (one user task named and assigned by the request) | `entityItemReference` with the task id |
+//! | `POST V2.0/manage/merge`, `…/export`, `…/import`, `…/dataquality/executions`, `…/revision` | starts `p360Job` (see [`jobs`]) | 202, the job object |
 //!
 //! # Mapping
 //! A workflow is a core definition: key = `identifier`, name = `label`, version label =
@@ -28,7 +29,7 @@
 //! item to be in that status; the flags of the answer say which check failed. An entered
 //! status shows on the process (`processId`) as its business status.
 //!
-//! Not yet: the scheduled jobs and the ActiveMQ transport (Redis Streams: `p360_stream`).
+//! The queue's message properties and replies: [`queue`]; the scheduled jobs: [`jobs`].
 
 use bpm_compat_model::{
     Adapter, AuthScheme, Command, CoreError, DeleteInstance, Deploy, InstanceId, Outcome, RequestCtx,
@@ -40,6 +41,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub mod items;
+pub mod jobs;
+pub mod queue;
 
 /// A row of a list write as answered: its number, the item, and why it was refused (if so).
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +75,8 @@ pub enum OpKind {
     },
     /// `manage/task`: the new task's id.
     CreateTask,
+    /// A scheduled endpoint (`manage/merge`, …): the planned job.
+    Schedule(jobs::JobKind),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -262,6 +267,7 @@ impl Adapter for P360 {
             OpKind::Status { enter: true } => "status_enter",
             OpKind::Status { enter: false } => "status_leave",
             OpKind::CreateTask => "create_task",
+            OpKind::Schedule(_) => "schedule_job",
         }
     }
 
@@ -378,6 +384,53 @@ impl Adapter for P360 {
                     }),
                 ))
             }
+            ["V2.0" | "V1.0", "manage", rest @ ..]
+                if m == Method::POST && jobs::JobKind::from_path(rest).is_some() =>
+            {
+                let kind = jobs::JobKind::from_path(rest).ok_or_else(|| CoreError::Internal {
+                    message: "a scheduled endpoint without a kind".into(),
+                })?;
+                let ct = media(req, header::CONTENT_TYPE);
+                let body_json = ct == "application/json";
+                if !(ct.is_empty() || body_json || ct == "application/xml" || ct == "text/xml") {
+                    return Err(CoreError::UnsupportedMedia { content_type: ct });
+                }
+                let spec = jobs::read_profile(kind, req.body(), body_json).map_err(CoreError::invalid)?;
+                let callback = match queue::callback_from_headers(req.headers(), json) {
+                    Some(cb) => {
+                        // Seed 002: over the queue they "must not be provided in the url".
+                        let query = req.uri().query().unwrap_or_default();
+                        if let Some(p) = CALLBACK_PARAMETERS
+                            .iter()
+                            .find(|p| query.split('&').any(|kv| kv.split('=').next() == Some(**p)))
+                        {
+                            return Err(CoreError::invalid(format!(
+                                "{p} must not be provided in the url: the queue resolves it from the message properties"
+                            )));
+                        }
+                        cb
+                    }
+                    None => callback_from_query(req, json)?,
+                };
+                Ok((
+                    Op {
+                        kind: OpKind::Schedule(kind),
+                        json,
+                    },
+                    Command::StartInstance(bpm_compat_model::StartInstance {
+                        definition: bpm_compat_model::DefinitionSelector::Key {
+                            key: jobs::JOB_PROCESS.into(),
+                            tenant_id: String::new(),
+                        },
+                        name: Some(format!("{} job", kind.name())),
+                        business_key: callback.correlation_id.clone(),
+                        variables: jobs::start_variables(&spec, &callback),
+                        transient_variables: Vec::new(),
+                        start_user: ctx.user.clone(),
+                        origin: Some("p360".into()),
+                    }),
+                ))
+            }
             ["V2.0" | "V1.0", "manage", "task"] if m == Method::POST => {
                 let profile = items::task_profile_from_xml(req.body()).map_err(CoreError::invalid)?;
                 let Some(name) = profile.get("task/name").filter(|n| !n.is_empty()).cloned() else {
@@ -425,37 +478,7 @@ impl Adapter for P360 {
                         table.entity
                     )));
                 }
-                let mut metas = Vec::new();
-                let mut written = Vec::new();
-                for (n, row) in table.rows.iter().enumerate() {
-                    let valid = row
-                        .id
-                        .split_once('@')
-                        .is_some_and(|(i, c)| !i.is_empty() && !c.is_empty());
-                    metas.push(RowMeta {
-                        row: n,
-                        id: row.id.clone(),
-                        label: row.label.clone(),
-                        entity_id: row.entity_id.clone(),
-                        refused: (!valid)
-                            .then(|| format!("'{}' is not an item id (<item>@<catalog>)", row.id)),
-                    });
-                    if valid {
-                        written.push(bpm_compat_model::Item {
-                            id: row.id.clone(),
-                            entity: entity.clone(),
-                            entity_id: row.entity_id.clone(),
-                            label: row.label.clone().filter(|l| !l.is_empty()),
-                            values: table
-                                .columns
-                                .iter()
-                                .cloned()
-                                .zip(row.values.iter().cloned())
-                                .filter(|(_, v)| !v.is_empty())
-                                .collect(),
-                        });
-                    }
-                }
+                let (metas, written) = table_items(&table, &entity);
                 Ok((
                     Op {
                         kind: OpKind::ListWrite(metas),
@@ -499,7 +522,7 @@ impl Adapter for P360 {
                     },
                     Command::ListItems {
                         entity,
-                        catalog: catalog_id(catalog),
+                        catalog: jobs::catalog_id(catalog),
                         start,
                         size: page_size,
                     },
@@ -562,6 +585,11 @@ impl Adapter for P360 {
                 };
                 respond(StatusCode::OK, body, op.json)
             }
+            (OpKind::Schedule(_), Ok(Outcome::Instance(view))) => respond(
+                StatusCode::ACCEPTED,
+                jobs::job_object(&view.instance, op.json),
+                op.json,
+            ),
             (OpKind::EndProcess, Ok(_)) => {
                 let mut resp = Response::new(Bytes::new());
                 *resp.status_mut() = StatusCode::NO_CONTENT;
@@ -586,19 +614,83 @@ impl Adapter for P360 {
     }
 }
 
+/// A list write's rows as items of `entity`: each row's outcome, and the items of the rows
+/// that name an item (`<item>@<catalog>`) to write, their empty values left out.
+pub(crate) fn table_items(table: &items::Table, entity: &str) -> (Vec<RowMeta>, Vec<bpm_compat_model::Item>) {
+    let mut metas = Vec::new();
+    let mut written = Vec::new();
+    for (n, row) in table.rows.iter().enumerate() {
+        let valid = row
+            .id
+            .split_once('@')
+            .is_some_and(|(i, c)| !i.is_empty() && !c.is_empty());
+        metas.push(RowMeta {
+            row: n,
+            id: row.id.clone(),
+            label: row.label.clone(),
+            entity_id: row.entity_id.clone(),
+            refused: (!valid).then(|| format!("'{}' is not an item id (<item>@<catalog>)", row.id)),
+        });
+        if valid {
+            written.push(bpm_compat_model::Item {
+                id: row.id.clone(),
+                entity: entity.to_owned(),
+                entity_id: row.entity_id.clone(),
+                label: row.label.clone().filter(|l| !l.is_empty()),
+                values: table
+                    .columns
+                    .iter()
+                    .cloned()
+                    .zip(row.values.iter().cloned())
+                    .filter(|(_, v)| !v.is_empty())
+                    .collect(),
+            });
+        }
+    }
+    (metas, written)
+}
+
+/// The BPM callback parameters of the scheduled endpoints' URLs.
+const CALLBACK_PARAMETERS: [&str; 4] = [
+    "workflowServiceEndpoint",
+    "workflowCorrelationId",
+    "workflowCommunicationMode",
+    "workflowQueueId",
+];
+
+/// The BPM callback parameters of a scheduled call over HTTP (P360's query parameters).
+fn callback_from_query(req: &Request<Bytes>, json: bool) -> Result<jobs::Callback, CoreError> {
+    let params: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default();
+    let get = |n: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
+    let mode = get("workflowCommunicationMode")
+        .unwrap_or_else(|| "REST".into())
+        .to_ascii_uppercase();
+    if mode != "REST" && mode != "QUEUE" {
+        return Err(CoreError::invalid(format!(
+            "workflowCommunicationMode must be REST or QUEUE, not '{mode}'"
+        )));
+    }
+    Ok(jobs::Callback {
+        service_endpoint: get("workflowServiceEndpoint"),
+        correlation_id: get("workflowCorrelationId"),
+        mode,
+        queue_id: get("workflowQueueId"),
+        json,
+        ..jobs::Callback::default()
+    })
+}
+
 /// The definition a created task runs in (fixtures/definitions/p360Task.process.json).
 pub const TASK_PROCESS: &str = "p360Task";
 
-/// P360's master catalog: `MASTER` is catalog 1 (the `@1` of item ids like `1@1`).
-fn catalog_id(catalog: &str) -> String {
-    if catalog.eq_ignore_ascii_case("MASTER") {
-        "1".to_owned()
-    } else {
-        catalog.to_owned()
-    }
-}
-
-const XML_HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>";
+pub(crate) const XML_HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>";
 
 fn respond(status: StatusCode, body: String, json: bool) -> Response<Bytes> {
     let mut resp = Response::new(Bytes::from(body));
