@@ -7,6 +7,8 @@ use quick_xml::events::Event;
 use quick_xml::{Reader, XmlVersion};
 use serde_json::{json, Value};
 
+use crate::XML_HEAD;
+
 /// A list write: the entity, its columns, and per row the item and its values.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Table {
@@ -149,20 +151,18 @@ pub fn status_request_from_json(body: &[u8]) -> Result<BTreeLike, String> {
     let Value::Object(m) = v else {
         return Err("The JSON document must be an object".into());
     };
-    Ok(m.into_iter()
-        .map(|(k, v)| {
-            let text = match v {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            (k, text)
-        })
-        .collect())
+    Ok(m.iter().map(|(k, v)| (k.clone(), text(v))).collect())
 }
 
-const HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>";
+/// A JSON value as text: a string as it is, anything else as JSON.
+pub(crate) fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
@@ -198,7 +198,7 @@ pub fn write_protocol(written: &[Written], json: bool) -> String {
         .to_string();
     }
     let mut out = format!(
-        "{HEAD}<writeProtocol><counters><errors>{errors}</errors><warnings>0</warnings><createdObjects>{created}</createdObjects><updatedObjects>{updated}</updatedObjects><objectsWithErrors>{errors}</objectsWithErrors><objectsWithWarnings>0</objectsWithWarnings></counters><entries/><objects>"
+        "{XML_HEAD}<writeProtocol><counters><errors>{errors}</errors><warnings>0</warnings><createdObjects>{created}</createdObjects><updatedObjects>{updated}</updatedObjects><objectsWithErrors>{errors}</objectsWithErrors><objectsWithWarnings>0</objectsWithWarnings></counters><entries/><objects>"
     );
     for w in written {
         out.push_str(&format!(
@@ -244,7 +244,7 @@ pub fn entity_item_table(
         .to_string();
     }
     let mut out = format!(
-        "{HEAD}<entityItemTable><cacheId>no-cache</cacheId><entityIdentifier>{}</entityIdentifier><totalSize>{}</totalSize><startIndex>{}</startIndex><pageSize>{page_size}</pageSize><rowCount>{}</rowCount><columnCount>{}</columnCount>",
+        "{XML_HEAD}<entityItemTable><cacheId>no-cache</cacheId><entityIdentifier>{}</entityIdentifier><totalSize>{}</totalSize><startIndex>{}</startIndex><pageSize>{page_size}</pageSize><rowCount>{}</rowCount><columnCount>{}</columnCount>",
         esc(entity),
         page.total,
         page.start,
@@ -311,7 +311,7 @@ pub fn status_info(c: &StatusChange, enter: bool, json: bool) -> String {
             fields.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
         return Value::Object(m).to_string();
     }
-    let mut out = format!("{HEAD}<{root}>");
+    let mut out = format!("{XML_HEAD}<{root}>");
     for (k, v) in fields {
         out.push_str(&format!("<{k}>{v}</{k}>"));
     }

@@ -30,7 +30,7 @@ use bpm_compat_model::{Item, ProcessInstance, Timestamp, Variable, VariableValue
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::items;
+use crate::items::{self, esc, text};
 use crate::queue::Reply;
 
 /// The definition jobs run in.
@@ -165,13 +165,6 @@ impl Doc {
             }
         }
         Ok(Doc { fields, files })
-    }
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 
@@ -527,10 +520,6 @@ pub fn state(instance: &ProcessInstance) -> String {
     }
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
 /// The job object (bpm-compat's shape: P360's is not public): id, type, state, dates, the
 /// workflow correlation id, and once finished its counters and message.
 pub fn job_object(instance: &ProcessInstance, json: bool) -> String {
@@ -596,15 +585,7 @@ pub fn final_message(instance: &ProcessInstance) -> Reply {
             var_text(instance, "jobType").unwrap_or_default(),
             var_text(instance, "jobMessage").unwrap_or_default()
         );
-        let body = if cb.json {
-            json!({"errorObject": {"errorMessage": message}}).to_string()
-        } else {
-            format!(
-                "{}<errorObject><errorMessage>{}</errorMessage></errorObject>",
-                crate::XML_HEAD,
-                esc(&message)
-            )
-        };
+        let body = crate::error_body(&message, cb.json);
         return Reply {
             destination: cb.queue_id.unwrap_or_default(),
             correlation: cb.correlation_id.unwrap_or_default(),

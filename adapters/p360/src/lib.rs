@@ -207,10 +207,7 @@ pub fn workflows_from_json(body: &[u8]) -> Result<Vec<Workflow>, String> {
             Ok(Workflow {
                 identifier: w.identifier.unwrap_or_default(),
                 label: w.label,
-                version: w.version.map(|v| match v {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                }),
+                version: w.version.as_ref().map(items::text),
                 statuses: w
                     .status
                     .into_iter()
@@ -719,8 +716,16 @@ fn summary(created: usize, updated: usize, failed: usize, json: bool) -> Respons
     )
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+/// The `errorObject` document (XML, or P360's JSON) for a message.
+pub(crate) fn error_body(message: &str, json: bool) -> String {
+    if json {
+        json!({"errorObject": {"errorMessage": message}}).to_string()
+    } else {
+        format!(
+            "{XML_HEAD}<errorObject><errorMessage>{}</errorMessage></errorObject>",
+            items::esc(message)
+        )
+    }
 }
 
 /// `errorObject` with the seed's status codes.
@@ -737,22 +742,7 @@ pub fn error(err: &CoreError, json: bool) -> Response<Bytes> {
         CoreError::Unauthorized => "Unauthorized".to_owned(),
         other => other.to_string(),
     };
-    let mut resp = if json {
-        respond(
-            status,
-            json!({"errorObject": {"errorMessage": message}}).to_string(),
-            true,
-        )
-    } else {
-        respond(
-            status,
-            format!(
-                "{XML_HEAD}<errorObject><errorMessage>{}</errorMessage></errorObject>",
-                escape(&message)
-            ),
-            false,
-        )
-    };
+    let mut resp = respond(status, error_body(&message, json), json);
     if status == StatusCode::UNAUTHORIZED {
         resp.headers_mut().insert(
             header::WWW_AUTHENTICATE,

@@ -141,11 +141,7 @@ impl QueueRequest {
 
     /// The reply for a request that cannot be answered (`text` says why).
     pub fn refusal(&self, text: &str) -> Reply {
-        let body = format!(
-            "{}<errorObject><errorMessage>{}</errorMessage></errorObject>",
-            crate::XML_HEAD,
-            text.replace('&', "&amp;").replace('<', "&lt;")
-        );
+        let body = crate::error_body(text, false);
         Reply {
             destination: self.reply_to.clone(),
             correlation: self.correlation.clone(),
