@@ -8,7 +8,8 @@
 //! 4. the final message to the workflow (its queue binding, or its REST endpoint), then
 //!    `notifying` → the end.
 //!
-//! Delivery is at least once: a job whose final message could not be sent (or whose worker
+//! The worker polls every 100 ms while jobs are open and backs off to 1 s while none are, so
+//! a job planned on an idle server starts within a second. Delivery is at least once: a job whose final message could not be sent (or whose worker
 //! died) stays at `notifying` and any worker sends it again once it has waited there for the
 //! lease; a job whose worker died while `running` is worked again after the lease (its writes
 //! are item upserts, so doing them twice leaves the same items).
@@ -49,15 +50,15 @@ async fn apply(app: &App, command: Command) -> Result<Outcome, CoreError> {
     app.engine().apply(command, &ctx()).await
 }
 
-/// Jobs waiting at `activity`, oldest first.
-async fn waiting(app: &App, activity: &str) -> Result<Vec<ProcessInstance>, CoreError> {
+/// The open jobs, oldest first (one query on the definition-key index, which is cheap when
+/// there are none: the usual case).
+async fn open_jobs(app: &App) -> Result<Vec<ProcessInstance>, CoreError> {
     let query = InstanceQuery {
         filter: InstanceFilter {
-            definition_keys: Some(vec![jobs::JOB_PROCESS.into()]),
-            activity_ids: Some(vec![activity.into()]),
+            definition_key: Some(bpm_compat_model::TextMatch::Equals(jobs::JOB_PROCESS.into())),
             ..InstanceFilter::default()
         },
-        size: 32,
+        size: 64,
         ..InstanceQuery::default()
     };
     match apply(app, Command::ListInstances(query)).await? {
@@ -196,21 +197,27 @@ async fn notify(app: &App, outbox: &Outbox, id: InstanceId) -> Result<(), String
         .map_err(|e| e.to_string())
 }
 
-/// One pass: claims and runs the queued jobs, takes over the ones past their lease.
-async fn pass(app: &App, cfg: &JobsConfig, backoff: &mut HashMap<InstanceId, tokio::time::Instant>) {
+/// One pass: claims and runs the queued jobs, takes over the ones past their lease. Says
+/// whether there were open jobs.
+async fn pass(app: &App, cfg: &JobsConfig, backoff: &mut HashMap<InstanceId, tokio::time::Instant>) -> bool {
     let lease_ms = cfg.lease.as_millis() as i64;
     let stale = |since: bpm_compat_model::Timestamp| now().0 - since.0 >= lease_ms;
-    let mut todo: Vec<(InstanceId, &str)> = Vec::new();
-    for activity in [QUEUED, RUNNING, NOTIFYING] {
-        match waiting(app, activity).await {
-            Ok(list) => todo.extend(list.into_iter().map(|i| (i.id, activity))),
-            Err(e) => {
-                debug!(error = %e, "P360 jobs cannot be listed.");
-                return;
-            }
+    let open = match open_jobs(app).await {
+        Ok(list) => list,
+        Err(e) => {
+            debug!(error = %e, "P360 jobs cannot be listed.");
+            return false;
         }
-    }
-    for (id, activity) in todo {
+    };
+    let busy = !open.is_empty();
+    for job in open {
+        let id = job.id;
+        let Some(activity) = [QUEUED, RUNNING, NOTIFYING]
+            .into_iter()
+            .find(|a| job.activity_id.as_deref() == Some(*a))
+        else {
+            continue;
+        };
         let result: Result<(), String> = async {
             let claimed = match activity {
                 QUEUED => step(app, id, QUEUED, Vec::new()).await,
@@ -247,15 +254,23 @@ async fn pass(app: &App, cfg: &JobsConfig, backoff: &mut HashMap<InstanceId, tok
             }
         }
     }
+    busy
 }
 
-/// Runs jobs until the app is gone.
+/// Runs jobs until the app is gone: polls every `poll` while there are open jobs, and backs
+/// off to ten times that while there are none.
 pub async fn run(app: WeakApp, cfg: JobsConfig) {
     let mut backoff = HashMap::new();
+    let mut idle = cfg.poll;
     loop {
         let Some(app) = app.upgrade() else { return };
-        pass(&app, &cfg, &mut backoff).await;
+        let busy = pass(&app, &cfg, &mut backoff).await;
         drop(app);
-        tokio::time::sleep(cfg.poll).await;
+        idle = if busy {
+            cfg.poll
+        } else {
+            (idle * 2).min(cfg.poll * 10)
+        };
+        tokio::time::sleep(idle).await;
     }
 }

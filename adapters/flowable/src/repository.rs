@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bpm_compat_model::{
     Command, CoreError, DefinitionFilter, DefinitionQuery, DefinitionSort, Deploy, Deployment,
-    DeploymentFilter, DeploymentQuery, DeploymentSort, ProcessDefinition, Resource,
+    DeploymentFilter, DeploymentQuery, DeploymentSort, ProcessDefinition, Resource, TextMatch,
 };
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
@@ -188,6 +188,11 @@ pub fn definition_query(p: &Params) -> Result<(DefinitionQuery, ListShape), Core
         None,
         &mut impossible,
     );
+    // Flowable's ProcessDefinitionCollectionResource: `withoutTenantId=true` keeps the
+    // definitions of the default tenant (`false` is ignored).
+    if flag(p, "withoutTenantId") && f.tenant_id.is_none() {
+        f.tenant_id = Some(TextMatch::Equals(String::new()));
+    }
     f.category_not = s("categoryNotEquals");
     f.deployment_id = s("deploymentId");
     if let Some(v) = p.get("version") {
