@@ -403,24 +403,78 @@ impl RedisStore {
             wanted -= take;
             skip = 0;
         }
-        // Then each shard's part of the page, ids and packed hashes in one script call: one
-        // or two calls for a page that does not straddle more shards.
-        let calls = plan.into_iter().map(|(shard, offset, count)| {
-            let mut inv = SCRIPTS.gather.key(self.base(shard));
-            inv.arg("page")
-                .arg(index)
-                .arg(offset)
-                .arg(count)
-                .arg(if desc { "desc" } else { "asc" });
-            self.invoke(inv)
-        });
-        let mut items = Vec::new();
-        for reply in try_join_all(calls).await? {
-            items.extend(
-                decode_gathered(reply)?
-                    .into_iter()
-                    .filter(|i| query.filter.matches(i)),
-            );
+        if plan.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                total,
+                start: query.start,
+            });
+        }
+        let expected: u64 = plan.iter().map(|(_, _, take)| take).sum();
+        if expected <= 2 {
+            // A page of one or two (a business key's instances, mostly): ids and packed hashes
+            // in one script call per shard, one round trip fewer than below.
+            let calls = plan.into_iter().map(|(shard, offset, count)| {
+                let mut inv = SCRIPTS.gather.key(self.base(shard));
+                inv.arg("page")
+                    .arg(index)
+                    .arg(offset)
+                    .arg(count)
+                    .arg(if desc { "desc" } else { "asc" });
+                self.invoke(inv)
+            });
+            let mut items = Vec::new();
+            for reply in try_join_all(calls).await? {
+                items.extend(
+                    decode_gathered(reply)?
+                        .into_iter()
+                        .filter(|i| query.filter.matches(i)),
+                );
+            }
+            return Ok(Page {
+                items,
+                total,
+                start: query.start,
+            });
+        }
+        // A longer page: its ids (one pipeline of plain `ZRANGE`s, one per shard it lies in)
+        // and their hashes (one pipeline of plain `HGETALL`s). Redis spends ~2.6 µs on an
+        // `HGETALL` of its own and ~11 µs on one inside a script, which turns the reply into a
+        // Lua table; measured per list of ten, Redis CPU went from ~150 to ~70 µs and the
+        // server's from ~200 to ~250 µs (redis-rs parses each field), ~13% less in all
+        // (docs/PERFORMANCE.md). For one or two instances the extra round trip costs more.
+        let mut pipe = redis::pipe();
+        for (shard, offset, count) in &plan {
+            let key = [self.base(*shard), index].concat();
+            let cmd = pipe.cmd("ZRANGE").arg(key);
+            if desc {
+                cmd.arg("+").arg("-").arg("BYLEX").arg("REV");
+            } else {
+                cmd.arg("-").arg("+").arg("BYLEX");
+            }
+            cmd.arg("LIMIT").arg(*offset).arg(*count);
+        }
+        let pages: Vec<Vec<Vec<u8>>> = bounded(pipe.query_async(&mut con)).await?;
+        let ids = pages
+            .iter()
+            .flatten()
+            .map(|id| parse_id(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.cmd("HGETALL").arg(self.instance_key(*id));
+        }
+        let hashes: Vec<Fields> = bounded(pipe.query_async(&mut con)).await?;
+        let mut items = Vec::with_capacity(ids.len());
+        for (id, fields) in ids.into_iter().zip(hashes) {
+            // Instances are never removed, but a page read is not a snapshot: check again.
+            if fields.is_empty() {
+                continue;
+            }
+            let instance = decode_instance(id, fields)?;
+            if query.filter.matches(&instance) {
+                items.push(instance);
+            }
         }
         Ok(Page {
             items,
