@@ -6,7 +6,9 @@
 //! default `P360_SERVICE_API_REPLY`) with the request's `correlation-id` (else its
 //! `message-id`), a `Status` property (200, 400, 401 or 500), the target service that applies
 //! and the answer as its body (the rules: `bpm_compat_p360::queue`). A scheduled endpoint's
-//! reply is its job's final message, sent by `p360_jobs` when the job is done.
+//! reply is its job's final message, sent by `p360_jobs` when the job is done: the request is
+//! acknowledged once the job is stored (an instance of `p360Job`), and the job's own delivery
+//! is at least once.
 //!
 //! Messages are acknowledged one by one (`client-individual`) after the reply is sent; a
 //! request answered with a server error is NACKed, so the broker redelivers it and moves it to

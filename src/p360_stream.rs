@@ -9,7 +9,9 @@
 //! goes to the reply stream with `Status` (200, 400, 401 or 500, the queue's codes),
 //! `JMSCorrelationID` (the request's, else its stream id), the target service that applies,
 //! `ContentType` and `body` (the rules: `bpm_compat_p360::queue`). A scheduled endpoint's reply
-//! is its job's final message, added by `p360_jobs` when the job is done.
+//! is its job's final message, added by `p360_jobs` when the job is done: the request is
+//! acknowledged once the job is stored (an instance of `p360Job`), and the job's own delivery
+//! is at least once.
 //!
 //! Delivery is at least once: a request is acknowledged only after its reply is written, so a
 //! node that dies in between leaves it pending and another consumer claims it once it has been
