@@ -103,6 +103,11 @@ pub struct ServeConfig {
     #[arg(long, env = "BPM_COMPAT_P360_BPM_URL")]
     pub p360_bpm_url: Option<String>,
 
+    /// Do not run P360's scheduled jobs on this node (another node's worker runs them; they
+    /// are shared state in the store).
+    #[arg(long, env = "BPM_COMPAT_NO_P360_JOBS")]
+    pub no_p360_jobs: bool,
+
     /// Where Integration Server's invoke directive is mounted (webMethods'
     /// `/invoke/<folder>/<service>`).
     #[arg(long, env = "BPM_COMPAT_WEBMETHODS_MOUNT", default_value = "/invoke")]
@@ -149,6 +154,7 @@ impl Default for ServeConfig {
             p360_queue: "P360_SERVICE_API".into(),
             p360_reply_queue: "P360_SERVICE_API_REPLY".into(),
             p360_bpm_url: None,
+            no_p360_jobs: false,
             max_body: 10 * 1024 * 1024,
             shutdown_grace: 10,
         }
@@ -264,7 +270,9 @@ impl ServeConfig {
         ];
         let app = App::new(engine, mounts, users, self.max_body);
         // P360's scheduled jobs run beside the app, and stop with it.
-        tokio::spawn(crate::p360_jobs::run(app.downgrade(), self.p360_jobs()));
+        if !self.no_p360_jobs {
+            tokio::spawn(crate::p360_jobs::run(app.downgrade(), self.p360_jobs()));
+        }
         Ok(app)
     }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bpm_compat_model::{
     Command, CoreError, InstanceFilter, InstanceId, InstanceQuery, InstanceRef, Item, Outcome,
-    ProcessInstance, RequestCtx,
+    ProcessInstance, RequestCtx, Variable, VariableValue,
 };
 use bpm_compat_p360::jobs::{self, NOTIFYING, QUEUED, RUNNING};
 use tracing::{debug, warn};
@@ -67,12 +67,8 @@ async fn open_jobs(app: &App) -> Result<Vec<ProcessInstance>, CoreError> {
     }
 }
 
-/// The key of the path waiting at `activity` and when it got there.
-async fn wait_at(
-    app: &App,
-    id: InstanceId,
-    activity: &str,
-) -> Result<Option<(String, bpm_compat_model::Timestamp)>, CoreError> {
+/// The key of the path waiting at `activity`.
+async fn wait_at(app: &App, id: InstanceId, activity: &str) -> Result<Option<String>, CoreError> {
     let out = apply(
         app,
         Command::GetExecutions {
@@ -83,10 +79,7 @@ async fn wait_at(
     )
     .await?;
     Ok(match out {
-        Outcome::Executions { waits, .. } => waits
-            .into_iter()
-            .next()
-            .map(|w| (w.record.key, w.record.start_time)),
+        Outcome::Executions { waits, .. } => waits.into_iter().next().map(|w| w.record.key),
         _ => None,
     })
 }
@@ -96,9 +89,9 @@ async fn step(
     app: &App,
     id: InstanceId,
     activity: &str,
-    variables: Vec<bpm_compat_model::Variable>,
+    variables: Vec<Variable>,
 ) -> Result<bool, CoreError> {
-    let Some((key, _)) = wait_at(app, id, activity).await? else {
+    let Some(key) = wait_at(app, id, activity).await? else {
         return Ok(false);
     };
     match apply(
@@ -183,10 +176,14 @@ async fn notify(app: &App, outbox: &Outbox, id: InstanceId) -> Result<(), String
     let message = jobs::final_message(&job);
     let callback = jobs::Callback::of(&job);
     if callback.mode == "QUEUE" {
+        let transport = callback.transport.as_deref();
         if message.destination.is_empty() {
             debug!(%id, "P360 job without a queue to answer on.");
+        } else if !outbox.has_queue(transport) {
+            // Waiting would not help: this node has no binding to send with.
+            warn!(%id, queue = %message.destination, "P360 job's final message dropped: no queue binding for it on this node.");
         } else {
-            outbox.send_queue(callback.transport.as_deref(), &message).await?;
+            outbox.send_queue(transport, &message).await?;
         }
     } else if let Some(endpoint) = &callback.service_endpoint {
         outbox.send_rest(endpoint, &message).await?;
@@ -198,8 +195,12 @@ async fn notify(app: &App, outbox: &Outbox, id: InstanceId) -> Result<(), String
 }
 
 /// One pass: claims and runs the queued jobs, takes over the ones past their lease. Says
-/// whether there were open jobs.
-async fn pass(app: &App, cfg: &JobsConfig, backoff: &mut HashMap<InstanceId, tokio::time::Instant>) -> bool {
+/// whether there were open jobs. [`run`] makes one pass after another.
+pub async fn pass(
+    app: &App,
+    cfg: &JobsConfig,
+    backoff: &mut HashMap<InstanceId, tokio::time::Instant>,
+) -> bool {
     let lease_ms = cfg.lease.as_millis() as i64;
     let stale = |since: bpm_compat_model::Timestamp| now().0 - since.0 >= lease_ms;
     let open = match open_jobs(app).await {
@@ -220,15 +221,28 @@ async fn pass(app: &App, cfg: &JobsConfig, backoff: &mut HashMap<InstanceId, tok
         };
         let result: Result<(), String> = async {
             let claimed = match activity {
-                QUEUED => step(app, id, QUEUED, Vec::new()).await,
-                // A job another worker left: take it over after the lease.
-                _ => match wait_at(app, id, activity).await {
-                    Ok(Some((_, since))) => Ok(stale(since)),
-                    Ok(None) => Ok(false),
-                    Err(e) => Err(e),
-                },
-            }
-            .map_err(|e| e.to_string())?;
+                QUEUED => step(
+                    app,
+                    id,
+                    QUEUED,
+                    vec![Variable::new("jobStarted", VariableValue::Date(now()))],
+                )
+                .await
+                .map_err(|e| e.to_string())?,
+                // A job another worker left: take it over after the lease (since it was
+                // claimed, or since its result was recorded).
+                _ => {
+                    let since = if activity == RUNNING {
+                        "jobStarted"
+                    } else {
+                        "jobFinished"
+                    };
+                    match job.variables.get(since) {
+                        Some(VariableValue::Date(t)) => stale(*t),
+                        _ => true,
+                    }
+                }
+            };
             if !claimed {
                 return Ok(());
             }

@@ -63,14 +63,26 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Sends `reply` over the queue binding `transport` names (else the one this node has).
-    pub async fn send_queue(&self, transport: Option<&str>, reply: &Reply) -> Result<(), String> {
-        let use_stomp = match transport {
+    /// Whether [`Outbox::send_queue`] has a binding for `transport`.
+    pub fn has_queue(&self, transport: Option<&str>) -> bool {
+        if self.stomp_for(transport) {
+            self.stomp.is_some()
+        } else {
+            self.stream.is_some()
+        }
+    }
+
+    fn stomp_for(&self, transport: Option<&str>) -> bool {
+        match transport {
             Some("stomp") => true,
             Some("stream") => false,
             _ => self.stomp.is_some(),
-        };
-        if use_stomp {
+        }
+    }
+
+    /// Sends `reply` over the queue binding `transport` names (else the one this node has).
+    pub async fn send_queue(&self, transport: Option<&str>, reply: &Reply) -> Result<(), String> {
+        if self.stomp_for(transport) {
             let cfg = self
                 .stomp
                 .as_ref()

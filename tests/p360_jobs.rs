@@ -252,3 +252,126 @@ async fn scheduled_jobs_run_and_call_back_on_memory() {
 async fn scheduled_jobs_run_and_call_back_on_redis() {
     scheduled_jobs_run_and_call_back(StoreKind::Redis).await;
 }
+
+/// A job whose worker died is taken over after the lease, not before: a job left `running`
+/// (claimed a minute ago) is worked and ended by the next pass; one whose claim is recent is
+/// left to its worker. The app runs no worker of its own (`no_p360_jobs`), so each pass is
+/// the test's.
+#[tokio::test]
+async fn a_dead_workers_job_is_taken_over_after_the_lease() {
+    use bpm_compat::config::ServeConfig;
+    use bpm_compat::p360_jobs::{pass, JobsConfig};
+    use bpm_compat_model::{Command, InstanceId, Outcome, RequestCtx, Timestamp, Variable, VariableValue};
+
+    let app = ServeConfig {
+        definitions: common::definitions_dir(),
+        no_auth: true,
+        no_p360_jobs: true,
+        ..ServeConfig::default()
+    }
+    .build_app()
+    .await
+    .expect("app");
+    let call = |method: &str, uri: &str, body: &str| {
+        http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .body(bytes::Bytes::from(body.to_owned()))
+            .expect("request")
+    };
+    let table = "<entityItemTable><entityIdentifier>Article</entityIdentifier><columns><column><identifier>Article.Name</identifier></column></columns><rows><row><object><id>5@9</id></object><values><value>Vise</value></values></row></rows></entityItemTable>";
+    let mut written = call("POST", "/rest/V2.0/list/Article", table);
+    written
+        .headers_mut()
+        .insert("Content-Type", http::HeaderValue::from_static("application/xml"));
+    assert_eq!(app.call(written).await.status(), 200);
+    let mut jobs = Vec::new();
+    for _ in 0..2 {
+        let planned = app
+            .call(call("POST", "/rest/V2.0/manage/merge", r#"{"catalog":"9"}"#))
+            .await;
+        assert_eq!(planned.status(), 202);
+        let job: Value = serde_json::from_slice(planned.body()).expect("JSON");
+        jobs.push(InstanceId(
+            job["id"].as_str().expect("id").parse().expect("number"),
+        ));
+    }
+    // Both claimed by workers that died: one a minute ago, one just now.
+    let ctx = RequestCtx {
+        now: bpm_compat::server::now(),
+        request_id: 0,
+        base_url: String::new(),
+        path: String::new(),
+        user: None,
+    };
+    for (job, ago) in jobs.iter().zip([60_000, 0]) {
+        let Ok(Outcome::Executions { waits, .. }) = app
+            .engine()
+            .apply(
+                Command::GetExecutions {
+                    instance: *job,
+                    key: None,
+                    activity_id: Some("queued".into()),
+                },
+                &ctx,
+            )
+            .await
+        else {
+            panic!("the job waits at queued");
+        };
+        let claimed = Timestamp(ctx.now.0 - ago);
+        app.engine()
+            .apply(
+                Command::TriggerExecution {
+                    instance: *job,
+                    key: waits[0].record.key.clone(),
+                    variables: vec![Variable::new("jobStarted", VariableValue::Date(claimed))],
+                    transient_variables: Vec::new(),
+                },
+                &ctx,
+            )
+            .await
+            .expect("claimed");
+    }
+    let cfg = JobsConfig {
+        poll: Duration::from_millis(100),
+        lease: Duration::from_secs(30),
+        outbox: Default::default(),
+    };
+    assert!(
+        pass(&app, &cfg, &mut Default::default()).await,
+        "there were open jobs"
+    );
+    let state = |id: InstanceId| {
+        let app = app.clone();
+        let ctx = ctx.clone();
+        async move {
+            match app
+                .engine()
+                .apply(
+                    Command::GetHistoricInstance(bpm_compat_model::InstanceRef { id }),
+                    &ctx,
+                )
+                .await
+            {
+                Ok(Outcome::Instance(v)) => (
+                    v.instance.activity_id.clone(),
+                    v.instance.variables.get("jobState").cloned(),
+                    v.instance.variables.get("createdCounter").cloned(),
+                ),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    assert_eq!(
+        state(jobs[0]).await,
+        (
+            None,
+            Some(VariableValue::String("FINISHED".into())),
+            Some(VariableValue::Long(1))
+        )
+    );
+    assert_eq!(state(jobs[1]).await, (Some("running".into()), None, None));
+}
