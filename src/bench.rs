@@ -78,6 +78,11 @@ pub struct BenchArgs {
     /// the bytes per preloaded instance.
     #[arg(long, env = "BPM_COMPAT_BENCH_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// The server's process id (on this machine): report its CPU time per request of each
+    /// scenario (from `/proc/<pid>/stat`), steadier than req/s for comparing two builds on a
+    /// noisy machine. With `--redis-url`, Redis' too (`INFO cpu`).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
     /// Measure an already running ceiling server (`http://host:port`) instead of spawning one.
     #[arg(long)]
     pub ceiling_url: Option<String>,
@@ -159,6 +164,11 @@ pub struct ScenarioReport {
     pub p99_ratio: Option<f64>,
     /// Why the scenario did not run, if it did not.
     pub skipped: Option<String>,
+    /// Server CPU time per request, µs (`--server-pid`), warmup included: CPU over warmup and
+    /// measurement divided by the measured rate times both.
+    pub server_cpu_us: Option<f64>,
+    /// Redis CPU time per request, µs (`--redis-url`), counted the same way.
+    pub redis_cpu_us: Option<f64>,
 }
 
 /// The preload's figures.
@@ -270,6 +280,26 @@ impl Report {
                 millis(s.latency.max_us),
                 s.errors
             );
+        }
+        let cpu: Vec<&ScenarioReport> = self
+            .scenarios
+            .iter()
+            .filter(|s| s.server_cpu_us.is_some() || s.redis_cpu_us.is_some())
+            .collect();
+        if !cpu.is_empty() {
+            out.push_str(
+                "\nCPU per request (µs, warmup included):\n\n| scenario | server | Redis |\n|---|--:|--:|\n",
+            );
+            let us = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.1}"));
+            for s in cpu {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    s.scenario.name(),
+                    us(s.server_cpu_us),
+                    us(s.redis_cpu_us)
+                );
+            }
         }
         let samples: Vec<_> = self
             .preload
@@ -402,6 +432,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, BenchError> {
     }
 
     let mut scenarios = Vec::with_capacity(args.scenarios.len());
+    let mut cpu: (Option<f64>, Option<f64>) = (None, None);
     for &scenario in &args.scenarios {
         eprintln!(
             "{}: {} s warmup + {} s",
@@ -435,7 +466,8 @@ pub async fn run(args: &BenchArgs) -> Result<Report, BenchError> {
             .await
             // `_process` is dropped here: the ceiling server is killed before the next scenario.
         } else {
-            load::run_timed(
+            let before = cpu_snapshot(args).await;
+            let measured = load::run_timed(
                 Arc::clone(&workload),
                 Arc::clone(&target),
                 scenario,
@@ -443,8 +475,14 @@ pub async fn run(args: &BenchArgs) -> Result<Report, BenchError> {
                 warmup,
                 duration,
             )
-            .await
+            .await;
+            let after = cpu_snapshot(args).await;
+            let requests =
+                measured.latency.count as f64 / duration.as_secs_f64() * (warmup + duration).as_secs_f64();
+            cpu = cpu_per_request(before, after, requests);
+            measured
         };
+        let (server_cpu_us, redis_cpu_us) = std::mem::take(&mut cpu);
         scenarios.push(ScenarioReport {
             scenario,
             requests: measured.latency.count,
@@ -455,6 +493,8 @@ pub async fn run(args: &BenchArgs) -> Result<Report, BenchError> {
             throughput_ratio: None,
             p99_ratio: None,
             skipped: None,
+            server_cpu_us,
+            redis_cpu_us,
         });
     }
     add_ratios(&mut scenarios);
@@ -481,7 +521,59 @@ fn skipped(scenario: Scenario, why: &str, errors: u64, error_samples: Vec<String
         throughput_ratio: None,
         p99_ratio: None,
         skipped: Some(why.to_owned()),
+        server_cpu_us: None,
+        redis_cpu_us: None,
     }
+}
+
+/// CPU seconds used so far by the server (`--server-pid`) and by Redis (`--redis-url`), when
+/// they can be read.
+async fn cpu_snapshot(args: &BenchArgs) -> (Option<f64>, Option<f64>) {
+    let server = args.server_pid.and_then(process_cpu_seconds);
+    let redis = match &args.redis_url {
+        Some(url) => redis_cpu_seconds(url).await.ok(),
+        None => None,
+    };
+    (server, redis)
+}
+
+/// utime + stime of a process from `/proc/<pid>/stat`, in seconds (Linux's USER_HZ, 100).
+fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    // Fields 14 and 15 of the whole line are the 12th and 13th after the name.
+    let utime: f64 = fields.nth(11)?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+async fn redis_cpu_seconds(url: &str) -> Result<f64, BenchError> {
+    let client = redis::Client::open(url)?;
+    let mut connection = client.get_multiplexed_async_connection().await?;
+    let info: String = redis::cmd("INFO").arg("cpu").query_async(&mut connection).await?;
+    Ok(info
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("used_cpu_sys:")
+                .or_else(|| line.strip_prefix("used_cpu_user:"))
+        })
+        .filter_map(|v| v.trim().parse::<f64>().ok())
+        .sum())
+}
+
+/// Microseconds of CPU per request between two snapshots.
+fn cpu_per_request(
+    before: (Option<f64>, Option<f64>),
+    after: (Option<f64>, Option<f64>),
+    requests: f64,
+) -> (Option<f64>, Option<f64>) {
+    let per = |b: Option<f64>, a: Option<f64>| match (b, a) {
+        (Some(b), Some(a)) if requests > 0.0 => Some((a - b) * 1e6 / requests),
+        _ => None,
+    };
+    (per(before.0, after.0), per(before.1, after.1))
 }
 
 /// Fills in each scenario's ratios to the ceiling, when the ceiling ran and answered.

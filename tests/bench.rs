@@ -284,3 +284,36 @@ async fn the_preload_reports_redis_memory() {
     assert!(redis.used_memory_before > 0 && redis.used_memory_after > 0);
     assert!(redis.bytes_per_instance.is_some());
 }
+
+/// `--server-pid` reports the server's CPU time per request: here the fake server runs in
+/// this test's process, which does measurable work for every request; without the option
+/// there is no figure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_cpu_per_request_is_reported_for_a_given_pid() {
+    let server = fake_flowable().await;
+    let base = format!("http://{server}/flowable-rest/service");
+    let pid = std::process::id().to_string();
+    let report = bench::run(&args(&[
+        "--base-url",
+        &base,
+        "--scenarios",
+        "list",
+        "--server-pid",
+        &pid,
+    ]))
+    .await
+    .unwrap();
+    let list = &report.scenarios[0];
+    assert!(list.requests > 0, "{list:?}");
+    let cpu = list.server_cpu_us.expect("a CPU figure");
+    assert!(cpu > 0.0 && cpu < 1_000_000.0, "{cpu}");
+    assert_eq!(list.redis_cpu_us, None);
+    let markdown = report.to_markdown();
+    assert!(markdown.contains("CPU per request"), "{markdown}");
+
+    let without = bench::run(&args(&["--base-url", &base, "--scenarios", "list"]))
+        .await
+        .unwrap();
+    assert_eq!(without.scenarios[0].server_cpu_us, None);
+    assert!(!without.to_markdown().contains("CPU per request"));
+}
