@@ -2388,6 +2388,41 @@ async fn redis_rejects_prefix_with_braces() {
     assert!(matches!(answer, Err(StoreError::Backend(_))), "{answer:?}");
 }
 
+/// A store records its layout version on first connect and refuses data written in another
+/// layout, instead of misreading it.
+#[tokio::test]
+async fn redis_refuses_data_in_another_layout() {
+    let prefix = unique_prefix("layout");
+    let key = format!("{prefix}{{repo}}:layout");
+    let mut raw = redis_raw().await;
+    let store = RedisStore::connect(&redis_url(), &prefix)
+        .await
+        .expect("connects");
+    drop(store);
+    let recorded: Option<String> = ::redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut raw)
+        .await
+        .expect("GET");
+    assert_eq!(recorded.as_deref(), Some(bpm_compat::store::redis::LAYOUT));
+    // Connecting again to the same layout is fine.
+    RedisStore::connect(&redis_url(), &prefix)
+        .await
+        .expect("connects again");
+    let _: () = ::redis::cmd("SET")
+        .arg(&key)
+        .arg("0")
+        .query_async(&mut raw)
+        .await
+        .expect("SET");
+    let answer = RedisStore::connect(&redis_url(), &prefix).await;
+    assert!(
+        matches!(&answer, Err(StoreError::Backend(m)) if m.contains("layout 0") && m.contains("reads layout 1")),
+        "{answer:?}"
+    );
+    remove_keys(&prefix).await;
+}
+
 /// Every key carries the prefix and one shard's hash tag, an instance lives in the shard its
 /// id names, and an instance with five small variables stays a compact listpack hash.
 #[tokio::test]
@@ -2420,6 +2455,10 @@ async fn redis_key_layout_is_sharded_and_compact() {
         for key in &keys {
             let key = String::from_utf8(key.clone()).expect("utf-8 key");
             let rest = key.strip_prefix(&prefix).expect("prefixed");
+            if rest == "{repo}:layout" {
+                // The store's layout version, written on connect.
+                continue;
+            }
             let tag = rest
                 .strip_prefix("{s")
                 .and_then(|r| r.split_once("}:"))

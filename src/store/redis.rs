@@ -27,6 +27,8 @@
 //!                          candidate user / group
 //! P{sn}:h:<id>     HASH    an instance's activity records, `<revision>.<n>` ->
 //!                          `<start>|<activity>|<end>`
+//! P{repo}:layout   STRING  the layout version of everything here (`LAYOUT`); a store in
+//!                          another layout is refused at start-up
 //! Ptok:<token>     STRING  an access token's user, expiring with the token (no hash tag: one
 //!                          key per call)
 //! P{repo}:...      the deployment repository, under its own hash tag: `seq` (ids), `d`
@@ -309,6 +311,9 @@ impl RedisStore {
             };
             let _: Value = bounded(redis::cmd("PING").query_async(&mut con)).await?;
             cons.push(con);
+        }
+        if let Some(con) = cons.first_mut() {
+            check_layout(con, prefix).await?;
         }
         let channel = format!("{prefix}repository");
         let repository_version = Arc::new(AtomicU64::new(0));
@@ -1175,6 +1180,26 @@ impl Store for RedisStore {
             inv.arg(variable_field(name));
         }
         unit_reply(id, self.invoke(inv).await?)
+    }
+}
+
+/// The version of the key layout and value formats below. A store written in another layout
+/// is refused at start-up rather than misread (a changed value format cannot be read by a
+/// binary that does not know it); bump it with every incompatible change.
+pub const LAYOUT: &str = "1";
+
+/// Records the layout in `P{repo}:layout` on a store that has none yet (stores written before
+/// the marker existed are in layout 1), and refuses a store that records another.
+async fn check_layout(con: &mut ConnectionManager, prefix: &str) -> Result<(), StoreError> {
+    let key = format!("{prefix}{{repo}}:layout");
+    let _: Value = bounded(redis::cmd("SET").arg(&key).arg(LAYOUT).arg("NX").query_async(con)).await?;
+    let found: Option<String> = bounded(redis::cmd("GET").arg(&key).query_async(con)).await?;
+    match found.as_deref() {
+        Some(LAYOUT) => Ok(()),
+        other => Err(StoreError::Backend(format!(
+            "the data under prefix {prefix:?} is in layout {} ({key}); this binary reads layout {LAYOUT}",
+            other.unwrap_or("none")
+        ))),
     }
 }
 
