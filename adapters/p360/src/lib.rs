@@ -273,14 +273,14 @@ impl Adapter for P360 {
         let path = ctx.path.split('?').next().unwrap_or_default();
         let segments: Vec<&str> = path.split('/').collect();
         let m = req.method();
+        if let ["V2.0" | "V1.0", "manage", rest @ ..] = segments.as_slice() {
+            if let Some(kind) = jobs::JobKind::from_path(rest).filter(|_| m == Method::POST) {
+                return schedule(kind, req, ctx, json);
+            }
+        }
         match segments.as_slice() {
             ["V2.0" | "V1.0", "manage", "workflow"] if m == Method::POST => {
-                let body_json = media(req, header::CONTENT_TYPE) == "application/json";
-                let ct = media(req, header::CONTENT_TYPE);
-                if !(ct.is_empty() || body_json || ct == "application/xml" || ct == "text/xml") {
-                    return Err(CoreError::UnsupportedMedia { content_type: ct });
-                }
-                let workflows = if body_json {
+                let workflows = if json_body(req)? {
                     workflows_from_json(req.body())
                 } else {
                     workflows_from_xml(req.body())
@@ -328,8 +328,7 @@ impl Adapter for P360 {
                 ))
             }
             ["V2.0" | "V1.0", "manage", "workflow", "process"] if m == Method::DELETE => {
-                let params: Vec<(String, String)> =
-                    serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default();
+                let params = query(req);
                 let Some(id) = params
                     .iter()
                     .find(|(k, _)| k == "processId")
@@ -378,53 +377,6 @@ impl Adapter for P360 {
                         status,
                         process: field("processId"),
                         enter,
-                    }),
-                ))
-            }
-            ["V2.0" | "V1.0", "manage", rest @ ..]
-                if m == Method::POST && jobs::JobKind::from_path(rest).is_some() =>
-            {
-                let kind = jobs::JobKind::from_path(rest).ok_or_else(|| CoreError::Internal {
-                    message: "a scheduled endpoint without a kind".into(),
-                })?;
-                let ct = media(req, header::CONTENT_TYPE);
-                let body_json = ct == "application/json";
-                if !(ct.is_empty() || body_json || ct == "application/xml" || ct == "text/xml") {
-                    return Err(CoreError::UnsupportedMedia { content_type: ct });
-                }
-                let spec = jobs::read_profile(kind, req.body(), body_json).map_err(CoreError::invalid)?;
-                let callback = match queue::callback_from_headers(req.headers(), json) {
-                    Some(cb) => {
-                        // Seed 002: over the queue they "must not be provided in the url".
-                        let query = req.uri().query().unwrap_or_default();
-                        if let Some(p) = CALLBACK_PARAMETERS
-                            .iter()
-                            .find(|p| query.split('&').any(|kv| kv.split('=').next() == Some(**p)))
-                        {
-                            return Err(CoreError::invalid(format!(
-                                "{p} must not be provided in the url: the queue resolves it from the message properties"
-                            )));
-                        }
-                        cb
-                    }
-                    None => callback_from_query(req, json)?,
-                };
-                Ok((
-                    Op {
-                        kind: OpKind::Schedule(kind),
-                        json,
-                    },
-                    Command::StartInstance(bpm_compat_model::StartInstance {
-                        definition: bpm_compat_model::DefinitionSelector::Key {
-                            key: jobs::JOB_PROCESS.into(),
-                            tenant_id: String::new(),
-                        },
-                        name: Some(format!("{} job", kind.name())),
-                        business_key: callback.correlation_id.clone(),
-                        variables: jobs::start_variables(&spec, &callback),
-                        transient_variables: Vec::new(),
-                        start_user: ctx.user.clone(),
-                        origin: Some("p360".into()),
                     }),
                 ))
             }
@@ -485,8 +437,7 @@ impl Adapter for P360 {
                 ))
             }
             ["V2.0" | "V1.0", "list", entity, "byCatalog"] if m == Method::GET => {
-                let params: Vec<(String, String)> =
-                    serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default();
+                let params = query(req);
                 let get = |n: &str| params.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
                 let Some(catalog) = get("catalog").filter(|c| !c.is_empty()) else {
                     return Err(CoreError::invalid("catalog is required"));
@@ -647,6 +598,66 @@ pub(crate) fn table_items(table: &items::Table, entity: &str) -> (Vec<RowMeta>, 
     (metas, written)
 }
 
+/// The request's query parameters, in order.
+fn query(req: &Request<Bytes>) -> Vec<(String, String)> {
+    serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Whether the body is JSON (else XML); other content types are refused.
+fn json_body(req: &Request<Bytes>) -> Result<bool, CoreError> {
+    let ct = media(req, header::CONTENT_TYPE);
+    match ct.as_str() {
+        "application/json" => Ok(true),
+        "" | "application/xml" | "text/xml" => Ok(false),
+        _ => Err(CoreError::UnsupportedMedia { content_type: ct }),
+    }
+}
+
+/// A scheduled endpoint (`manage/merge`, …): reads the profile and the BPM callback (from the
+/// queue's message properties, else the query) and starts the job.
+fn schedule(
+    kind: jobs::JobKind,
+    req: &Request<Bytes>,
+    ctx: &RequestCtx,
+    json: bool,
+) -> Result<(Op, Command), CoreError> {
+    let spec = jobs::read_profile(kind, req.body(), json_body(req)?).map_err(CoreError::invalid)?;
+    let callback = match queue::callback_from_headers(req.headers(), json) {
+        Some(cb) => {
+            // Seed 002: over the queue they "must not be provided in the url".
+            let params = query(req);
+            if let Some(p) = CALLBACK_PARAMETERS
+                .iter()
+                .find(|p| params.iter().any(|(k, _)| k == *p))
+            {
+                return Err(CoreError::invalid(format!(
+                    "{p} must not be provided in the url: the queue resolves it from the message properties"
+                )));
+            }
+            cb
+        }
+        None => callback_from_query(req, json)?,
+    };
+    Ok((
+        Op {
+            kind: OpKind::Schedule(kind),
+            json,
+        },
+        Command::StartInstance(bpm_compat_model::StartInstance {
+            definition: bpm_compat_model::DefinitionSelector::Key {
+                key: jobs::JOB_PROCESS.into(),
+                tenant_id: String::new(),
+            },
+            name: Some(format!("{} job", kind.name())),
+            business_key: callback.correlation_id.clone(),
+            variables: jobs::start_variables(&spec, &callback),
+            transient_variables: Vec::new(),
+            start_user: ctx.user.clone(),
+            origin: Some("p360".into()),
+        }),
+    ))
+}
+
 /// The BPM callback parameters of the scheduled endpoints' URLs.
 const CALLBACK_PARAMETERS: [&str; 4] = [
     "workflowServiceEndpoint",
@@ -657,8 +668,7 @@ const CALLBACK_PARAMETERS: [&str; 4] = [
 
 /// The BPM callback parameters of a scheduled call over HTTP (P360's query parameters).
 fn callback_from_query(req: &Request<Bytes>, json: bool) -> Result<jobs::Callback, CoreError> {
-    let params: Vec<(String, String)> =
-        serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default();
+    let params = query(req);
     let get = |n: &str| {
         params
             .iter()
