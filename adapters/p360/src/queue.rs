@@ -57,6 +57,11 @@ pub struct Reply {
     pub body: Bytes,
 }
 
+/// A JMS boolean property's value.
+fn is_true(v: &str) -> bool {
+    v.trim().eq_ignore_ascii_case("true")
+}
+
 /// The queue's status for an HTTP status: 200, 400, 401 or 500.
 pub fn queue_status(http: u16) -> u16 {
     match http {
@@ -86,7 +91,7 @@ impl QueueRequest {
 
     pub fn enforce_ok(&self) -> bool {
         self.property("EnforceIntermediateOkResponse")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+            .is_some_and(is_true)
     }
 
     /// The HTTP request the dialect answers, or why there is none (the reply's error text).
@@ -166,7 +171,7 @@ pub fn callback_from_headers(headers: &http::HeaderMap, json: bool) -> Option<cr
             .filter(|v| !v.is_empty())
     };
     let transport = get("P360-Transport")?;
-    let enforce = get("EnforceIntermediateOkResponse").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let enforce = get("EnforceIntermediateOkResponse").is_some_and(|v| is_true(&v));
     let success = get("SuccessTargetService");
     Some(crate::jobs::Callback {
         service_endpoint: if enforce {
