@@ -550,9 +550,7 @@ fn process_cpu_seconds(pid: u32) -> Option<f64> {
 }
 
 async fn redis_cpu_seconds(url: &str) -> Result<f64, BenchError> {
-    let client = redis::Client::open(url)?;
-    let mut connection = client.get_multiplexed_async_connection().await?;
-    let info: String = redis::cmd("INFO").arg("cpu").query_async(&mut connection).await?;
+    let (info, _) = redis_info(url, "cpu").await?;
     Ok(info
         .lines()
         .filter_map(|line| {
@@ -597,14 +595,20 @@ struct RedisSnapshot {
     keys: u64,
 }
 
-async fn redis_snapshot(url: &str) -> Result<RedisSnapshot, BenchError> {
+/// A section of Redis' `INFO`, and `DBSIZE`.
+async fn redis_info(url: &str, section: &str) -> Result<(String, u64), BenchError> {
     let client = redis::Client::open(url)?;
     let mut connection = client.get_multiplexed_async_connection().await?;
     let info: String = redis::cmd("INFO")
-        .arg("memory")
+        .arg(section)
         .query_async(&mut connection)
         .await?;
     let keys: u64 = redis::cmd("DBSIZE").query_async(&mut connection).await?;
+    Ok((info, keys))
+}
+
+async fn redis_snapshot(url: &str) -> Result<RedisSnapshot, BenchError> {
+    let (info, keys) = redis_info(url, "memory").await?;
     let used_memory = info
         .lines()
         .find_map(|line| line.strip_prefix("used_memory:"))

@@ -145,10 +145,11 @@ async fn all_items(app: &App, entity: &str, catalog: &str) -> Result<Vec<Item>, 
 }
 
 /// Does a claimed job's work and records its result (`running` → `notifying`); false when
-/// another worker recorded it first.
-async fn work(app: &App, id: InstanceId) -> Result<bool, CoreError> {
-    let job = instance(app, id).await?;
-    let mut plan = match jobs::spec_of(&job) {
+/// another worker recorded it first. `job` is the job as listed: claiming it changed none of
+/// what the work reads.
+async fn work(app: &App, job: &ProcessInstance) -> Result<bool, CoreError> {
+    let id = job.id;
+    let mut plan = match jobs::spec_of(job) {
         Ok(spec) => match jobs::source(&spec) {
             Some((entity, catalog)) => jobs::plan(&spec, &all_items(app, entity, catalog).await?),
             None => jobs::plan(&spec, &[]),
@@ -246,7 +247,7 @@ pub async fn pass(
             if !claimed {
                 return Ok(());
             }
-            if activity != NOTIFYING && !work(app, id).await.map_err(|e| e.to_string())? {
+            if activity != NOTIFYING && !work(app, &job).await.map_err(|e| e.to_string())? {
                 return Ok(());
             }
             if backoff

@@ -165,13 +165,7 @@ async fn handle(
             .arg("requestId")
             .arg(id);
         let _: Value = cmd.query_async(con).await.map_err(|e| e.to_string())?;
-        let _: Value = redis::cmd("XACK")
-            .arg(&stream)
-            .arg(GROUP)
-            .arg(id)
-            .query_async(con)
-            .await
-            .map_err(|e| e.to_string())?;
+        ack(con, &stream, id).await?;
         warn!(id, "P360 request moved to the dead-letter stream.");
         return Ok(());
     }
@@ -196,8 +190,13 @@ async fn handle(
             return Ok(());
         }
     }
+    ack(con, &stream, id).await
+}
+
+/// Acknowledges a request: it leaves the group's pending list.
+async fn ack(con: &mut MultiplexedConnection, stream: &str, id: &str) -> Result<(), String> {
     let _: Value = redis::cmd("XACK")
-        .arg(&stream)
+        .arg(stream)
         .arg(GROUP)
         .arg(id)
         .query_async(con)

@@ -316,17 +316,17 @@ impl Callback {
     /// The job's variables for the callback.
     pub fn variables(&self) -> Vec<Variable> {
         let mut out = Vec::new();
-        let mut text = |name: &str, v: &Option<String>| {
-            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+        let mut text = |name: &str, v: Option<&String>| {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
                 out.push(Variable::new(name, VariableValue::String(v.clone())));
             }
         };
-        text("workflowServiceEndpoint", &self.service_endpoint);
-        text("workflowCorrelationId", &self.correlation_id);
-        text("workflowCommunicationMode", &Some(self.mode.clone()));
-        text("workflowQueueId", &self.queue_id);
-        text("jobTransport", &self.transport);
-        text("jobFailureTarget", &self.failure_target);
+        text("workflowServiceEndpoint", self.service_endpoint.as_ref());
+        text("workflowCorrelationId", self.correlation_id.as_ref());
+        text("workflowCommunicationMode", Some(&self.mode));
+        text("workflowQueueId", self.queue_id.as_ref());
+        text("jobTransport", self.transport.as_ref());
+        text("jobFailureTarget", self.failure_target.as_ref());
         out.push(Variable::new(
             "jobIntermediateOk",
             VariableValue::Boolean(self.intermediate_ok),

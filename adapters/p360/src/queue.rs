@@ -126,37 +126,35 @@ impl QueueRequest {
         if http_status == 202 && !self.enforce_ok() {
             return None;
         }
+        Some(self.routed(http_status, content_type, body))
+    }
+
+    /// A reply to this request with the queue's status for `http_status` and the target
+    /// service that applies: the success target on 200, the failure target otherwise.
+    fn routed(&self, http_status: u16, content_type: &str, body: Bytes) -> Reply {
         let status = queue_status(http_status);
-        let target = if status == 200 {
-            self.property("SuccessTargetService")
-                .map(|t| ("SuccessTargetService", t.to_owned()))
+        let name = if status == 200 {
+            "SuccessTargetService"
         } else {
-            self.property("FailureTargetService")
-                .map(|t| ("FailureTargetService", t.to_owned()))
+            "FailureTargetService"
         };
-        Some(Reply {
+        Reply {
             destination: self.reply_to.clone(),
             correlation: self.correlation.clone(),
             status,
             content_type: content_type.to_owned(),
-            target,
+            target: self.property(name).map(|t| (name, t.to_owned())),
             body,
-        })
+        }
     }
 
     /// The reply for a request that cannot be answered (`text` says why).
     pub fn refusal(&self, text: &str) -> Reply {
-        let body = crate::error_body(text, false);
-        Reply {
-            destination: self.reply_to.clone(),
-            correlation: self.correlation.clone(),
-            status: 400,
-            content_type: "application/xml".into(),
-            target: self
-                .property("FailureTargetService")
-                .map(|t| ("FailureTargetService", t.to_owned())),
-            body: Bytes::from(body),
-        }
+        self.routed(
+            400,
+            "application/xml",
+            Bytes::from(crate::error_body(text, false)),
+        )
     }
 }
 
