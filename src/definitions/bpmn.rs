@@ -52,23 +52,10 @@ pub fn parse(xml: &str) -> Result<Vec<Parsed>, String> {
                     (_, "process") => {
                         let id = attr(&e, "id")?.ok_or("a <process> has no id")?;
                         processes.push(ProcessDefinition {
-                            id: String::new(),
                             key: id,
                             name: attr(&e, "name")?,
-                            description: None,
-                            category: None,
                             version: 1,
-                            version_label: None,
-                            tenant_id: String::new(),
-                            resource_name: None,
-                            deployment_id: None,
-                            ordinal: 0,
-                            activities: Vec::new(),
-                            flows: Vec::new(),
-                            layout: None,
-                            aliases: Vec::new(),
-                            integration: false,
-                            logged_fields: Vec::new(),
+                            ..ProcessDefinition::default()
                         });
                     }
                     (Some("process"), "sequenceFlow") => {

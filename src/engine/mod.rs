@@ -599,21 +599,9 @@ fn definition_in(defs: &Definitions, id: &str, key: &str, tenant_id: &str) -> Ar
         None => Arc::new(ProcessDefinition {
             id: id.to_owned(),
             key: key.to_owned(),
-            name: None,
-            description: None,
-            category: None,
             version: id.split(':').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0),
-            version_label: None,
             tenant_id: tenant_id.to_owned(),
-            resource_name: None,
-            deployment_id: None,
-            ordinal: 0,
-            activities: Vec::new(),
-            flows: Vec::new(),
-            layout: None,
-            aliases: Vec::new(),
-            integration: false,
-            logged_fields: Vec::new(),
+            ..ProcessDefinition::default()
         }),
     }
 }

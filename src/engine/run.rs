@@ -285,15 +285,7 @@ mod tests {
         ProcessDefinition {
             id: "p:1:1".into(),
             key: "p".into(),
-            name: None,
-            description: None,
-            category: None,
             version: 1,
-            version_label: None,
-            tenant_id: String::new(),
-            resource_name: None,
-            deployment_id: None,
-            ordinal: 0,
             activities: activities
                 .iter()
                 .map(|(id, kind)| Activity::new(*id, kind.clone()))
@@ -308,10 +300,7 @@ mod tests {
                     condition: c.map(str::to_owned),
                 })
                 .collect(),
-            layout: None,
-            aliases: Vec::new(),
-            integration: false,
-            logged_fields: Vec::new(),
+            ..ProcessDefinition::default()
         }
     }
 
