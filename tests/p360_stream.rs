@@ -54,6 +54,16 @@ async fn read_all(con: &mut redis::aio::MultiplexedConnection, stream: &str) -> 
         .collect()
 }
 
+/// Adds an entry (field/value pairs) to a stream.
+async fn add(c: &mut redis::aio::MultiplexedConnection, stream: &str, fields: &[(&str, &str)]) {
+    let mut cmd = redis::cmd("XADD");
+    cmd.arg(stream).arg("*");
+    for (k, v) in fields {
+        cmd.arg(*k).arg(*v);
+    }
+    let _: Value = cmd.query_async(c).await.expect("xadd");
+}
+
 fn get<'a>(f: &'a [(String, String)], k: &str) -> Option<&'a str> {
     f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
 }
@@ -85,30 +95,26 @@ async fn queue_requests_over_redis_streams() {
         .query_async(&mut c)
         .await
         .expect("group");
-    let _: Value = redis::cmd("XADD")
-        .arg(&requests)
-        .arg("*")
-        .arg("P360Url")
-        .arg("rest/V2.0/manage/workflow")
-        .arg("JMSCorrelationID")
-        .arg("orphan")
-        .arg("body")
-        .arg(WORKFLOW)
-        .query_async(&mut c)
-        .await
-        .expect("xadd");
-    let _: Value = redis::cmd("XADD")
-        .arg(&requests)
-        .arg("*")
-        .arg("P360Url")
-        .arg("rest/V2.0/manage/workflow")
-        .arg("JMSCorrelationID")
-        .arg("poison")
-        .arg("body")
-        .arg(WORKFLOW)
-        .query_async(&mut c)
-        .await
-        .expect("xadd");
+    add(
+        &mut c,
+        &requests,
+        &[
+            ("P360Url", "rest/V2.0/manage/workflow"),
+            ("JMSCorrelationID", "orphan"),
+            ("body", WORKFLOW),
+        ],
+    )
+    .await;
+    add(
+        &mut c,
+        &requests,
+        &[
+            ("P360Url", "rest/V2.0/manage/workflow"),
+            ("JMSCorrelationID", "poison"),
+            ("body", WORKFLOW),
+        ],
+    )
+    .await;
     let read: Value = redis::cmd("XREADGROUP")
         .arg("GROUP")
         .arg(GROUP)
@@ -166,30 +172,23 @@ async fn queue_requests_over_redis_streams() {
         let _ = stopped.await;
     }));
 
-    let _: Value = redis::cmd("XADD")
-        .arg(&requests)
-        .arg("*")
-        .arg("P360Url")
-        .arg("rest/V2.0/manage/workflow")
-        .arg("Method")
-        .arg("POST")
-        .arg("JMSCorrelationID")
-        .arg("c-1")
-        .arg("body")
-        .arg(WORKFLOW)
-        .query_async(&mut c)
-        .await
-        .expect("xadd");
-    let _: Value = redis::cmd("XADD")
-        .arg(&requests)
-        .arg("*")
-        .arg("JMSCorrelationID")
-        .arg("c-2")
-        .arg("body")
-        .arg("<nothing/>")
-        .query_async(&mut c)
-        .await
-        .expect("xadd");
+    add(
+        &mut c,
+        &requests,
+        &[
+            ("P360Url", "rest/V2.0/manage/workflow"),
+            ("Method", "POST"),
+            ("JMSCorrelationID", "c-1"),
+            ("body", WORKFLOW),
+        ],
+    )
+    .await;
+    add(
+        &mut c,
+        &requests,
+        &[("JMSCorrelationID", "c-2"), ("body", "<nothing/>")],
+    )
+    .await;
 
     let mut replies = Vec::new();
     for _ in 0..100 {
@@ -274,20 +273,20 @@ async fn scheduled_jobs_answer_when_done_over_redis_streams() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let _: Value = redis::cmd("XADD")
-        .arg(cfg.requests())
-        .arg("*")
-        .arg("P360Url")
-        .arg("rest/V2.0/manage/export")
-        .arg("JMSCorrelationID")
-        .arg("x-1")
-        .arg("SuccessTargetService")
-        .arg("Exported")
-        .arg("body")
-        .arg("<exportSchedulingProfile><profileName>Nightly</profileName></exportSchedulingProfile>")
-        .query_async(&mut c)
-        .await
-        .expect("xadd");
+    add(
+        &mut c,
+        &cfg.requests(),
+        &[
+            ("P360Url", "rest/V2.0/manage/export"),
+            ("JMSCorrelationID", "x-1"),
+            ("SuccessTargetService", "Exported"),
+            (
+                "body",
+                "<exportSchedulingProfile><profileName>Nightly</profileName></exportSchedulingProfile>",
+            ),
+        ],
+    )
+    .await;
     for _ in 0..200 {
         if !read_all(&mut c, &cfg.replies()).await.is_empty() {
             break;
