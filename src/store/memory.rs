@@ -25,6 +25,10 @@ pub struct MemoryStore {
     state: Arc<Mutex<State>>,
     /// Bumped by every deployment change (outside the lock: read on every request).
     repository_version: Arc<AtomicU64>,
+    /// The last instance or task id handed out. Outside the lock, so that a new instance
+    /// and its tasks are built (and their memory touched) before the lock is taken: the
+    /// critical section only links them in.
+    last_id: Arc<AtomicU64>,
 }
 
 /// Deployments, their files and definitions.
@@ -42,16 +46,17 @@ struct Repo {
 
 #[derive(Debug, Default)]
 struct State {
-    next_id: u64,
     // A BTreeMap rather than a HashMap: no rehash pauses as the store grows, and no hashing.
-    instances: BTreeMap<InstanceId, ProcessInstance>,
+    // Boxed values: a node holds eleven of them, and an inline instance is ~460 bytes, so a
+    // node split would move kilobytes and half-empty nodes would waste them.
+    instances: BTreeMap<InstanceId, Box<ProcessInstance>>,
     /// Open instances in id string order (Flowable's default sort), all of them and by
     /// definition key and business key, the filters list calls use most: a page sorted by id
     /// costs the page, not the number of instances.
     open: BTreeSet<LexId>,
     by_key: HashMap<String, BTreeSet<LexId>>,
     by_business_key: HashMap<String, BTreeSet<LexId>>,
-    tasks: BTreeMap<TaskId, Task>,
+    tasks: BTreeMap<TaskId, Box<Task>>,
     /// Ids of open tasks, and every task of an instance: task lists are driven by one of
     /// them (an instance's tasks, or the open ones), so their cost grows with open tasks,
     /// not with history.
@@ -74,6 +79,10 @@ static EMPTY: BTreeSet<LexId> = BTreeSet::new();
 impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    fn next_id(&self) -> u64 {
+        self.last_id.fetch_add(1, AtomicOrdering::Relaxed) + 1
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -104,10 +113,9 @@ impl State {
         }
     }
 
-    fn write_task(&mut self, mut task: Task) -> Task {
-        if task.id.0 == 0 {
-            self.next_id += 1;
-            task.id = TaskId(self.next_id);
+    /// Writes a task; `new` when its id was just handed out.
+    fn write_task(&mut self, task: Box<Task>, new: bool) {
+        if new {
             self.instance_tasks
                 .entry(task.instance_id)
                 .or_default()
@@ -118,8 +126,7 @@ impl State {
         } else {
             self.open_tasks.remove(&task.id);
         }
-        self.tasks.insert(task.id, task.clone());
-        task
+        self.tasks.insert(task.id, task);
     }
 
     /// Applies `f` to the open tasks of an instance.
@@ -136,15 +143,8 @@ impl State {
     }
 
     fn record(&mut self, id: InstanceId, records: &[ActivityRecord]) {
-        if records.is_empty() {
-            return;
-        }
-        let history = self.history.entry(id).or_default();
-        for r in records {
-            match history.iter_mut().find(|h| h.key == r.key) {
-                Some(slot) => *slot = r.clone(),
-                None => history.push(r.clone()),
-            }
+        if !records.is_empty() {
+            merge_records(self.history.entry(id).or_default(), records);
         }
     }
 
@@ -152,6 +152,16 @@ impl State {
         match self.instances.get_mut(&id) {
             Some(i) if i.state.is_open() => Ok(i),
             _ => Err(StoreError::NotFound(Missing::Instance(id))),
+        }
+    }
+}
+
+/// Writes activity records into an instance's history: a record replaces the one with its key.
+fn merge_records(history: &mut Vec<ActivityRecord>, records: &[ActivityRecord]) {
+    for r in records {
+        match history.iter_mut().find(|h| h.key == r.key) {
+            Some(slot) => *slot = r.clone(),
+            None => history.push(r.clone()),
         }
     }
 }
@@ -168,21 +178,34 @@ fn remove_from(index: &mut HashMap<String, BTreeSet<LexId>>, key: &str, id: Inst
 #[async_trait]
 impl Store for MemoryStore {
     async fn create_instance(&self, mut new: NewInstance) -> Result<ProcessInstance, StoreError> {
-        let mut state = self.lock();
-        state.next_id += 1;
+        // Everything is built before the lock is taken: the other workers wait only while
+        // it is linked in.
         let tasks = std::mem::take(&mut new.tasks);
         let activities = std::mem::take(&mut new.activities);
-        let instance = new.with_id(InstanceId(state.next_id));
+        let instance = new.with_id(InstanceId(self.next_id()));
+        let stored = Box::new(instance.clone());
+        let tasks: Vec<Box<Task>> = tasks
+            .into_iter()
+            .map(|mut t| {
+                t.id = TaskId(self.next_id());
+                t.instance_id = instance.id;
+                Box::new(t)
+            })
+            .collect();
+        let mut history = Vec::with_capacity(activities.len());
+        merge_records(&mut history, &activities);
+        let mut state = self.lock();
         if instance.state.is_open() {
             state.index(&instance);
         }
-        state.instances.insert(instance.id, instance.clone());
-        state.record(instance.id, &activities);
-        for mut t in tasks {
-            t.id = TaskId(0);
-            t.instance_id = instance.id;
-            state.write_task(t);
+        state.instances.insert(instance.id, stored);
+        if !history.is_empty() {
+            state.history.insert(instance.id, history);
         }
+        for t in tasks {
+            state.write_task(t, true);
+        }
+        drop(state);
         Ok(instance)
     }
 
@@ -220,7 +243,7 @@ impl Store for MemoryStore {
         if after.state.is_open() {
             state.index(&after);
         }
-        state.instances.insert(after.id, after.clone());
+        state.instances.insert(after.id, Box::new(after.clone()));
         state.record(after.id, &commit.activities);
         let written = commit
             .tasks
@@ -228,7 +251,12 @@ impl Store for MemoryStore {
             .map(|t| {
                 let mut t = t.clone();
                 t.instance_id = commit.id;
-                state.write_task(t)
+                let new = t.id.0 == 0;
+                if new {
+                    t.id = TaskId(self.next_id());
+                }
+                state.write_task(Box::new(t.clone()), new);
+                t
             })
             .collect();
         Ok((after, written))
@@ -432,7 +460,7 @@ impl Store for MemoryStore {
     }
 
     async fn get_task(&self, id: TaskId) -> Result<Option<Task>, StoreError> {
-        Ok(self.lock().tasks.get(&id).cloned())
+        Ok(self.lock().tasks.get(&id).map(|t| (**t).clone()))
     }
 
     async fn list_tasks(&self, query: &TaskQuery) -> Result<Page<Task>, StoreError> {
@@ -446,18 +474,23 @@ impl Store for MemoryStore {
                 .map(Vec::as_slice)
                 .unwrap_or_default();
             ids.iter()
-                .filter_map(|t| state.tasks.get(t))
+                .filter_map(|t| state.tasks.get(t).map(Box::as_ref))
                 .filter(|t| f.matches(t))
                 .collect()
         } else if open_only {
             state
                 .open_tasks
                 .iter()
-                .filter_map(|t| state.tasks.get(t))
+                .filter_map(|t| state.tasks.get(t).map(Box::as_ref))
                 .filter(|t| f.matches(t))
                 .collect()
         } else {
-            state.tasks.values().filter(|t| f.matches(t)).collect()
+            state
+                .tasks
+                .values()
+                .map(Box::as_ref)
+                .filter(|t| f.matches(t))
+                .collect()
         };
         hits.sort_by(|a, b| query.compare(a, b));
         Ok(Page {
@@ -473,7 +506,7 @@ impl Store for MemoryStore {
     }
 
     async fn get_instance(&self, id: InstanceId) -> Result<Option<ProcessInstance>, StoreError> {
-        Ok(self.lock().instances.get(&id).cloned())
+        Ok(self.lock().instances.get(&id).map(|i| (**i).clone()))
     }
 
     async fn list_instances(&self, query: &InstanceQuery) -> Result<Page<ProcessInstance>, StoreError> {
@@ -513,7 +546,7 @@ impl Store for MemoryStore {
         } else {
             (Some(&state.open), f.clone())
         };
-        let get = |id: &LexId| state.instances.get(&id.0);
+        let get = |id: &LexId| state.instances.get(&id.0).map(Box::as_ref);
         match driver {
             Some(set) if query.sort == InstanceSort::Id => {
                 let ordered: Box<dyn Iterator<Item = &LexId>> = match query.order {
@@ -543,7 +576,12 @@ impl Store for MemoryStore {
             _ => {
                 let mut hits: Vec<&ProcessInstance> = match driver {
                     Some(set) => set.iter().filter_map(get).filter(|i| f.matches(i)).collect(),
-                    None => state.instances.values().filter(|i| f.matches(i)).collect(),
+                    None => state
+                        .instances
+                        .values()
+                        .map(Box::as_ref)
+                        .filter(|i| f.matches(i))
+                        .collect(),
                 };
                 hits.sort_by(|a, b| query.compare(a, b));
                 let total = hits.len() as u64;
@@ -581,7 +619,7 @@ impl Store for MemoryStore {
         }
         state.unindex(&before);
         state.index(&after);
-        state.instances.insert(after.id, after.clone());
+        state.instances.insert(after.id, Box::new(after.clone()));
         Ok(after)
     }
 
