@@ -94,7 +94,7 @@ impl MemoryStore {
 
 impl State {
     fn index(&mut self, i: &ProcessInstance) {
-        let id = LexId(i.id);
+        let id = LexId::new(i.id);
         self.open.insert(id);
         self.by_key
             .entry(i.definition_key.clone())
@@ -106,7 +106,7 @@ impl State {
     }
 
     fn unindex(&mut self, i: &ProcessInstance) {
-        self.open.remove(&LexId(i.id));
+        self.open.remove(&LexId::new(i.id));
         remove_from(&mut self.by_key, &i.definition_key, i.id);
         if let Some(bk) = &i.business_key {
             remove_from(&mut self.by_business_key, bk, i.id);
@@ -168,7 +168,7 @@ fn merge_records(history: &mut Vec<ActivityRecord>, records: &[ActivityRecord]) 
 
 fn remove_from(index: &mut HashMap<String, BTreeSet<LexId>>, key: &str, id: InstanceId) {
     if let Some(set) = index.get_mut(key) {
-        set.remove(&LexId(id));
+        set.remove(&LexId::new(id));
         if set.is_empty() {
             index.remove(key);
         }
@@ -546,7 +546,7 @@ impl Store for MemoryStore {
         } else {
             (Some(&state.open), f.clone())
         };
-        let get = |id: &LexId| state.instances.get(&id.0).map(Box::as_ref);
+        let get = |id: &LexId| state.instances.get(&id.id()).map(Box::as_ref);
         match driver {
             Some(set) if query.sort == InstanceSort::Id => {
                 let ordered: Box<dyn Iterator<Item = &LexId>> = match query.order {

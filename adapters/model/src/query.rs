@@ -270,29 +270,33 @@ impl InstanceSort {
 
 /// Ids compare as their decimal strings (`"10" < "9"`), as Flowable sorts them.
 pub fn id_string_cmp(a: InstanceId, b: InstanceId) -> Ordering {
-    // Without allocating: pad both to the same number of digits with trailing zeros and
-    // compare numerically; on a tie one is a prefix of the other, and the shorter sorts first.
-    let digits = |n: u64| n.checked_ilog10().unwrap_or(0) + 1;
-    let (da, db) = (digits(a.0), digits(b.0));
-    let width = da.max(db);
-    let pa = u128::from(a.0) * 10u128.pow(width - da);
-    let pb = u128::from(b.0) * 10u128.pow(width - db);
-    pa.cmp(&pb).then(da.cmp(&db))
+    LexId::new(a).cmp(&LexId::new(b))
 }
 
 /// An instance id that orders as its decimal string, for indexes kept in Flowable's order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LexId(pub InstanceId);
+///
+/// The key is computed once, so that an index lookup compares integers: the id's digits
+/// left-aligned to twenty places (`u64::MAX` has twenty), then its digit count, which breaks
+/// the tie when one id's string is a prefix of the other's (`"1"` before `"10"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LexId(u128);
 
-impl Ord for LexId {
-    fn cmp(&self, other: &Self) -> Ordering {
-        id_string_cmp(self.0, other.0)
+impl LexId {
+    const WIDTH: u32 = 20;
+    /// Bits for the digit count (at most twenty).
+    const COUNT_BITS: u32 = 5;
+
+    pub fn new(id: InstanceId) -> LexId {
+        let digits = id.0.checked_ilog10().unwrap_or(0) + 1;
+        let padded = u128::from(id.0) * 10u128.pow(Self::WIDTH - digits);
+        LexId(padded << Self::COUNT_BITS | u128::from(digits))
     }
-}
 
-impl PartialOrd for LexId {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+    pub fn id(self) -> InstanceId {
+        let digits = (self.0 & ((1 << Self::COUNT_BITS) - 1)) as u32;
+        let padded = self.0 >> Self::COUNT_BITS;
+        // Exact: `new` multiplied by this same power of ten, and the id fits in a u64.
+        InstanceId((padded / 10u128.pow(Self::WIDTH - digits)) as u64)
     }
 }
 
@@ -360,6 +364,9 @@ mod tests {
         expected.sort();
         ids.sort_by(|a, b| id_string_cmp(InstanceId(*a), InstanceId(*b)));
         assert_eq!(ids.iter().map(u64::to_string).collect::<Vec<_>>(), expected);
+        for id in ids {
+            assert_eq!(LexId::new(InstanceId(id)).id(), InstanceId(id), "{id} round-trips");
+        }
     }
 
     #[test]
