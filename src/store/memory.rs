@@ -96,10 +96,15 @@ impl State {
     fn index(&mut self, i: &ProcessInstance) {
         let id = LexId::new(i.id);
         self.open.insert(id);
-        self.by_key
-            .entry(i.definition_key.clone())
-            .or_default()
-            .insert(id);
+        // Few definition keys, each shared by many instances: look up before allocating a key.
+        match self.by_key.get_mut(&i.definition_key) {
+            Some(set) => {
+                set.insert(id);
+            }
+            None => {
+                self.by_key.insert(i.definition_key.clone(), BTreeSet::from([id]));
+            }
+        }
         if let Some(bk) = &i.business_key {
             self.by_business_key.entry(bk.clone()).or_default().insert(id);
         }
