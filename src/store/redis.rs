@@ -1449,6 +1449,20 @@ fn decode_value(stored: &[u8]) -> Result<VariableValue, String> {
         ("double", "\"-Infinity\"") => return Ok(VariableValue::Double(f64::NEG_INFINITY)),
         _ => {}
     }
+    // The common scalars directly: the general path below builds a tagged JSON document and
+    // parses it, which was ~7% of the server's CPU in a Redis list (perf, ten instances of
+    // five variables). Whatever does not parse here takes the general path and its errors.
+    let scalar = match type_name {
+        "string" => serde_json::from_str(content).ok().map(VariableValue::String),
+        "integer" => content.parse().ok().map(VariableValue::Integer),
+        "long" => content.parse().ok().map(VariableValue::Long),
+        "short" => content.parse().ok().map(VariableValue::Short),
+        "boolean" => content.parse().ok().map(VariableValue::Boolean),
+        _ => None,
+    };
+    if let Some(value) = scalar {
+        return Ok(value);
+    }
     let type_name = serde_json::to_string(type_name).map_err(|e| e.to_string())?;
     // Parsed from text, not via `serde_json::Value`, so numbers decode exactly as stored.
     let tagged = if content.is_empty() {
@@ -1933,5 +1947,34 @@ mod tests {
         let mut trailing = vec![0x92, 0xa0, 0xa0];
         trailing.push(0);
         assert!(unpack(&trailing).is_err());
+    }
+
+    #[test]
+    fn stored_values_read_back_as_written() {
+        use VariableValue as V;
+        for value in [
+            V::String("quote \" and \\ and \u{e9}".into()),
+            V::String(String::new()),
+            V::Integer(i32::MIN),
+            V::Long(i64::MAX),
+            V::Short(-7),
+            V::Boolean(true),
+            V::Boolean(false),
+            V::Double(3.5),
+            V::Double(f64::NAN),
+            V::Null,
+            V::Json(serde_json::json!({"a": [1, 2]})),
+        ] {
+            let stored = encode_value(&value).expect("encodes");
+            let read = decode_value(&stored).expect("decodes");
+            match (&value, &read) {
+                (V::Double(a), V::Double(b)) if a.is_nan() => assert!(b.is_nan()),
+                _ => assert_eq!(read, value, "{}", String::from_utf8_lossy(&stored)),
+            }
+        }
+        // What the scalar shortcut cannot parse still fails as before, not as another type.
+        for bad in ["integer:\"7\"", "boolean:1", "long:1.5", "string:7"] {
+            assert!(decode_value(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 }
