@@ -89,7 +89,7 @@ pub fn instance_response(
         super_process_instance_id: None,
         variables: variables
             .iter()
-            .map(|v| to_rest(v, LOCAL, &variable_data_url(&ctx.base_url, i.id, &v.name)))
+            .map(|v| to_rest(v, LOCAL, || variable_data_url(&ctx.base_url, i.id, &v.name)))
             .collect(),
         callback_id: None,
         callback_type: None,
@@ -124,7 +124,7 @@ pub fn rest_link(url: String, link: &IdentityLink) -> RestIdentityLink {
 }
 
 fn rest_variable(ctx: &RequestCtx, id: InstanceId, v: &Variable, scope: Option<&str>) -> RestVariable {
-    to_rest(v, scope, &variable_data_url(&ctx.base_url, id, &v.name))
+    to_rest(v, scope, || variable_data_url(&ctx.base_url, id, &v.name))
 }
 
 fn empty(status: StatusCode) -> Response<Bytes> {

@@ -324,11 +324,9 @@ fn execution_id(t: &bpm_compat_model::Task) -> String {
 fn process_variables(view: &TaskView, base: &str) -> Vec<RestVariable> {
     let global = view.process_variables.iter().flatten().map(|(name, value)| {
         let v = Variable::new(name.clone(), value.clone());
-        to_rest(
-            &v,
-            Some("global"),
-            &variable_data_url(base, view.task.instance_id, name),
-        )
+        to_rest(&v, Some("global"), || {
+            variable_data_url(base, view.task.instance_id, name)
+        })
     });
     let local = view.local_variables.iter().flatten().map(|(name, value)| {
         task_variable(
@@ -490,8 +488,9 @@ pub fn historic_instance_response(
         variables: variables
             .iter()
             .map(|v| {
-                let data = format!("{}/variables/{}/data", historic_instance_url(base, i.id), v.name);
-                to_rest(v, Some("local"), &data)
+                to_rest(v, Some("local"), || {
+                    format!("{}/variables/{}/data", historic_instance_url(base, i.id), v.name)
+                })
             })
             .collect(),
         callback_id: None,
@@ -984,9 +983,7 @@ pub fn task_variable(base: &str, id: TaskId, v: &Variable, scope: VariableScope)
         VariableScope::Local => "local",
         VariableScope::Global => "global",
     };
-    to_rest(
-        v,
-        Some(scope_name),
-        &format!("{}/variables/{}/data", task_url(base, id), v.name),
-    )
+    to_rest(v, Some(scope_name), || {
+        format!("{}/variables/{}/data", task_url(base, id), v.name)
+    })
 }

@@ -37,8 +37,10 @@ pub fn rest_type(value: &VariableValue) -> Option<&'static str> {
     })
 }
 
-/// Renders a variable. `data_url` is the `valueUrl` used for binary and serializable values.
-pub fn to_rest(var: &Variable, scope: Option<&str>, data_url: &str) -> RestVariable {
+/// Renders a variable. `data_url` makes the `valueUrl` of binary and serializable values
+/// (only those: every other variable of every rendered instance would format a URL for
+/// nothing).
+pub fn to_rest(var: &Variable, scope: Option<&str>, data_url: impl FnOnce() -> String) -> RestVariable {
     let value = match &var.value {
         VariableValue::Null | VariableValue::Binary(_) | VariableValue::Serializable(_) => Value::Null,
         VariableValue::String(s)
@@ -59,7 +61,7 @@ pub fn to_rest(var: &Variable, scope: Option<&str>, data_url: &str) -> RestVaria
         name: var.name.clone(),
         type_name: rest_type(&var.value).map(str::to_string),
         value,
-        value_url: var.value.is_bytes().then(|| data_url.to_string()),
+        value_url: var.value.is_bytes().then(data_url),
         scope: scope.map(str::to_string),
     }
 }
@@ -260,7 +262,7 @@ mod tests {
     const URL: &str = "http://h/flowable-rest/service/runtime/process-instances/7/variables/v/data";
 
     fn render(value: VariableValue) -> Value {
-        serde_json::to_value(to_rest(&Variable::new("v", value), Some("local"), URL)).expect("json")
+        serde_json::to_value(to_rest(&Variable::new("v", value), Some("local"), || URL.into())).expect("json")
     }
 
     #[test]
@@ -345,9 +347,12 @@ mod tests {
         for (value, want) in cases {
             assert_eq!(render(value.clone()), want, "{value:?}");
         }
-        let null_scope =
-            serde_json::to_value(to_rest(&Variable::new("v", VariableValue::Integer(1)), None, URL))
-                .expect("json");
+        let null_scope = serde_json::to_value(to_rest(
+            &Variable::new("v", VariableValue::Integer(1)),
+            None,
+            || URL.into(),
+        ))
+        .expect("json");
         assert_eq!(
             null_scope,
             json!({"name": "v", "type": "integer", "value": 1, "scope": null})

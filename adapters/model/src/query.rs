@@ -365,7 +365,11 @@ mod tests {
         ids.sort_by(|a, b| id_string_cmp(InstanceId(*a), InstanceId(*b)));
         assert_eq!(ids.iter().map(u64::to_string).collect::<Vec<_>>(), expected);
         for id in ids {
-            assert_eq!(LexId::new(InstanceId(id)).id(), InstanceId(id), "{id} round-trips");
+            assert_eq!(
+                LexId::new(InstanceId(id)).id(),
+                InstanceId(id),
+                "{id} round-trips"
+            );
         }
     }
 
