@@ -65,10 +65,13 @@
 //! e.g. `long:42`: the serde form of its `VariableValue` without the tag wrapper, written and read
 //! by Rust only) and `l:["u"|"g",<identity>,<type>]` an identity link (empty value).
 //!
-//! Measured on Redis 7.0 with 1,000,000 open instances, each with a unique business key, a
-//! starter link and five small variables: about 750 bytes per instance in all (the hash
-//! ~390, each of the `open`, `k:` and `b:` entries ~100; docs/PERFORMANCE.md). The `{"type":..,"value":..}`
-//! wrapper the variables dropped was worth ~75 of those bytes.
+//! Measured on Redis 7.0 with 1,000,000 open instances of the one-task process, each with a
+//! unique business key, a starter link and five small variables: 1,275 bytes and 4 keys per
+//! instance (the instance hash ~390, its task hash ~180, its activity records ~200, the `b:`
+//! key ~100, and ~95 for each entry in `open`, `k:` and `to`). What each layout change would
+//! save is measured without changing the store by `scripts/redis-layout-sim.py`
+//! (docs/PERFORMANCE.md). The `{"type":..,"value":..}` wrapper the variables dropped was worth
+//! ~75 bytes.
 //!
 //! # Cost of `list_instances`
 //! - Fast path: the filter is served by at most one index with equality semantics (none, a
