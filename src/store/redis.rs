@@ -376,11 +376,6 @@ impl RedisStore {
         query: &InstanceQuery,
         index: &str,
     ) -> Result<Page<ProcessInstance>, StoreError> {
-        if index.starts_with("b:") {
-            if let Some(page) = self.list_few(query, index).await? {
-                return Ok(page);
-            }
-        }
         let desc = query.order == SortOrder::Desc;
         // First the size of the index on every shard (plain ZCARDs in one pipeline: a read
         // needs no atomicity across shards, and they cost Redis next to nothing).
@@ -458,7 +453,14 @@ impl RedisStore {
         // (docs/PERFORMANCE.md). For one or two instances the extra round trip costs more.
         let mut pipe = redis::pipe();
         for (shard, offset, count) in &plan {
-            self.index_range(&mut pipe, *shard, index, desc, *offset, *count);
+            let key = [self.base(*shard), index].concat();
+            let cmd = pipe.cmd("ZRANGE").arg(key);
+            if desc {
+                cmd.arg("+").arg("-").arg("BYLEX").arg("REV");
+            } else {
+                cmd.arg("-").arg("+").arg("BYLEX");
+            }
+            cmd.arg("LIMIT").arg(*offset).arg(*count);
         }
         let pages: Vec<Vec<Vec<u8>>> = bounded(pipe.query_async(&mut con)).await?;
         let ids = pages
@@ -466,94 +468,11 @@ impl RedisStore {
             .flatten()
             .map(|id| parse_id(id))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items: self.read_listed(&mut con, ids, query).await?,
-            total,
-            start: query.start,
-        })
-    }
-
-    /// The fast path for an index that holds few members per shard (a business key's): one
-    /// pipeline of `ZRANGE ... LIMIT 0 <start + size>` per shard answers the page and, when
-    /// no shard filled its limit, the total too, then one of `HGETALL`s reads the page. That
-    /// replaces the round of `ZCARD`s and the script (measured at 1,000,000 instances in
-    /// docs/PERFORMANCE.md). `None` when some shard may hold more than it returned: the
-    /// caller counts first.
-    async fn list_few(
-        &self,
-        query: &InstanceQuery,
-        index: &str,
-    ) -> Result<Option<Page<ProcessInstance>>, StoreError> {
-        let desc = query.order == SortOrder::Desc;
-        // Redis reads LIMIT's count as a signed 64-bit number ("everything" is a size here).
-        let limit = query.start.saturating_add(query.size).min(i64::MAX as usize) as u64;
-        let mut pipe = redis::pipe();
-        for shard in 0..SHARDS {
-            self.index_range(&mut pipe, shard, index, desc, 0, limit);
-        }
-        let mut con = self.con();
-        let per_shard: Vec<Vec<Vec<u8>>> = bounded(pipe.query_async(&mut con)).await?;
-        if per_shard.len() != SHARDS as usize {
-            return Err(corrupt("malformed page reply"));
-        }
-        if per_shard.iter().any(|ids| ids.len() as u64 >= limit) {
-            return Ok(None);
-        }
-        // Every shard answered all it holds; shards own contiguous stretches of the id order.
-        let total = per_shard.iter().map(Vec::len).sum::<usize>() as u64;
-        let ordered: Box<dyn Iterator<Item = &Vec<u8>>> = if desc {
-            Box::new(per_shard.iter().rev().flatten())
-        } else {
-            Box::new(per_shard.iter().flatten())
-        };
-        let ids = ordered
-            .skip(query.start)
-            .take(query.size)
-            .map(|id| parse_id(id))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Page {
-            items: self.read_listed(&mut con, ids, query).await?,
-            total,
-            start: query.start,
-        }))
-    }
-
-    /// Adds to `pipe` a `ZRANGE` of `count` members of a shard's index from `offset`, in
-    /// Flowable's string order (all scores are 0), descending when `desc`.
-    fn index_range(
-        &self,
-        pipe: &mut redis::Pipeline,
-        shard: u64,
-        index: &str,
-        desc: bool,
-        offset: u64,
-        count: u64,
-    ) {
-        let cmd = pipe.cmd("ZRANGE").arg([self.base(shard), index].concat());
-        if desc {
-            cmd.arg("+").arg("-").arg("BYLEX").arg("REV");
-        } else {
-            cmd.arg("-").arg("+").arg("BYLEX");
-        }
-        cmd.arg("LIMIT").arg(offset).arg(count);
-    }
-
-    /// The listed instances' hashes, in one pipeline of plain `HGETALL`s, as instances that
-    /// still match the query (a page read is not a snapshot: each is checked again).
-    async fn read_listed(
-        &self,
-        con: &mut ConnectionManager,
-        ids: Vec<InstanceId>,
-        query: &InstanceQuery,
-    ) -> Result<Vec<ProcessInstance>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
         let mut pipe = redis::pipe();
         for id in &ids {
             pipe.cmd("HGETALL").arg(self.instance_key(*id));
         }
-        let hashes: Vec<Fields> = bounded(pipe.query_async(con)).await?;
+        let hashes: Vec<Fields> = bounded(pipe.query_async(&mut con)).await?;
         let mut items = Vec::with_capacity(ids.len());
         for (id, fields) in ids.into_iter().zip(hashes) {
             // Instances are never removed, but a page read is not a snapshot: check again.
@@ -565,7 +484,11 @@ impl RedisStore {
                 items.push(instance);
             }
         }
-        Ok(items)
+        Ok(Page {
+            items,
+            total,
+            start: query.start,
+        })
     }
 
     /// Reads the instances with these ids, one round trip per shard touched.
