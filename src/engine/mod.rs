@@ -18,6 +18,7 @@ mod repository;
 pub mod run;
 mod tasks;
 
+use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
 
 use bpm_compat_model::{
@@ -504,23 +505,21 @@ impl Engine {
         }
         // What expressions see: the variables, plus transient ones when there are any (a copy
         // only then: most starts have none).
-        let with_transient;
         let seen = if start.transient_variables.is_empty() {
-            &variables
+            Cow::Borrowed(&variables)
         } else {
             let mut all = variables.clone();
             for v in start.transient_variables {
                 all.insert(v.name, v.value);
             }
-            with_transient = all;
-            &with_transient
+            Cow::Owned(all)
         };
-        let step = run::start(&definition, &start_event.id, seen).map_err(failure)?;
+        let step = run::start(&definition, &start_event.id, &seen).map_err(failure)?;
         let mut identity_links = Vec::new();
         if let Some(user) = &start.start_user {
             identity_links.push(IdentityLink::user(user.clone(), STARTER_LINK));
         }
-        let mut tasks = tasks::create(&definition, InstanceId(0), &step.new_tasks, seen, ctx)?;
+        let mut tasks = tasks::create(&definition, InstanceId(0), &step.new_tasks, &seen, ctx)?;
         let activities = step.records(&definition, 0, ctx.now, &mut tasks);
         identity_links.extend(tasks::participants(&tasks));
         let ended = step.ended();
