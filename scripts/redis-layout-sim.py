@@ -20,6 +20,8 @@ A layout is `current` or any combination of these letters:
   T  one-letter variable type codes (`s:"x"` for `string:"x"`)
   S  the starter link as a marker field (`l:s`) instead of its full JSON
   D  no definition id in the task hash (its instance has it)
+  R  activity records in a hash of their own as now, but with times relative to the
+     instance's start (kept in the hash as field `@`)
 
 FLUSHES the Redis it is pointed at (REDIS_PORT, default 6391).
 """
@@ -94,7 +96,12 @@ def run(layout: str, r: redis.Redis) -> None:
         if "D" in layout:
             del task["d"]
         pipe.hset(base + f"tk:{task_id}", mapping=task)
-        if "H" not in layout:
+        if "R" in layout:
+            pipe.hset(
+                base + f"h:{instance_id}",
+                mapping={"@": str(START), "0.0": "0|theStart|0", "0.1": "0|flow1|0", "0.2": "0|processTask|"},
+            )
+        elif "H" not in layout:
             pipe.hset(
                 base + f"h:{instance_id}",
                 mapping={
@@ -120,8 +127,10 @@ def run(layout: str, r: redis.Redis) -> None:
 def main() -> None:
     layouts = sys.argv[1:] or ["current"]
     for layout in layouts:
-        if layout != "current" and set(layout) - set("HBTSD"):
-            sys.exit(f"unknown layout {layout!r}: 'current' or letters of HBTSD")
+        if layout != "current" and set(layout) - set("HBTSDR"):
+            sys.exit(f"unknown layout {layout!r}: 'current' or letters of HBTSDR")
+        if "H" in layout and "R" in layout:
+            sys.exit(f"layout {layout!r}: H and R place the activity records differently")
     r = redis.Redis(port=PORT)
     for layout in layouts:
         run(layout, r)
