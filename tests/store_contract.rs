@@ -312,16 +312,7 @@ fn by_instance(id: InstanceId) -> TaskFilter {
 }
 
 fn step(i: &ProcessInstance) -> Commit {
-    Commit {
-        id: i.id,
-        revision: i.revision,
-        progress: None,
-        variables: Vec::new(),
-        links: Vec::new(),
-        tasks: Vec::new(),
-        activities: Vec::new(),
-        business_status: None,
-    }
+    Commit::new(i.id, i.revision)
 }
 
 async fn access_tokens_expire(s: &dyn Store) {
