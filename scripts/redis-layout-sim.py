@@ -3,16 +3,17 @@
 
 Writes N instances shaped like the benchmark's (`bpm-compat bench --preload`: the one-task
 process, a unique business key, five small variables, a starter link, one open task, three
-activity records) straight into a scratch Redis, in the store's current layout or with some
-of the changes below, and prints `used_memory` growth per instance. The current layout
-reproduces what the real preload measures (docs/PERFORMANCE.md), so the others say what a
-layout change would save before anyone writes it.
+activity records) straight into a scratch Redis, in the store's layout 1 (`layout1`) or with
+some of the changes below, and prints `used_memory` growth per instance. Layout 1 and layout 2
+(`C`, the store's layout since it chunked its indexes) reproduce what the real preload measures
+(docs/PERFORMANCE.md), so the others say what a layout change would save before anyone writes
+it.
 
     pip install redis
     redis-server --port 6391 --save '' --appendonly no --daemonize yes
-    N=1000000 scripts/redis-layout-sim.py current H B HB HBTSD
+    N=1000000 scripts/redis-layout-sim.py layout1 C CR CBR
 
-A layout is `current` or any combination of these letters:
+A layout is `layout1` or any combination of these letters:
   H  activity records inside the instance hash (`h:<key>` fields), times relative to the
      instance's start (`st` field), instead of a hash of their own with absolute times
   B  the business-key index as fields of 4,096 bucket hashes per shard (business key -> id)
@@ -22,6 +23,9 @@ A layout is `current` or any combination of these letters:
   D  no definition id in the task hash (its instance has it)
   R  activity records in a hash of their own as now, but with times relative to the
      instance's start (kept in the hash as field `@`)
+  C  the `open`, `k:` and `to` indexes chunked: the ids of each 128-id stretch of a shard in
+     one small sorted set (`c<n>:<index>`, a listpack), a sorted set of the chunk numbers
+     (`x:<index>`) and a member count (field `<index>` of the hash `n`): layout 2
 
 FLUSHES the Redis it is pointed at (REDIS_PORT, default 6391).
 """
@@ -114,9 +118,14 @@ def run(layout: str, r: redis.Redis) -> None:
             pipe.hset(base + f"bk:{bucket(f'bench-{n}')}", f"bench-{n}", str(instance_id))
         else:
             pipe.zadd(base + f"b:bench-{n}", {str(instance_id): 0})
-        pipe.zadd(base + "open", {str(instance_id): 0})
-        pipe.zadd(base + "k:oneTaskProcess", {str(instance_id): 0})
-        pipe.zadd(base + "to", {str(task_id): 0})
+        for index, member in (("open", instance_id), ("k:oneTaskProcess", instance_id), ("to", task_id)):
+            if "C" in layout:
+                chunk = str(member)[:-2]
+                pipe.zadd(base + f"c{chunk}:{index}", {str(member): 0})
+                pipe.zadd(base + f"x:{index}", {chunk: 0})
+                pipe.hincrby(base + "n", index, 1)
+            else:
+                pipe.zadd(base + index, {str(member): 0})
         if n % 1000 == 999:
             pipe.execute()
     pipe.execute()
@@ -125,10 +134,10 @@ def run(layout: str, r: redis.Redis) -> None:
 
 
 def main() -> None:
-    layouts = sys.argv[1:] or ["current"]
+    layouts = sys.argv[1:] or ["layout1"]
     for layout in layouts:
-        if layout != "current" and set(layout) - set("HBTSDR"):
-            sys.exit(f"unknown layout {layout!r}: 'current' or letters of HBTSDR")
+        if layout != "layout1" and set(layout) - set("HBTSDRC"):
+            sys.exit(f"unknown layout {layout!r}: 'layout1' or letters of HBTSDRC")
         if "H" in layout and "R" in layout:
             sys.exit(f"layout {layout!r}: H and R place the activity records differently")
     r = redis.Redis(port=PORT)

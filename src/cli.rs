@@ -29,7 +29,45 @@ pub enum CliCommand {
     Shadow(crate::shadow::ShadowArgs),
     /// Drive a running server with a load generator and report throughput and latency.
     Bench(bench::BenchArgs),
+    /// Bring a Redis store's data to this binary's key layout (stop every server on it first).
+    MigrateStore(MigrateArgs),
     /// The HTTP-ceiling reference server the benchmark spawns.
     #[command(name = bench::CEILING_SUBCOMMAND, hide = true)]
     BenchCeiling(bench::CeilingArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// The Redis to migrate, e.g. `redis://127.0.0.1:6379`.
+    #[arg(long, env = "BPM_COMPAT_STORE")]
+    pub store: String,
+
+    /// Prefix of the keys to migrate (as the servers on it were given).
+    #[arg(long, env = "BPM_COMPAT_REDIS_PREFIX", default_value = "bpm:")]
+    pub redis_prefix: String,
+}
+
+/// `bpm-compat migrate-store`: migrates, and says what it did.
+pub async fn run_migrate(args: MigrateArgs) -> std::process::ExitCode {
+    use crate::store::redis::{migrate, LAYOUT};
+    match migrate(&args.store, &args.redis_prefix).await {
+        Ok(m) => {
+            match m.from.as_deref() {
+                Some(LAYOUT) => println!("prefix {:?} is already in layout {LAYOUT}", args.redis_prefix),
+                None => println!(
+                    "prefix {:?} holds no data; marked layout {LAYOUT}",
+                    args.redis_prefix
+                ),
+                Some(from) => println!(
+                    "prefix {:?}: layout {from} -> {LAYOUT}, {} indexes with {} entries converted",
+                    args.redis_prefix, m.indexes, m.entries
+                ),
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("migrate-store: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
         CliCommand::Diff(args) => bpm_compat::diff::run_cli(args).await,
         CliCommand::Shadow(args) => bpm_compat::shadow::run_cli(args).await,
         CliCommand::Bench(args) => bpm_compat::bench::run_cli(args).await,
+        CliCommand::MigrateStore(args) => bpm_compat::cli::run_migrate(args).await,
         CliCommand::BenchCeiling(args) => bpm_compat::bench::run_ceiling_cli(args).await,
     }
 }

@@ -89,6 +89,7 @@ store_tests!(
     list_default_is_open_instances_in_string_id_order,
     list_filters,
     list_sorts_and_paging,
+    lists_page_through_thousands_of_instances,
     fast_and_general_paths_agree,
     update_instance_changes_fields_and_moves_indexes,
     set_suspended_conflicts,
@@ -1685,6 +1686,70 @@ async fn list_sorts_and_paging(s: &dyn Store) {
     }
 }
 
+/// Enough instances that each index spans several chunks on Redis (a chunk holds a stretch of
+/// 100 ids of one shard): pages at and across chunk boundaries in both orders, and the same
+/// after closing a long stretch of instances empties whole chunks.
+async fn lists_page_through_thousands_of_instances(s: &dyn Store) {
+    let mut all = Vec::new();
+    for n in 0..2100 {
+        let mut new = new_instance("many");
+        if n % 3 == 0 {
+            new.tasks = vec![new_task("review", Some("ann"), Vec::new())];
+        }
+        all.push(create(s, new).await);
+    }
+    let filters = [
+        InstanceFilter::default(),
+        InstanceFilter {
+            definition_key: text(TextMatch::Equals, "many"),
+            ..InstanceFilter::default()
+        },
+    ];
+    let check_pages = |all: Vec<ProcessInstance>| {
+        let filters = filters.clone();
+        async move {
+            for filter in &filters {
+                for order in [SortOrder::Asc, SortOrder::Desc] {
+                    for (start, size) in [
+                        (0, 10),
+                        (0, 2),
+                        (60, 2),
+                        (95, 10),
+                        (1000, 300),
+                        (2090, 20),
+                        (2200, 10),
+                    ] {
+                        let q = InstanceQuery {
+                            filter: filter.clone(),
+                            order,
+                            start,
+                            size,
+                            ..InstanceQuery::default()
+                        };
+                        check(s, &q, &all).await;
+                    }
+                }
+            }
+        }
+    };
+    check_pages(all.clone()).await;
+    let assigned = TaskFilter {
+        assignee: Some(TextMatch::Equals("ann".into())),
+        ..TaskFilter::default()
+    };
+    assert_eq!(tasks(s, assigned.clone()).await.len(), 700);
+
+    let closed: Vec<InstanceId> = all[..1500].iter().map(|i| i.id).collect();
+    s.close_instances(&closed, &closing(InstanceState::Completed, None))
+        .await
+        .expect("close");
+    refresh(s, &mut all).await;
+    check_pages(all.clone()).await;
+    let open_tasks = tasks(s, assigned).await;
+    assert_eq!(open_tasks.len(), 700 - (0..1500).filter(|n| n % 3 == 0).count());
+    assert!(open_tasks.iter().all(|t| !closed.contains(&t.instance_id)));
+}
+
 /// The same selection asked so that one form can use an index's fast path and the other
 /// cannot: the answers are the same.
 async fn fast_and_general_paths_agree(s: &dyn Store) {
@@ -2408,10 +2473,165 @@ async fn redis_refuses_data_in_another_layout() {
         .expect("SET");
     let answer = RedisStore::connect(&redis_url(), &prefix).await;
     assert!(
-        matches!(&answer, Err(StoreError::Backend(m)) if m.contains("layout 0") && m.contains("reads layout 1")),
+        matches!(&answer, Err(StoreError::Backend(m)) if m.contains("layout 0") && m.contains("reads layout 2")),
         "{answer:?}"
     );
     remove_keys(&prefix).await;
+}
+
+/// Rewrites the chunked indexes under `prefix` as layout 1 kept them (one sorted set per
+/// index, all scores 0) and drops the layout marker, as a store written before the marker
+/// existed: the instance and task hashes are the same in both layouts.
+async fn downgrade_to_layout_1(prefix: &str) {
+    let mut con = redis_raw().await;
+    for key in keys_under(prefix).await {
+        let key = String::from_utf8(key).expect("utf-8 key");
+        let (base, rest) = key.split_at(key.find("}:").expect("tagged") + 2);
+        if rest == "n" || rest == "layout" {
+            let _: () = ::redis::cmd("DEL")
+                .arg(&key)
+                .query_async(&mut con)
+                .await
+                .expect("DEL");
+        }
+        let Some(index) = rest.strip_prefix("x:") else {
+            continue;
+        };
+        let chunks: Vec<String> = ::redis::cmd("ZRANGE")
+            .arg(&key)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut con)
+            .await
+            .expect("ZRANGE");
+        for chunk in chunks {
+            let chunk_key = format!("{base}c{chunk}:{index}");
+            let ids: Vec<String> = ::redis::cmd("ZRANGE")
+                .arg(&chunk_key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut con)
+                .await
+                .expect("ZRANGE");
+            for id in ids {
+                let _: () = ::redis::cmd("ZADD")
+                    .arg(format!("{base}{index}"))
+                    .arg(0)
+                    .arg(id)
+                    .query_async(&mut con)
+                    .await
+                    .expect("ZADD");
+            }
+            let _: () = ::redis::cmd("DEL")
+                .arg(chunk_key)
+                .query_async(&mut con)
+                .await
+                .expect("DEL");
+        }
+        let _: () = ::redis::cmd("DEL")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .expect("DEL");
+    }
+}
+
+/// A store in layout 1 is refused with the command that migrates it; `migrate-store`'s
+/// conversion answers every query as before, and a second run changes nothing.
+#[tokio::test]
+async fn redis_migrates_layout_1() {
+    on_redis(|store, prefix| async move {
+        let mut all = varied(&store).await;
+        let mut with_tasks = new_instance("tasks");
+        with_tasks.tasks = vec![
+            new_task("a", Some("ann"), Vec::new()),
+            new_task("b", None, vec![Identity::User("bob".into()), Identity::Group("ops".into())]),
+        ];
+        all.push(create(&store, with_tasks).await);
+        let queries: Vec<InstanceQuery> = [
+            InstanceFilter::default(),
+            InstanceFilter {
+                definition_key: text(TextMatch::Equals, "order"),
+                ..InstanceFilter::default()
+            },
+            InstanceFilter {
+                suspended: Some(true),
+                ..InstanceFilter::default()
+            },
+            InstanceFilter {
+                states: InstanceState::ALL.to_vec(),
+                ..InstanceFilter::default()
+            },
+        ]
+        .into_iter()
+        .map(query)
+        .collect();
+        let task_filters = [
+            TaskFilter::default(),
+            TaskFilter {
+                assignee: Some(TextMatch::Equals("ann".into())),
+                ..TaskFilter::default()
+            },
+            TaskFilter {
+                candidate_user: Some("bob".into()),
+                ..TaskFilter::default()
+            },
+            TaskFilter {
+                candidate_groups: Some(vec!["ops".into()]),
+                ..TaskFilter::default()
+            },
+        ];
+        for q in &queries {
+            check(&store, q, &all).await;
+        }
+        let mut task_answers = Vec::new();
+        for f in &task_filters {
+            task_answers.push(tasks(&store, f.clone()).await);
+        }
+        assert_eq!(task_answers[0].len(), 2);
+        drop(store);
+
+        downgrade_to_layout_1(&prefix).await;
+        let keys: Vec<String> = keys_under(&prefix)
+            .await
+            .into_iter()
+            .map(|k| String::from_utf8(k).expect("utf-8"))
+            .collect();
+        assert!(keys.iter().any(|k| k.ends_with("}:open")), "layout 1 has its plain index: {keys:?}");
+        let refused = RedisStore::connect(&redis_url(), &prefix).await;
+        assert!(
+            matches!(&refused, Err(StoreError::Backend(m)) if m.contains("layout 1") && m.contains("migrate-store")),
+            "{refused:?}"
+        );
+
+        let done = bpm_compat::store::redis::migrate(&redis_url(), &prefix)
+            .await
+            .expect("migrates");
+        assert_eq!(done.from.as_deref(), Some("1"));
+        // Open (25 + 1), closed, by key, by tenant, suspended; open tasks and by each person.
+        assert!(done.indexes >= 8, "{done:?}");
+        let store = RedisStore::connect(&redis_url(), &prefix).await.expect("connects after");
+        for q in &queries {
+            check(&store, q, &all).await;
+        }
+        for (f, before) in task_filters.iter().zip(&task_answers) {
+            assert_eq!(&tasks(&store, f.clone()).await, before, "{f:?}");
+        }
+        // The store works on: a new instance lands in the indexes beside the migrated ones.
+        all.push(create(&store, new_instance("order")).await);
+        for q in &queries {
+            check(&store, q, &all).await;
+        }
+
+        let again = bpm_compat::store::redis::migrate(&redis_url(), &prefix)
+            .await
+            .expect("migrates again");
+        assert_eq!(
+            (again.from.as_deref(), again.indexes),
+            (Some(bpm_compat::store::redis::LAYOUT), 0)
+        );
+    })
+    .await;
 }
 
 /// Every key carries the prefix and one shard's hash tag, an instance lives in the shard its
@@ -2488,6 +2708,31 @@ async fn redis_key_layout_is_sharded_and_compact() {
             .await
             .expect("MEMORY");
         assert!(bytes < 512, "instance hash takes {bytes} bytes");
+
+        // Once no instance is open, the chunked indexes of open ones leave nothing behind:
+        // no chunk, no chunk directory, no count.
+        let open: Vec<InstanceId> = ids.iter().copied().filter(|id| *id != ids[1]).collect();
+        store
+            .close_instances(&open, &closing(InstanceState::Terminated, None))
+            .await
+            .expect("close the rest");
+        for key in keys_under(&prefix).await {
+            let key = String::from_utf8(key).expect("utf-8 key");
+            let rest = key.split_once("}").expect("tagged").1;
+            assert!(
+                ![":open", ":sus"].iter().any(|end| rest.ends_with(end))
+                    && ![":k:", ":t:", ":b:"].iter().any(|part| rest.contains(part)),
+                "{key} left behind"
+            );
+            if rest == ":n" {
+                let counts: Vec<String> = ::redis::cmd("HKEYS")
+                    .arg(&key)
+                    .query_async(&mut con)
+                    .await
+                    .expect("HKEYS");
+                assert_eq!(counts, ["closed"], "{key} counts only the closed instances");
+            }
+        }
     })
     .await;
 }

@@ -14,17 +14,13 @@
 //! P{sn}:seq        STRING  per-shard counter; an id is (10 + n) * 10^12 + seq: 14 digits, the
 //!                          first two naming the shard
 //! P{sn}:i:<id>     HASH    one instance (fields below)
-//! P{sn}:open       ZSET    open (active or suspended) instances of the shard
-//! P{sn}:k:<key>    ZSET    open instances by definition key
 //! P{sn}:b:<bkey>   ZSET    open instances by business key
-//! P{sn}:t:<tenant> ZSET    open instances by non-empty tenant id
-//! P{sn}:sus        ZSET    suspended instances
-//! P{sn}:closed     ZSET    closed instances (any other state), for queries that ask for them
+//! P{sn}:x:<index>  ZSET    the chunks of a chunked index (below): the 12-digit chunk numbers
+//! P{sn}:c<chunk>:<index>  ZSET  the members of one chunk: ids whose first 12 digits are
+//!                          `<chunk>`, at most 100 (a listpack)
+//! P{sn}:n          HASH    `<index>` -> number of members, for every chunked index
 //! P{sn}:tk:<id>    HASH    one task (fields at `task_args`); its instance lists it in its own
 //!                          hash as a field `tk:<id>`
-//! P{sn}:to         ZSET    open tasks of the shard; P{sn}:td ended ones
-//! P{sn}:ta:<user>  ZSET    open tasks by assignee; P{sn}:tu:<user> / P{sn}:tg:<group> by
-//!                          candidate user / group
 //! P{sn}:h:<id>     HASH    an instance's activity records, `<revision>.<n>` ->
 //!                          `<start>|<activity>|<end>`
 //! P{repo}:layout   STRING  the layout version of everything here (`LAYOUT`); a store in
@@ -37,12 +33,24 @@
 //!                  `gen`; changes are announced on the channel `<prefix>repository`
 //! ```
 //!
+//! Indexes (`<index>` above) hold ids in Flowable's string order: `open` (open, i.e. active or
+//! suspended, instances of the shard), `k:<key>` (open ones by definition key), `t:<tenant>`
+//! (by non-empty tenant), `sus` (suspended), `closed` (any other state, for queries that ask for
+//! them), `to` / `td` (open / ended tasks), `ta:<user>` (open tasks by assignee), `tu:<user>` /
+//! `tg:<group>` (by candidate). All of them but the business-key ones (`b:<bkey>`, most of which
+//! hold one id) are chunked: one sorted set of a shard's million open instances is a skiplist at
+//! ~95 bytes per member, a chunk of at most 100 is a listpack at ~12, so the three index entries
+//! of an instance with one task take ~45 bytes instead of ~285. The chunk directory `x:` and
+//! the counts in `n` keep the total O(1) and a page O(log N + offset / 50 + size)
+//! (`idx_page` in `lua/common.lua`, which writes and reads them). Layout 1 kept every index as
+//! one sorted set; `bpm-compat migrate-store` converts it ([`migrate`]).
+//!
 //! Tasks take their ids from the shard's sequence of their instance, so a task id names its
 //! shard too and a task lives in its instance's slot: completing a task, creating the next
 //! ones and moving the instance is one script (`commit.lua`), guarded by the instance's
 //! revision (`r`).
-//! Every sorted set has all scores 0 and the decimal ids as members, so `ZRANGE ... BYLEX`
-//! walks them in Flowable's string order (`"10" < "9"`). An instance and every index entry
+//! Every sorted set has all scores 0 and decimal ids (or chunk numbers) as members, so rank
+//! order is Flowable's string order (`"10" < "9"`). An instance and every index entry
 //! that changes with it share the shard's hash tag `{sn}`, so each script touches one slot
 //! (scripts build the index keys from `KEYS[1]`, the shard's key base: Cluster routes the
 //! script by that key and the others hash to the same slot by construction). New instances go
@@ -76,12 +84,14 @@
 //! # Cost of `list_instances`
 //! - Fast path: the filter is served by at most one index with equality semantics (none, a
 //!   definition key, a business key, a non-empty tenant, or suspended = true), only open
-//!   instances, sorted by id. One pipeline of `ZCARD`s gives every shard's index size (the
-//!   total); as shards own contiguous stretches of the id order, those sizes say which shards
-//!   hold the page (one, or two where it straddles), and one script call per such shard
-//!   answers its part: `ZRANGE BYLEX LIMIT offset count` and the hashes, each packed into
-//!   one MessagePack string. O(SHARDS + log N + start + size); cost grows with the page, not
-//!   with N. Measured (docs/PERFORMANCE.md): with ids spread round-robin over the shards, a
+//!   instances, sorted by id. One pipeline of plain reads gives every shard's index size (the
+//!   total: `HGET n` for a chunked index, `ZCARD` for a business key's); as shards own
+//!   contiguous stretches of the id order, those sizes say which shards hold the page (one, or
+//!   two where it straddles), and one script call per such shard answers its part of the index
+//!   (`idx_page`), with the hashes each packed into one MessagePack string for a page of one
+//!   or two, or just the ids for a longer page, whose hashes a pipeline of plain `HGETALL`s
+//!   reads. O(SHARDS + log N + start / 50 + size); cost grows with the page, not with N.
+//!   Measured (docs/PERFORMANCE.md): with ids spread round-robin over the shards, a
 //!   page needed ids from all 16 shards and hashes from ~8, and Redis or the client's reply
 //!   parsing was the bottleneck.
 //! - General path (every other filter or sort): each shard reads the smallest index that holds
@@ -163,6 +173,7 @@ struct Scripts {
     undeploy: Script,
     comment: Script,
     items: Script,
+    migrate: Script,
 }
 
 /// Built once: `Script::new` hashes the source, and EVALSHA sends only the hash.
@@ -183,6 +194,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
         comment: build(include_str!("lua/comment.lua")),
         items: build(include_str!("lua/items.lua")),
         tasks: build(include_str!("lua/tasks.lua")),
+        migrate: build(include_str!("lua/migrate.lua")),
         // The repository scripts touch no instance shard: no prelude.
         deploy: Script::new(include_str!("lua/deploy.lua")),
         undeploy: Script::new(include_str!("lua/undeploy.lua")),
@@ -377,14 +389,20 @@ impl RedisStore {
         index: &str,
     ) -> Result<Page<ProcessInstance>, StoreError> {
         let desc = query.order == SortOrder::Desc;
-        // First the size of the index on every shard (plain ZCARDs in one pipeline: a read
+        // First the size of the index on every shard (plain reads in one pipeline: a read
         // needs no atomicity across shards, and they cost Redis next to nothing).
         let mut pipe = redis::pipe();
         for shard in 0..SHARDS {
-            pipe.cmd("ZCARD").arg([self.base(shard), index].concat());
+            let base = self.base(shard);
+            if is_chunked(index) {
+                pipe.cmd("HGET").arg([base, "n"].concat()).arg(index);
+            } else {
+                pipe.cmd("ZCARD").arg([base, index].concat());
+            }
         }
         let mut con = self.con();
-        let counts: Vec<u64> = bounded(pipe.query_async(&mut con)).await?;
+        let counts: Vec<Option<u64>> = bounded(pipe.query_async(&mut con)).await?;
+        let counts: Vec<u64> = counts.into_iter().map(Option::unwrap_or_default).collect();
         if counts.len() != SHARDS as usize {
             return Err(corrupt("malformed page reply"));
         }
@@ -419,20 +437,20 @@ impl RedisStore {
             });
         }
         let expected: u64 = plan.iter().map(|(_, _, take)| take).sum();
+        let page_call = |mode: &'static str, (shard, offset, count): (u64, u64, u64)| {
+            let mut inv = SCRIPTS.gather.key(self.base(shard));
+            inv.arg(mode)
+                .arg(index)
+                .arg(offset)
+                .arg(count)
+                .arg(if desc { "desc" } else { "asc" });
+            self.invoke(inv)
+        };
         if expected <= 2 {
             // A page of one or two (a business key's instances, mostly): ids and packed hashes
             // in one script call per shard, one round trip fewer than below.
-            let calls = plan.into_iter().map(|(shard, offset, count)| {
-                let mut inv = SCRIPTS.gather.key(self.base(shard));
-                inv.arg("page")
-                    .arg(index)
-                    .arg(offset)
-                    .arg(count)
-                    .arg(if desc { "desc" } else { "asc" });
-                self.invoke(inv)
-            });
             let mut items = Vec::new();
-            for reply in try_join_all(calls).await? {
+            for reply in try_join_all(plan.into_iter().map(|part| page_call("page", part))).await? {
                 items.extend(
                     decode_gathered(reply)?
                         .into_iter()
@@ -445,24 +463,16 @@ impl RedisStore {
                 start: query.start,
             });
         }
-        // A longer page: its ids (one pipeline of plain `ZRANGE`s, one per shard it lies in)
-        // and their hashes (one pipeline of plain `HGETALL`s). Redis spends ~2.6 µs on an
-        // `HGETALL` of its own and ~11 µs on one inside a script, which turns the reply into a
-        // Lua table; measured per list of ten, Redis CPU went from ~150 to ~70 µs and the
-        // server's from ~200 to ~250 µs (redis-rs parses each field), ~13% less in all
-        // (docs/PERFORMANCE.md). For one or two instances the extra round trip costs more.
-        let mut pipe = redis::pipe();
-        for (shard, offset, count) in &plan {
-            let key = [self.base(*shard), index].concat();
-            let cmd = pipe.cmd("ZRANGE").arg(key);
-            if desc {
-                cmd.arg("+").arg("-").arg("BYLEX").arg("REV");
-            } else {
-                cmd.arg("-").arg("+").arg("BYLEX");
-            }
-            cmd.arg("LIMIT").arg(*offset).arg(*count);
+        // A longer page: its ids (one script call per shard it lies in) and their hashes (one
+        // pipeline of plain `HGETALL`s). Redis spends ~2.6 µs on an `HGETALL` of its own and
+        // ~11 µs on one inside a script, which turns the reply into a Lua table; measured per
+        // list of ten, Redis CPU went from ~150 to ~70 µs and the server's from ~200 to
+        // ~250 µs (redis-rs parses each field), ~13% less in all (docs/PERFORMANCE.md). For
+        // one or two instances the extra round trip costs more.
+        let mut pages = Vec::with_capacity(plan.len());
+        for reply in try_join_all(plan.into_iter().map(|part| page_call("pageids", part))).await? {
+            pages.push(bulk_list(reply)?);
         }
-        let pages: Vec<Vec<Vec<u8>>> = bounded(pipe.query_async(&mut con)).await?;
         let ids = pages
             .iter()
             .flatten()
@@ -583,6 +593,11 @@ impl RedisStore {
 
 /// The index a list can be answered from by the fast path: the filter is at most one
 /// equality an index serves, over open instances, sorted by id.
+/// Whether an index is chunked (every one but a business key's; see `lua/common.lua`).
+fn is_chunked(index: &str) -> bool {
+    !index.starts_with("b:")
+}
+
 fn fast_index(query: &InstanceQuery) -> Option<String> {
     if query.sort != InstanceSort::Id {
         return None;
@@ -1188,21 +1203,150 @@ impl Store for RedisStore {
 
 /// The version of the key layout and value formats below. A store written in another layout
 /// is refused at start-up rather than misread (a changed value format cannot be read by a
-/// binary that does not know it); bump it with every incompatible change.
-pub const LAYOUT: &str = "1";
+/// binary that does not know it); bump it with every incompatible change, and teach
+/// [`migrate`] to bring the previous one up to it. Layout 1 kept every index as one sorted
+/// set; layout 2 chunks all but the business-key ones.
+pub const LAYOUT: &str = "2";
 
-/// Records the layout in `P{repo}:layout` on a store that has none yet (stores written before
-/// the marker existed are in layout 1), and refuses a store that records another.
+/// The layout of the data under `prefix`: its marker, else `1` when a shard has data (stores
+/// written before the marker existed), else `None` (an empty store).
+async fn recorded_layout(
+    con: &mut impl redis::aio::ConnectionLike,
+    prefix: &str,
+) -> Result<Option<String>, StoreError> {
+    let key = format!("{prefix}{{repo}}:layout");
+    let found: Option<String> = bounded(redis::cmd("GET").arg(&key).query_async(con)).await?;
+    if found.is_some() {
+        return Ok(found);
+    }
+    for shard in 0..SHARDS {
+        let seq = format!("{prefix}{{s{shard}}}:seq");
+        let exists: bool = bounded(redis::cmd("EXISTS").arg(seq).query_async(con)).await?;
+        if exists {
+            return Ok(Some("1".into()));
+        }
+    }
+    Ok(None)
+}
+
+/// Records the layout in `P{repo}:layout` on an empty store, and refuses a store in another
+/// layout, naming the command that migrates it.
 async fn check_layout(con: &mut ConnectionManager, prefix: &str) -> Result<(), StoreError> {
     let key = format!("{prefix}{{repo}}:layout");
-    let _: Value = bounded(redis::cmd("SET").arg(&key).arg(LAYOUT).arg("NX").query_async(con)).await?;
-    let found: Option<String> = bounded(redis::cmd("GET").arg(&key).query_async(con)).await?;
-    match found.as_deref() {
+    if recorded_layout(con, prefix).await?.is_none() {
+        let _: Value = bounded(redis::cmd("SET").arg(&key).arg(LAYOUT).arg("NX").query_async(con)).await?;
+    }
+    match recorded_layout(con, prefix).await?.as_deref() {
         Some(LAYOUT) => Ok(()),
+        Some("1") => Err(StoreError::Backend(format!(
+            "the data under prefix {prefix:?} is in layout 1 ({key}); this binary reads layout {LAYOUT}: \
+             stop every server on it and run `bpm-compat migrate-store --store <url> --redis-prefix {prefix:?}`"
+        ))),
         other => Err(StoreError::Backend(format!(
             "the data under prefix {prefix:?} is in layout {} ({key}); this binary reads layout {LAYOUT}",
             other.unwrap_or("none")
         ))),
+    }
+}
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// The layout the data was in (`None`: the store was empty).
+    pub from: Option<String>,
+    /// Indexes converted, and the ids they held.
+    pub indexes: u64,
+    pub entries: u64,
+}
+
+/// Brings the data under `prefix` to [`LAYOUT`]: from layout 1, every index but the
+/// business-key ones becomes chunked, one index per atomic script call, found with `SCAN` (an
+/// offline job: no server may write the store meanwhile). Interrupted, it can simply run
+/// again: converted indexes have other key names. A store already in [`LAYOUT`] is left alone.
+pub async fn migrate(url: &str, prefix: &str) -> Result<Migration, StoreError> {
+    let client = redis::Client::open(url).map_err(backend)?;
+    let mut con = match tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection()).await
+    {
+        Ok(con) => con.map_err(backend)?,
+        Err(_) => {
+            return Err(StoreError::Backend(format!(
+                "Redis did not answer within {CONNECT_TIMEOUT:?}"
+            )))
+        }
+    };
+    let from = recorded_layout(&mut con, prefix).await?;
+    let mut done = Migration {
+        from: from.clone(),
+        indexes: 0,
+        entries: 0,
+    };
+    match from.as_deref() {
+        Some(LAYOUT) => return Ok(done),
+        None => {}
+        Some("1") => {
+            for shard in 0..SHARDS {
+                let base = format!("{prefix}{{s{shard}}}:");
+                for key in scan(&mut con, &base).await? {
+                    let suffix = &key[base.len()..];
+                    if !layout1_chunked_index(suffix) {
+                        continue;
+                    }
+                    let mut inv = SCRIPTS.migrate.key(&base);
+                    inv.arg(suffix);
+                    let moved: i64 = bounded(inv.invoke_async(&mut con)).await?;
+                    if let Ok(moved) = u64::try_from(moved) {
+                        done.indexes += 1;
+                        done.entries += moved;
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            return Err(StoreError::Backend(format!(
+                "the data under prefix {prefix:?} is in layout {other}, which this binary cannot migrate"
+            )))
+        }
+    }
+    let key = format!("{prefix}{{repo}}:layout");
+    let _: Value = bounded(redis::cmd("SET").arg(key).arg(LAYOUT).query_async(&mut con)).await?;
+    Ok(done)
+}
+
+/// Whether a shard key's suffix names an index of layout 1 that layout 2 chunks.
+fn layout1_chunked_index(suffix: &[u8]) -> bool {
+    matches!(suffix, b"open" | b"sus" | b"closed" | b"to" | b"td")
+        || [&b"k:"[..], b"t:", b"ta:", b"tu:", b"tg:"]
+            .iter()
+            .any(|family| suffix.starts_with(family))
+}
+
+/// Every key that starts with `prefix` (glob characters in it escaped).
+async fn scan(con: &mut redis::aio::MultiplexedConnection, prefix: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('*');
+    let (mut cursor, mut keys) = (0u64, Vec::new());
+    loop {
+        let (next, batch): (u64, Vec<Vec<u8>>) = bounded(
+            redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(con),
+        )
+        .await?;
+        keys.extend(batch);
+        if next == 0 {
+            return Ok(keys);
+        }
+        cursor = next;
     }
 }
 

@@ -13,7 +13,7 @@ end
 for i = 6, #ARGV do
   local id = ARGV[i]
   local key = inst_key(id)
-  reindex(id, 'ZREM')
+  local old = indexes_of(id)
   redis.call('HSET', key, 's', ARGV[2], 'et', ARGV[3])
   if ARGV[4] == '1' then
     redis.call('HSET', key, 'dr', ARGV[5])
@@ -21,7 +21,7 @@ for i = 6, #ARGV do
     redis.call('HDEL', key, 'dr')
   end
   redis.call('HDEL', key, 'a', 'x')
-  reindex(id, 'ZADD')
+  move_entries(id, old, indexes_of(id))
   close_history(id, ARGV[3])
   -- Its open tasks end with it.
   each_open_task(id, function(tkey)

@@ -18,7 +18,7 @@ if rev ~= ARGV[2] then
 end
 local n = tonumber(ARGV[5])
 local m = tonumber(ARGV[6 + 2 * n])
-reindex(id, 'ZREM')
+local old = indexes_of(id)
 if n > 0 then
   hset_pairs(key, ARGV, 6, 5 + 2 * n)
 end
@@ -26,7 +26,7 @@ for i = 7 + 2 * n, 6 + 2 * n + m do
   redis.call('HDEL', key, ARGV[i])
 end
 redis.call('HINCRBY', key, 'r', 1)
-reindex(id, 'ZADD')
+move_entries(id, old, indexes_of(id))
 local next_arg = write_history(id, ARGV, 7 + 2 * n + m)
 local tasks = write_tasks(id, ARGV, next_arg, ARGV[3], ARGV[4])
 if not tasks then

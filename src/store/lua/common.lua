@@ -22,37 +22,170 @@ local function open_state(id)
   return nil
 end
 
--- Adds (op 'ZADD') or removes (op 'ZREM') the index entries of an instance, as its hash
--- says now. Callers remove before a change and add after it, so indexes follow the hash.
-local function reindex(id, op)
-  local f = redis.call('HMGET', inst_key(id), 's', 'k', 'b', 't')
-  local s, k, b, t = f[1], f[2], f[3], f[4]
-  local function z(zkey)
-    if op == 'ZADD' then
-      redis.call('ZADD', zkey, 0, id)
-    else
-      redis.call('ZREM', zkey, id)
-    end
+-- Indexes: sets of ids read in string order (Flowable's). A business-key index
+-- ('b:<key>', most hold one id) is a sorted set of its own, all scores 0. Every other index
+-- is chunked, as one sorted set of all of a shard's open instances costs ~95 bytes per
+-- member (a skiplist) where a small one (a listpack) costs ~12: the ids sharing their first
+-- 12 digits (a stretch of 100 ids of the shard) are the chunk 'c<those digits>:<index>', the
+-- chunk numbers in use are the sorted set 'x:<index>', and the hash 'n' counts each index's
+-- members. All ids have the same length, so chunk order and rank order are string order.
+local function chunked(suffix)
+  return string.sub(suffix, 1, 2) ~= 'b:'
+end
+
+local function chunk_key(chunk, suffix)
+  return base .. 'c' .. chunk .. ':' .. suffix
+end
+
+local function idx_add(suffix, id)
+  if not chunked(suffix) then
+    redis.call('ZADD', base .. suffix, 0, id)
+    return
   end
-  if is_open(s) then
-    z(base .. 'open')
-    z(base .. 'k:' .. k)
-    if b then
-      z(base .. 'b:' .. b)
+  local chunk = string.sub(id, 1, -3)
+  local key = chunk_key(chunk, suffix)
+  if redis.call('ZADD', key, 0, id) == 1 then
+    if redis.call('ZCARD', key) == 1 then
+      redis.call('ZADD', base .. 'x:' .. suffix, 0, chunk)
     end
-    if t and t ~= '' then
-      z(base .. 't:' .. t)
-    end
-    if s == 'suspended' then
-      z(base .. 'sus')
-    end
-  elseif s then
-    z(base .. 'closed')
+    redis.call('HINCRBY', base .. 'n', suffix, 1)
   end
 end
 
--- The index entries of a new instance, read off its field/value arguments args[from..to]
--- instead of its hash (see `reindex`).
+local function idx_rem(suffix, id)
+  if not chunked(suffix) then
+    redis.call('ZREM', base .. suffix, id)
+    return
+  end
+  local chunk = string.sub(id, 1, -3)
+  local key = chunk_key(chunk, suffix)
+  if redis.call('ZREM', key, id) == 1 then
+    if redis.call('EXISTS', key) == 0 then
+      redis.call('ZREM', base .. 'x:' .. suffix, chunk)
+    end
+    if redis.call('HINCRBY', base .. 'n', suffix, -1) <= 0 then
+      redis.call('HDEL', base .. 'n', suffix)
+    end
+  end
+end
+
+-- The number of members of an index.
+local function idx_card(suffix)
+  if not chunked(suffix) then
+    return redis.call('ZCARD', base .. suffix)
+  end
+  return tonumber(redis.call('HGET', base .. 'n', suffix) or '0')
+end
+
+-- The members at [offset, offset + count) of an index in string order, or in reverse order
+-- when `desc`: O(log N + offset / 50 + count) for a chunked one.
+local function idx_page(suffix, offset, count, desc)
+  local function range(key, from, to)
+    if desc then
+      return redis.call('ZRANGE', key, from, to, 'REV')
+    end
+    return redis.call('ZRANGE', key, from, to)
+  end
+  local ids = {}
+  if count <= 0 then
+    return ids
+  end
+  if not chunked(suffix) then
+    return range(base .. suffix, offset, offset + count - 1)
+  end
+  local dir = base .. 'x:' .. suffix
+  local pos = 0
+  while true do
+    local chunks = range(dir, pos, pos + 15)
+    if #chunks == 0 then
+      return ids
+    end
+    for _, chunk in ipairs(chunks) do
+      local key = chunk_key(chunk, suffix)
+      local n = redis.call('ZCARD', key)
+      if offset >= n then
+        offset = offset - n
+      else
+        for _, id in ipairs(range(key, offset, offset + count - #ids - 1)) do
+          ids[#ids + 1] = id
+        end
+        offset = 0
+        if #ids >= count then
+          return ids
+        end
+      end
+    end
+    pos = pos + 16
+  end
+end
+
+-- Appends every member of an index to `ids`, in string order.
+local function idx_all(ids, suffix)
+  local function append(key)
+    for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+      ids[#ids + 1] = id
+    end
+  end
+  if not chunked(suffix) then
+    append(base .. suffix)
+    return
+  end
+  for _, chunk in ipairs(redis.call('ZRANGE', base .. 'x:' .. suffix, 0, -1)) do
+    append(chunk_key(chunk, suffix))
+  end
+end
+
+-- Moves the index entries of `id` from the indexes `old` to the indexes `new` (lists of
+-- suffixes), writing only the differences.
+local function move_entries(id, old, new)
+  local keep, had = {}, {}
+  for _, suffix in ipairs(new) do
+    keep[suffix] = true
+  end
+  for _, suffix in ipairs(old) do
+    had[suffix] = true
+    if not keep[suffix] then
+      idx_rem(suffix, id)
+    end
+  end
+  for _, suffix in ipairs(new) do
+    if not had[suffix] then
+      idx_add(suffix, id)
+    end
+  end
+end
+
+-- The indexes an instance with these fields (state, definition key, business key, tenant)
+-- belongs to.
+local function instance_indexes(s, k, b, t)
+  local out = {}
+  if is_open(s) then
+    out[#out + 1] = 'open'
+    out[#out + 1] = 'k:' .. k
+    if b then
+      out[#out + 1] = 'b:' .. b
+    end
+    if t and t ~= '' then
+      out[#out + 1] = 't:' .. t
+    end
+    if s == 'suspended' then
+      out[#out + 1] = 'sus'
+    end
+  elseif s then
+    out[#out + 1] = 'closed'
+  end
+  return out
+end
+
+-- The indexes of an instance, as its hash says now. Callers read them before a change and
+-- hand them to `move_entries` with the ones after it, so indexes follow the hash.
+local function indexes_of(id)
+  local f = redis.call('HMGET', inst_key(id), 's', 'k', 'b', 't')
+  return instance_indexes(f[1], f[2], f[3], f[4])
+end
+
+-- Indexes a new instance, reading its field/value arguments args[from..to] instead of its
+-- hash.
 local function index_new(id, args, from, to)
   local f = {}
   for i = from, to, 2 do
@@ -61,21 +194,7 @@ local function index_new(id, args, from, to)
       f[name] = args[i + 1]
     end
   end
-  if is_open(f.s) then
-    redis.call('ZADD', base .. 'open', 0, id)
-    redis.call('ZADD', base .. 'k:' .. f.k, 0, id)
-    if f.b then
-      redis.call('ZADD', base .. 'b:' .. f.b, 0, id)
-    end
-    if f.t and f.t ~= '' then
-      redis.call('ZADD', base .. 't:' .. f.t, 0, id)
-    end
-    if f.s == 'suspended' then
-      redis.call('ZADD', base .. 'sus', 0, id)
-    end
-  elseif f.s then
-    redis.call('ZADD', base .. 'closed', 0, id)
-  end
+  move_entries(id, {}, instance_indexes(f.s, f.k, f.b, f.t))
 end
 
 -- HSET of the field/value pairs args[from..to], in chunks: unpack() of thousands of values
@@ -105,40 +224,33 @@ local function task_key(id)
   return base .. 'tk:' .. id
 end
 
--- Adds or removes the index entries of a task, as its hash says now: 'td' for an ended task,
--- or 'to' (open), 'ta:<assignee>', 'tu:<user>' / 'tg:<group>' per candidate (fields
--- 'c:u:<user>' / 'c:g:<group>'). An instance lists its tasks in its own hash ('tk:<id>'
--- fields), which costs a few bytes where a set per instance would cost a key.
-local function task_reindex(id, op)
+-- The indexes of a task as its hash says now: 'td' for an ended task, or 'to' (open),
+-- 'ta:<assignee>', 'tu:<user>' / 'tg:<group>' per candidate (fields 'c:u:<user>' /
+-- 'c:g:<group>'). An instance lists its tasks in its own hash ('tk:<id>' fields), which
+-- costs a few bytes where a set per instance would cost a key.
+local function task_indexes(id)
   local key = task_key(id)
   local f = redis.call('HMGET', key, 'p', 'a', 'et')
   local p, a, et = f[1], f[2], f[3]
   if not p then
-    return
-  end
-  local function z(zkey)
-    if op == 'ZADD' then
-      redis.call('ZADD', zkey, 0, id)
-    else
-      redis.call('ZREM', zkey, id)
-    end
+    return {}
   end
   if et then
-    z(base .. 'td')
-    return
+    return {'td'}
   end
-  z(base .. 'to')
+  local out = {'to'}
   if a then
-    z(base .. 'ta:' .. a)
+    out[#out + 1] = 'ta:' .. a
   end
   for _, field in ipairs(redis.call('HKEYS', key)) do
     local kind, who = string.match(field, '^c:([ug]):(.*)$')
     if kind == 'u' then
-      z(base .. 'tu:' .. who)
+      out[#out + 1] = 'tu:' .. who
     elseif kind == 'g' then
-      z(base .. 'tg:' .. who)
+      out[#out + 1] = 'tg:' .. who
     end
   end
+  return out
 end
 
 -- Writes a task whole from the field/value pairs args[from..to] (replacing what it had),
@@ -146,8 +258,9 @@ end
 -- entries yet, and its indexes are read off the arguments instead of the hash.
 local function write_task(id, instance, args, from, to, fresh)
   local key = task_key(id)
+  local old = {}
   if not fresh then
-    task_reindex(id, 'ZREM')
+    old = task_indexes(id)
     redis.call('DEL', key)
   end
   if to - from < 200 then
@@ -158,7 +271,7 @@ local function write_task(id, instance, args, from, to, fresh)
   end
   redis.call('HSET', inst_key(instance), 'tk:' .. id, '')
   if not fresh then
-    task_reindex(id, 'ZADD')
+    move_entries(id, old, task_indexes(id))
     return
   end
   local ended, assignee = false, nil
@@ -171,21 +284,22 @@ local function write_task(id, instance, args, from, to, fresh)
     end
   end
   if ended then
-    redis.call('ZADD', base .. 'td', 0, id)
+    idx_add('td', id)
     return
   end
-  redis.call('ZADD', base .. 'to', 0, id)
+  local new = {'to'}
   if assignee then
-    redis.call('ZADD', base .. 'ta:' .. assignee, 0, id)
+    new[#new + 1] = 'ta:' .. assignee
   end
   for i = from, to, 2 do
     local kind, who = string.match(args[i], '^c:([ug]):(.*)$')
     if kind == 'u' then
-      redis.call('ZADD', base .. 'tu:' .. who, 0, id)
+      new[#new + 1] = 'tu:' .. who
     elseif kind == 'g' then
-      redis.call('ZADD', base .. 'tg:' .. who, 0, id)
+      new[#new + 1] = 'tg:' .. who
     end
   end
+  move_entries(id, {}, new)
 end
 
 -- The ids of every task of an instance, open or ended.
@@ -226,9 +340,9 @@ local function each_open_task(instance, fn)
   for _, tid in ipairs(instance_tasks(instance)) do
     local key = task_key(tid)
     if redis.call('HEXISTS', key, 'et') == 0 then
-      task_reindex(tid, 'ZREM')
+      local old = task_indexes(tid)
       fn(key)
-      task_reindex(tid, 'ZADD')
+      move_entries(tid, old, task_indexes(tid))
     end
   end
 end
@@ -260,19 +374,12 @@ end
 local function smallest_index(args, from, to)
   local best, best_card = nil, 0
   for i = from, to do
-    local c = redis.call('ZCARD', base .. args[i])
+    local c = idx_card(args[i])
     if best == nil or c < best_card then
       best, best_card = args[i], c
     end
   end
   return best
-end
-
--- Appends every member of the index `suffix` to `ids`.
-local function append_index(ids, suffix)
-  for _, id in ipairs(redis.call('ZRANGE', base .. suffix, 0, -1)) do
-    ids[#ids + 1] = id
-  end
 end
 
 -- {id, packed hash, ...} of the ids whose hash (at key_of(id)) exists: each hash is its

@@ -4,7 +4,8 @@
 -- of two per field, as parsing reply elements is what a list costs the client most.
 -- ARGV[1] 'ids': ARGV[2..] the ids to read.
 -- ARGV[1] 'page': ARGV[2] index suffix, ARGV[3] offset, ARGV[4] count, ARGV[5] 'asc' or
---   'desc': that stretch of the index in string order (O(log N + offset + count)).
+--   'desc': that stretch of the index in string order (see `idx_page`).
+-- ARGV[1] 'pageids': the same, answering only the ids.
 -- ARGV[1] 'idx': ARGV[2] n, ARGV[3..2+n] suffixes of open-instance indexes each of which
 --   holds every open match (the smallest one is read), ARGV[3+n] '1' to add the closed ones.
 local ids = {}
@@ -12,21 +13,19 @@ if ARGV[1] == 'ids' then
   for i = 2, #ARGV do
     ids[#ids + 1] = ARGV[i]
   end
-elseif ARGV[1] == 'page' then
-  local z = base .. ARGV[2]
-  if ARGV[5] == 'desc' then
-    ids = redis.call('ZRANGE', z, '+', '-', 'BYLEX', 'REV', 'LIMIT', ARGV[3], ARGV[4])
-  else
-    ids = redis.call('ZRANGE', z, '-', '+', 'BYLEX', 'LIMIT', ARGV[3], ARGV[4])
+elseif ARGV[1] == 'page' or ARGV[1] == 'pageids' then
+  ids = idx_page(ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == 'desc')
+  if ARGV[1] == 'pageids' then
+    return ids
   end
 else
   local n = tonumber(ARGV[2])
   local best = smallest_index(ARGV, 3, 2 + n)
   if best then
-    append_index(ids, best)
+    idx_all(ids, best)
   end
   if ARGV[3 + n] == '1' then
-    append_index(ids, 'closed')
+    idx_all(ids, 'closed')
   end
 end
 return pack_hashes(ids, inst_key)

@@ -15,9 +15,9 @@ if s == want then
   end
   return {'act'}
 end
-reindex(id, 'ZREM')
+local old = indexes_of(id)
 redis.call('HSET', inst_key(id), 's', want)
-reindex(id, 'ZADD')
+move_entries(id, old, indexes_of(id))
 each_open_task(id, function(key)
   if want == 'suspended' then
     redis.call('HSET', key, 's', '1')

@@ -10,10 +10,10 @@ else
   local n = tonumber(ARGV[2])
   local best = smallest_index(ARGV, 3, 2 + n)
   if best then
-    append_index(ids, best)
+    idx_all(ids, best)
   end
   if ARGV[3 + n] ~= '' then
-    append_index(ids, ARGV[3 + n])
+    idx_all(ids, ARGV[3 + n])
   end
 end
 return pack_hashes(ids, task_key)

@@ -6,12 +6,12 @@ if not open_state(id) then
 end
 local key = inst_key(id)
 local n = tonumber(ARGV[2])
-reindex(id, 'ZREM')
+local old = indexes_of(id)
 if n > 0 then
   hset_pairs(key, ARGV, 3, 2 + 2 * n)
 end
 for i = 3 + 2 * n, #ARGV do
   redis.call('HDEL', key, ARGV[i])
 end
-reindex(id, 'ZADD')
+move_entries(id, old, indexes_of(id))
 return {'ok', redis.call('HGETALL', key)}

@@ -1,0 +1,13 @@
+-- migrate, layout 1 -> 2: turns the plain sorted set ARGV[1] of this shard (an index of
+-- layout 1, every member an id) into the chunked index of the same name (see `idx_add`), in
+-- one atomic step. Answers the number of ids moved, or -1 when the key is no sorted set.
+local key = base .. ARGV[1]
+if redis.call('TYPE', key).ok ~= 'zset' or not chunked(ARGV[1]) then
+  return -1
+end
+local ids = redis.call('ZRANGE', key, 0, -1)
+redis.call('DEL', key)
+for _, id in ipairs(ids) do
+  idx_add(ARGV[1], id)
+end
+return #ids
