@@ -179,7 +179,7 @@ struct Scripts {
 /// Built once: `Script::new` hashes the source, and EVALSHA sends only the hash.
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
     const COMMON: &str = include_str!("lua/common.lua");
-    let build = |body: &str| Script::new(&[COMMON, body].concat());
+    let build = |body: &str| Script::new(&link(COMMON, body));
     Scripts {
         create: build(include_str!("lua/create.lua")),
         update: build(include_str!("lua/update.lua")),
@@ -200,6 +200,39 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
         undeploy: Script::new(include_str!("lua/undeploy.lua")),
     }
 });
+
+/// A script: the parts of the prelude `body` uses, then `body`. The prelude's parts are its
+/// blank-line-separated stretches; one that defines a function (`local function <name>`) is
+/// kept only when the body or a kept part names it, any other (the header) always. Redis runs
+/// a script's whole text on every call, and defining all thirty-odd helpers cost ~4.6 µs of
+/// Redis CPU per call (docs/PERFORMANCE.md). A part can only use parts before it (Lua locals),
+/// so one pass from the end finds all.
+fn link(prelude: &str, body: &str) -> String {
+    fn words(text: &str) -> impl Iterator<Item = &str> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+    }
+    let parts: Vec<&str> = prelude.split("\n\n").collect();
+    let mut needed: std::collections::HashSet<&str> = words(body).collect();
+    let mut keep = vec![false; parts.len()];
+    for (n, part) in parts.iter().enumerate().rev() {
+        let defines = part
+            .lines()
+            .find_map(|line| line.strip_prefix("local function "))
+            .and_then(|rest| rest.split('(').next());
+        if defines.is_none_or(|name| needed.contains(name)) {
+            keep[n] = true;
+            needed.extend(words(part));
+        }
+    }
+    let mut script: Vec<&str> = parts
+        .iter()
+        .zip(keep)
+        .filter_map(|(part, keep)| keep.then_some(*part))
+        .collect();
+    script.push(body);
+    script.join("\n\n")
+}
 
 /// A clone-cheap handle; clones share the connection and the shard rotation.
 #[derive(Clone)]
@@ -2065,6 +2098,43 @@ fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scripts_carry_only_the_helpers_they_use() {
+        const COMMON: &str = include_str!("lua/common.lua");
+        let defines = |script: &str, name: &str| script.contains(&format!("local function {name}("));
+        let gather = link(COMMON, include_str!("lua/gather.lua"));
+        assert!(gather.starts_with(COMMON.split("\n\n").next().unwrap_or_default()));
+        assert!(gather.ends_with(include_str!("lua/gather.lua")));
+        // Used directly, and through idx_page and smallest_index.
+        for name in [
+            "idx_page",
+            "smallest_index",
+            "idx_card",
+            "chunked",
+            "pack_hashes",
+            "inst_key",
+        ] {
+            assert!(defines(&gather, name), "gather needs {name}");
+        }
+        for name in ["write_task", "idx_add", "alloc_id"] {
+            assert!(!defines(&gather, name), "gather has no use for {name}");
+        }
+        let create = link(COMMON, include_str!("lua/create.lua"));
+        for name in [
+            "write_tasks",
+            "write_task",
+            "alloc_id",
+            "task_indexes",
+            "move_entries",
+            "idx_add",
+        ] {
+            assert!(defines(&create, name), "create needs {name}");
+        }
+        assert!(!defines(&create, "idx_page"));
+        // In the prelude's order: a helper is defined before the ones that call it.
+        assert!(create.find("local function idx_add(") < create.find("local function move_entries("));
+    }
 
     #[test]
     fn unpack_reads_messagepack_string_arrays() {

@@ -94,16 +94,16 @@ local function idx_page(suffix, offset, count, desc)
     return range(base .. suffix, offset, offset + count - 1)
   end
   local dir = base .. 'x:' .. suffix
-  local pos = 0
+  -- Chunks are read in batches, the first small: a short page from the start (the usual
+  -- list) needs one or two chunks, and every element read into Lua costs Redis.
+  local pos, batch = 0, 2
   while true do
-    local chunks = range(dir, pos, pos + 15)
-    if #chunks == 0 then
-      return ids
-    end
+    local chunks = range(dir, pos, pos + batch - 1)
     for _, chunk in ipairs(chunks) do
       local key = chunk_key(chunk, suffix)
-      local n = redis.call('ZCARD', key)
-      if offset >= n then
+      -- Skipping needs the chunk's size; reading from its start does not.
+      local n = offset > 0 and redis.call('ZCARD', key) or 0
+      if offset > 0 and offset >= n then
         offset = offset - n
       else
         for _, id in ipairs(range(key, offset, offset + count - #ids - 1)) do
@@ -115,7 +115,10 @@ local function idx_page(suffix, offset, count, desc)
         end
       end
     end
-    pos = pos + 16
+    if #chunks < batch then
+      return ids
+    end
+    pos, batch = pos + batch, 32
   end
 end
 
