@@ -74,9 +74,10 @@
 //! by Rust only) and `l:["u"|"g",<identity>,<type>]` an identity link (empty value).
 //!
 //! Measured on Redis 7.0 with 1,000,000 open instances of the one-task process, each with a
-//! unique business key, a starter link and five small variables: 1,275 bytes and 4 keys per
+//! unique business key, a starter link and five small variables: 996 bytes and 4.06 keys per
 //! instance (the instance hash ~390, its task hash ~180, its activity records ~200, the `b:`
-//! key ~100, and ~95 for each entry in `open`, `k:` and `to`). What each layout change would
+//! key ~100, and ~15 for each entry in `open`, `k:` and `to`, chunks and directories included;
+//! layout 1's unchunked indexes took ~95 per entry, 1,275 bytes in all). What each layout change would
 //! save is measured without changing the store by `scripts/redis-layout-sim.py`
 //! (docs/PERFORMANCE.md). The `{"type":..,"value":..}` wrapper the variables dropped was worth
 //! ~75 bytes.
