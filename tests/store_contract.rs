@@ -90,6 +90,7 @@ store_tests!(
     list_filters,
     list_sorts_and_paging,
     lists_page_through_thousands_of_instances,
+    many_instances_share_a_business_key,
     fast_and_general_paths_agree,
     update_instance_changes_fields_and_moves_indexes,
     set_suspended_conflicts,
@@ -1750,6 +1751,57 @@ async fn lists_page_through_thousands_of_instances(s: &dyn Store) {
     assert!(open_tasks.iter().all(|t| !closed.contains(&t.instance_id)));
 }
 
+/// Many instances under one business key (on Redis more than a shard lists in its bucket
+/// field, so its index becomes chunked) beside a few under others: pages in both orders,
+/// before and after closing most of them, and none once all are closed.
+async fn many_instances_share_a_business_key(s: &dyn Store) {
+    let mut all = Vec::new();
+    for n in 0..300 {
+        let business_key = if n % 50 == 7 {
+            format!("own-{n}")
+        } else {
+            "shared".to_owned()
+        };
+        let new = NewInstance {
+            business_key: Some(business_key),
+            ..new_instance("shared")
+        };
+        all.push(create(s, new).await);
+    }
+    let by_key = |bk: &str| InstanceFilter {
+        business_key: text(TextMatch::Equals, bk),
+        ..InstanceFilter::default()
+    };
+    let check_pages = |all: Vec<ProcessInstance>| async move {
+        for bk in ["shared", "own-57", "own-1"] {
+            for order in [SortOrder::Asc, SortOrder::Desc] {
+                for (start, size) in [(0, 10), (0, 1), (15, 20), (280, 30), (0, 1000)] {
+                    let q = InstanceQuery {
+                        filter: by_key(bk),
+                        order,
+                        start,
+                        size,
+                        ..InstanceQuery::default()
+                    };
+                    check(s, &q, &all).await;
+                }
+            }
+        }
+    };
+    check_pages(all.clone()).await;
+    let closed: Vec<InstanceId> = all[..250].iter().map(|i| i.id).collect();
+    s.close_instances(&closed, &closing(InstanceState::Completed, None))
+        .await
+        .expect("close");
+    refresh(s, &mut all).await;
+    check_pages(all.clone()).await;
+    let rest: Vec<InstanceId> = all[250..].iter().map(|i| i.id).collect();
+    s.close_instances(&rest, &closing(InstanceState::Completed, None))
+        .await
+        .expect("close the rest");
+    assert_eq!(list(s, &query(by_key("shared"))).await.total, 0);
+}
+
 /// The same selection asked so that one form can use an index's fast path and the other
 /// cannot: the answers are the same.
 async fn fast_and_general_paths_agree(s: &dyn Store) {
@@ -2473,21 +2525,45 @@ async fn redis_refuses_data_in_another_layout() {
         .expect("SET");
     let answer = RedisStore::connect(&redis_url(), &prefix).await;
     assert!(
-        matches!(&answer, Err(StoreError::Backend(m)) if m.contains("layout 0") && m.contains("reads layout 2")),
+        matches!(&answer, Err(StoreError::Backend(m)) if m.contains("layout 0") && m.contains(&format!("reads layout {}", bpm_compat::store::redis::LAYOUT))),
         "{answer:?}"
     );
     remove_keys(&prefix).await;
 }
 
-/// Rewrites the chunked indexes under `prefix` as layout 1 kept them (one sorted set per
-/// index, all scores 0) and drops the layout marker, as a store written before the marker
-/// existed: the instance and task hashes are the same in both layouts.
+/// Rewrites the indexes under `prefix` as layout 1 kept them (one sorted set per index, all
+/// scores 0) and drops the layout marker, as a store written before the marker existed: the
+/// instance and task hashes are the same in every layout.
 async fn downgrade_to_layout_1(prefix: &str) {
     let mut con = redis_raw().await;
     for key in keys_under(prefix).await {
         let key = String::from_utf8(key).expect("utf-8 key");
         let (base, rest) = key.split_at(key.find("}:").expect("tagged") + 2);
         if rest == "n" || rest == "layout" {
+            let _: () = ::redis::cmd("DEL")
+                .arg(&key)
+                .query_async(&mut con)
+                .await
+                .expect("DEL");
+        }
+        if rest.starts_with("bk:") {
+            // Business keys: a bucket field listing ids, or `*` for a chunked index (below).
+            let fields: Vec<(String, String)> = ::redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut con)
+                .await
+                .expect("HGETALL");
+            for (business_key, ids) in fields {
+                for id in ids.split(',').filter(|id| *id != "*") {
+                    let _: () = ::redis::cmd("ZADD")
+                        .arg(format!("{base}b:{business_key}"))
+                        .arg(0)
+                        .arg(id)
+                        .query_async(&mut con)
+                        .await
+                        .expect("ZADD");
+                }
+            }
             let _: () = ::redis::cmd("DEL")
                 .arg(&key)
                 .query_async(&mut con)
@@ -2537,7 +2613,9 @@ async fn downgrade_to_layout_1(prefix: &str) {
 }
 
 /// A store in layout 1 is refused with the command that migrates it; `migrate-store`'s
-/// conversion answers every query as before, and a second run changes nothing.
+/// conversion answers every query as before, and a second run changes nothing. Business keys
+/// come in both of layout 3's forms: a few instances each (`varied`), and 300 sharing one
+/// (more than a shard lists in its bucket field).
 #[tokio::test]
 async fn redis_migrates_layout_1() {
     on_redis(|store, prefix| async move {
@@ -2548,6 +2626,13 @@ async fn redis_migrates_layout_1() {
             new_task("b", None, vec![Identity::User("bob".into()), Identity::Group("ops".into())]),
         ];
         all.push(create(&store, with_tasks).await);
+        for _ in 0..300 {
+            let new = NewInstance {
+                business_key: Some("shared".into()),
+                ..new_instance("order")
+            };
+            all.push(create(&store, new).await);
+        }
         let queries: Vec<InstanceQuery> = [
             InstanceFilter::default(),
             InstanceFilter {
@@ -2560,6 +2645,14 @@ async fn redis_migrates_layout_1() {
             },
             InstanceFilter {
                 states: InstanceState::ALL.to_vec(),
+                ..InstanceFilter::default()
+            },
+            InstanceFilter {
+                business_key: text(TextMatch::Equals, "shared"),
+                ..InstanceFilter::default()
+            },
+            InstanceFilter {
+                business_key: text(TextMatch::Equals, "BK-1"),
                 ..InstanceFilter::default()
             },
         ]
@@ -2721,7 +2814,9 @@ async fn redis_key_layout_is_sharded_and_compact() {
             let rest = key.split_once("}").expect("tagged").1;
             assert!(
                 ![":open", ":sus"].iter().any(|end| rest.ends_with(end))
-                    && ![":k:", ":t:", ":b:"].iter().any(|part| rest.contains(part)),
+                    && ![":k:", ":t:", ":b:", ":bk:"]
+                        .iter()
+                        .any(|part| rest.contains(part)),
                 "{key} left behind"
             );
             if rest == ":n" {

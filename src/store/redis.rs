@@ -14,7 +14,10 @@
 //! P{sn}:seq        STRING  per-shard counter; an id is (10 + n) * 10^12 + seq: 14 digits, the
 //!                          first two naming the shard
 //! P{sn}:i:<id>     HASH    one instance (fields below)
-//! P{sn}:b:<bkey>   ZSET    open instances by business key
+//! P{sn}:bk:<bucket>  HASH  open instances by business key: business key -> its ids joined
+//!                          by `,` (`*` past 16: then the chunked index `b:<bkey>`); the
+//!                          bucket is a hash of the business key mod 4096
+//!                          (`business_key_bucket`)
 //! P{sn}:x:<index>  ZSET    the chunks of a chunked index (below): the 12-digit chunk numbers
 //! P{sn}:c<chunk>:<index>  ZSET  the members of one chunk: ids whose first 12 digits are
 //!                          `<chunk>`, at most 100 (a listpack)
@@ -37,13 +40,15 @@
 //! suspended, instances of the shard), `k:<key>` (open ones by definition key), `t:<tenant>`
 //! (by non-empty tenant), `sus` (suspended), `closed` (any other state, for queries that ask for
 //! them), `to` / `td` (open / ended tasks), `ta:<user>` (open tasks by assignee), `tu:<user>` /
-//! `tg:<group>` (by candidate). All of them but the business-key ones (`b:<bkey>`, most of which
-//! hold one id) are chunked: one sorted set of a shard's million open instances is a skiplist at
-//! ~95 bytes per member, a chunk of at most 100 is a listpack at ~12, so the three index entries
-//! of an instance with one task take ~45 bytes instead of ~285. The chunk directory `x:` and
-//! the counts in `n` keep the total O(1) and a page O(log N + offset / 50 + size)
-//! (`idx_page` in `lua/common.lua`, which writes and reads them). Layout 1 kept every index as
-//! one sorted set; `bpm-compat migrate-store` converts it ([`migrate`]).
+//! `tg:<group>` (by candidate), `b:<bkey>` (by business key). They are chunked: one sorted set
+//! of a shard's million open instances is a skiplist at ~95 bytes per member, a chunk of at
+//! most 100 is a listpack at ~12, so the three index entries of an instance with one task take
+//! ~45 bytes instead of ~285. The chunk directory `x:` and the counts in `n` keep the total
+//! O(1) and a page O(log N + offset / 50 + size). A business key's index, which mostly holds
+//! one id, is a field of a bucket hash instead (~30 bytes where a sorted set of its own took
+//! ~100), chunked only past 16 ids on a shard. `idx_*` in `lua/common.lua` write and read
+//! them all. Layout 1 kept every index as one sorted set, layout 2 the business-key ones;
+//! `bpm-compat migrate-store` converts both ([`migrate`]).
 //!
 //! Tasks take their ids from the shard's sequence of their instance, so a task id names its
 //! shard too and a task lives in its instance's slot: completing a task, creating the next
@@ -85,13 +90,13 @@
 //! # Cost of `list_instances`
 //! - Fast path: the filter is served by at most one index with equality semantics (none, a
 //!   definition key, a business key, a non-empty tenant, or suspended = true), only open
-//!   instances, sorted by id. One pipeline of plain reads gives every shard's index size (the
-//!   total: `HGET n` for a chunked index, `ZCARD` for a business key's); as shards own
-//!   contiguous stretches of the id order, those sizes say which shards hold the page (one, or
-//!   two where it straddles), and one script call per such shard answers its part of the index
-//!   (`idx_page`), with the hashes each packed into one MessagePack string for a page of one
-//!   or two, or just the ids for a longer page, whose hashes a pipeline of plain `HGETALL`s
-//!   reads. O(SHARDS + log N + start / 50 + size); cost grows with the page, not with N.
+//!   instances, sorted by id. One pipeline of plain reads gives every shard's share of the
+//!   index (`HGET n`: its size; for a business key `HGET` of its bucket field: its ids
+//!   themselves, mostly); as shards own contiguous stretches of the id order, those say which
+//!   shards hold the page (one, or two where it straddles). The page's ids come from the
+//!   listed ones or from one script call per such shard (`idx_page`), and its hashes from a
+//!   pipeline of plain `HGETALL`s. O(SHARDS + log N + start / 50 + size); cost grows with
+//!   the page, not with N. A business-key lookup is two round trips of plain reads.
 //!   Measured (docs/PERFORMANCE.md): with ids spread round-robin over the shards, a
 //!   page needed ids from all 16 shards and hashes from ~8, and Redis or the client's reply
 //!   parsing was the bottleneck.
@@ -417,115 +422,124 @@ impl RedisStore {
         inv
     }
 
+    /// The fast path (module docs, "Cost of `list_instances`"): each shard's share of the index,
+    /// which shards hold the page, its ids, then their hashes.
     async fn list_fast(
         &self,
         query: &InstanceQuery,
         index: &str,
     ) -> Result<Page<ProcessInstance>, StoreError> {
         let desc = query.order == SortOrder::Desc;
-        // First the size of the index on every shard (plain reads in one pipeline: a read
-        // needs no atomicity across shards, and they cost Redis next to nothing).
+        let mut con = self.con();
+        // Plain reads in one pipeline: a read needs no atomicity across shards, and they cost
+        // Redis next to nothing. A business key's bucket field holds its ids themselves (all
+        // but the rare business key with more than 16 instances on a shard, whose field is
+        // `*` and whose ids are a chunked index like any other); every other index answers
+        // its size.
+        let business_key = index.strip_prefix("b:");
         let mut pipe = redis::pipe();
         for shard in 0..SHARDS {
             let base = self.base(shard);
-            if is_chunked(index) {
-                pipe.cmd("HGET").arg([base, "n"].concat()).arg(index);
-            } else {
-                pipe.cmd("ZCARD").arg([base, index].concat());
-            }
+            match business_key {
+                Some(bk) => pipe
+                    .cmd("HGET")
+                    .arg([base, "bk:", &business_key_bucket(bk).to_string()].concat())
+                    .arg(bk),
+                None => pipe.cmd("HGET").arg([base, "n"].concat()).arg(index),
+            };
         }
-        let mut con = self.con();
-        let counts: Vec<Option<u64>> = bounded(pipe.query_async(&mut con)).await?;
-        let counts: Vec<u64> = counts.into_iter().map(Option::unwrap_or_default).collect();
-        if counts.len() != SHARDS as usize {
+        let replies: Vec<Option<Vec<u8>>> = bounded(pipe.query_async(&mut con)).await?;
+        if replies.len() != SHARDS as usize {
             return Err(corrupt("malformed page reply"));
         }
+        // Per shard: its ids when the reply listed them, else its count.
+        let mut listed: Vec<Option<Vec<InstanceId>>> = Vec::with_capacity(replies.len());
+        let mut counts = Vec::with_capacity(replies.len());
+        for (shard, reply) in replies.into_iter().enumerate() {
+            let reply = reply.unwrap_or_default();
+            let count = match business_key {
+                Some(_) if reply.as_slice() == b"*" => {
+                    let key = [self.base(shard as u64), "n"].concat();
+                    let n: Option<u64> =
+                        bounded(redis::cmd("HGET").arg(key).arg(index).query_async(&mut con)).await?;
+                    listed.push(None);
+                    n.unwrap_or_default()
+                }
+                Some(_) => {
+                    let ids = reply
+                        .split(|b| *b == b',')
+                        .filter(|id| !id.is_empty())
+                        .map(parse_id)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let count = ids.len() as u64;
+                    listed.push(Some(ids));
+                    count
+                }
+                None => {
+                    listed.push(None);
+                    if reply.is_empty() {
+                        0
+                    } else {
+                        std::str::from_utf8(&reply)
+                            .ok()
+                            .and_then(|n| n.parse().ok())
+                            .ok_or_else(|| corrupt(format!("bad count of {index}")))?
+                    }
+                }
+            };
+            counts.push(count);
+        }
         let total = counts.iter().sum();
-        // Shards own contiguous stretches of the id order, so the page is the next
-        // `size` members after skipping `start`, walking the shards in order.
-        let mut order: Vec<u64> = (0..SHARDS).collect();
-        if desc {
-            order.reverse();
-        }
-        let (mut skip, mut wanted) = (query.start as u64, query.size as u64);
-        let mut plan = Vec::new();
-        for shard in order {
-            let count = counts[shard as usize];
-            if wanted == 0 {
-                break;
-            }
-            if skip >= count {
-                skip -= count;
-                continue;
-            }
-            let take = wanted.min(count - skip);
-            plan.push((shard, skip, take));
-            wanted -= take;
-            skip = 0;
-        }
-        if plan.is_empty() {
-            return Ok(Page {
-                items: Vec::new(),
-                total,
-                start: query.start,
-            });
-        }
-        let expected: u64 = plan.iter().map(|(_, _, take)| take).sum();
-        let page_call = |mode: &'static str, (shard, offset, count): (u64, u64, u64)| {
-            let mut inv = SCRIPTS.gather.key(self.base(shard));
-            inv.arg(mode)
-                .arg(index)
-                .arg(offset)
-                .arg(count)
-                .arg(if desc { "desc" } else { "asc" });
-            self.invoke(inv)
-        };
-        if expected <= 2 {
-            // A page of one or two (a business key's instances, mostly): ids and packed hashes
-            // in one script call per shard, one round trip fewer than below.
-            let mut items = Vec::new();
-            for reply in try_join_all(plan.into_iter().map(|part| page_call("page", part))).await? {
-                items.extend(
-                    decode_gathered(reply)?
-                        .into_iter()
-                        .filter(|i| query.filter.matches(i)),
-                );
-            }
-            return Ok(Page {
-                items,
-                total,
-                start: query.start,
-            });
-        }
-        // A longer page: its ids (one script call per shard it lies in) and their hashes (one
-        // pipeline of plain `HGETALL`s). Redis spends ~2.6 µs on an `HGETALL` of its own and
-        // ~11 µs on one inside a script, which turns the reply into a Lua table; measured per
-        // list of ten, Redis CPU went from ~150 to ~70 µs and the server's from ~200 to
-        // ~250 µs (redis-rs parses each field), ~13% less in all (docs/PERFORMANCE.md). For
-        // one or two instances the extra round trip costs more.
-        let mut pages = Vec::with_capacity(plan.len());
-        for reply in try_join_all(plan.into_iter().map(|part| page_call("pageids", part))).await? {
-            pages.push(bulk_list(reply)?);
-        }
-        let ids = pages
+        let plan = page_plan(&counts, query.start as u64, query.size as u64, desc);
+        // The page's ids: sliced from the listed ones, or one script call per chunked shard.
+        let calls = plan
             .iter()
-            .flatten()
-            .map(|id| parse_id(id))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut pipe = redis::pipe();
-        for id in &ids {
-            pipe.cmd("HGETALL").arg(self.instance_key(*id));
-        }
-        let hashes: Vec<Fields> = bounded(pipe.query_async(&mut con)).await?;
-        let mut items = Vec::with_capacity(ids.len());
-        for (id, fields) in ids.into_iter().zip(hashes) {
-            // Instances are never removed, but a page read is not a snapshot: check again.
-            if fields.is_empty() {
-                continue;
+            .filter(|(shard, ..)| listed[*shard as usize].is_none())
+            .map(|&(shard, offset, count)| {
+                let mut inv = SCRIPTS.gather.key(self.base(shard));
+                inv.arg("pageids")
+                    .arg(index)
+                    .arg(offset)
+                    .arg(count)
+                    .arg(if desc { "desc" } else { "asc" });
+                self.invoke(inv)
+            });
+        let mut paged = try_join_all(calls).await?.into_iter();
+        let mut ids = Vec::new();
+        for (shard, offset, count) in plan {
+            let (offset, count) = (offset as usize, count as usize);
+            match &listed[shard as usize] {
+                Some(all) if desc => ids.extend(all.iter().rev().skip(offset).take(count)),
+                Some(all) => ids.extend(all.iter().skip(offset).take(count)),
+                None => {
+                    let reply = paged.next().ok_or_else(|| corrupt("missing page reply"))?;
+                    for id in bulk_list(reply)? {
+                        ids.push(parse_id(&id)?);
+                    }
+                }
             }
-            let instance = decode_instance(id, fields)?;
-            if query.filter.matches(&instance) {
-                items.push(instance);
+        }
+        // The hashes: one pipeline of plain `HGETALL`s. Redis spends ~2.6 µs on an `HGETALL`
+        // of its own and ~11 µs on one inside a script, which turns the reply into a Lua
+        // table; measured per list of ten, Redis CPU went from ~150 to ~70 µs and the
+        // server's from ~200 to ~250 µs (redis-rs parses each field), ~13% less in all
+        // (docs/PERFORMANCE.md).
+        let mut items = Vec::with_capacity(ids.len());
+        if !ids.is_empty() {
+            let mut pipe = redis::pipe();
+            for id in &ids {
+                pipe.cmd("HGETALL").arg(self.instance_key(*id));
+            }
+            let hashes: Vec<Fields> = bounded(pipe.query_async(&mut con)).await?;
+            for (id, fields) in ids.into_iter().zip(hashes) {
+                // Instances are never removed, but a page read is not a snapshot: check again.
+                if fields.is_empty() {
+                    continue;
+                }
+                let instance = decode_instance(id, fields)?;
+                if query.filter.matches(&instance) {
+                    items.push(instance);
+                }
             }
         }
         Ok(Page {
@@ -627,9 +641,38 @@ impl RedisStore {
 
 /// The index a list can be answered from by the fast path: the filter is at most one
 /// equality an index serves, over open instances, sorted by id.
-/// Whether an index is chunked (every one but a business key's; see `lua/common.lua`).
-fn is_chunked(index: &str) -> bool {
-    !index.starts_with("b:")
+/// Which shards hold the page `[start, start + size)` of an index whose shards hold `counts`
+/// members: `(shard, offset in it, how many)`, in page order. Shards own contiguous stretches
+/// of the id order, so the page is the next `size` members after skipping `start`, walking
+/// the shards in order (backwards for `desc`).
+fn page_plan(counts: &[u64], start: u64, size: u64, desc: bool) -> Vec<(u64, u64, u64)> {
+    let mut order: Vec<u64> = (0..counts.len() as u64).collect();
+    if desc {
+        order.reverse();
+    }
+    let (mut skip, mut wanted) = (start, size);
+    let mut plan = Vec::new();
+    for shard in order {
+        let count = counts[shard as usize];
+        if wanted == 0 {
+            break;
+        }
+        if skip >= count {
+            skip -= count;
+            continue;
+        }
+        let take = wanted.min(count - skip);
+        plan.push((shard, skip, take));
+        wanted -= take;
+        skip = 0;
+    }
+    plan
+}
+
+/// The bucket of a business key (`P{sn}:bk:<bucket>`), as `bk_bucket` in `lua/common.lua`
+/// computes it.
+fn business_key_bucket(bk: &str) -> u32 {
+    bk.bytes().fold(0, |h, b| (h * 31 + u32::from(b)) % 4096)
 }
 
 fn fast_index(query: &InstanceQuery) -> Option<String> {
@@ -1238,9 +1281,10 @@ impl Store for RedisStore {
 /// The version of the key layout and value formats below. A store written in another layout
 /// is refused at start-up rather than misread (a changed value format cannot be read by a
 /// binary that does not know it); bump it with every incompatible change, and teach
-/// [`migrate`] to bring the previous one up to it. Layout 1 kept every index as one sorted
-/// set; layout 2 chunks all but the business-key ones.
-pub const LAYOUT: &str = "2";
+/// [`migrate`] to bring the previous ones up to it. Layout 1 kept every index as one sorted
+/// set; layout 2 chunked all but the business-key ones; layout 3 keeps business keys in bucket
+/// hashes.
+pub const LAYOUT: &str = "3";
 
 /// The layout of the data under `prefix`: its marker, else `1` when a shard has data (stores
 /// written before the marker existed), else `None` (an empty store).
@@ -1272,8 +1316,8 @@ async fn check_layout(con: &mut ConnectionManager, prefix: &str) -> Result<(), S
     }
     match recorded_layout(con, prefix).await?.as_deref() {
         Some(LAYOUT) => Ok(()),
-        Some("1") => Err(StoreError::Backend(format!(
-            "the data under prefix {prefix:?} is in layout 1 ({key}); this binary reads layout {LAYOUT}: \
+        Some(old @ ("1" | "2")) => Err(StoreError::Backend(format!(
+            "the data under prefix {prefix:?} is in layout {old} ({key}); this binary reads layout {LAYOUT}: \
              stop every server on it and run `bpm-compat migrate-store --store <url> --redis-prefix {prefix:?}`"
         ))),
         other => Err(StoreError::Backend(format!(
@@ -1293,10 +1337,11 @@ pub struct Migration {
     pub entries: u64,
 }
 
-/// Brings the data under `prefix` to [`LAYOUT`]: from layout 1, every index but the
-/// business-key ones becomes chunked, one index per atomic script call, found with `SCAN` (an
-/// offline job: no server may write the store meanwhile). Interrupted, it can simply run
-/// again: converted indexes have other key names. A store already in [`LAYOUT`] is left alone.
+/// Brings the data under `prefix` to [`LAYOUT`]: every index that is still a plain sorted set
+/// (all of them in layout 1, the business-key ones in layout 2) becomes what this layout makes
+/// of it, one index per atomic script call, found with `SCAN` (an offline job: no server may
+/// write the store meanwhile). Interrupted, it can simply run again: converted indexes have
+/// other key names. A store already in [`LAYOUT`] is left alone.
 pub async fn migrate(url: &str, prefix: &str) -> Result<Migration, StoreError> {
     let client = redis::Client::open(url).map_err(backend)?;
     let mut con = match tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection()).await
@@ -1317,12 +1362,12 @@ pub async fn migrate(url: &str, prefix: &str) -> Result<Migration, StoreError> {
     match from.as_deref() {
         Some(LAYOUT) => return Ok(done),
         None => {}
-        Some("1") => {
+        Some("1" | "2") => {
             for shard in 0..SHARDS {
                 let base = format!("{prefix}{{s{shard}}}:");
                 for key in scan(&mut con, &base).await? {
                     let suffix = &key[base.len()..];
-                    if !layout1_chunked_index(suffix) {
+                    if !old_index(suffix) {
                         continue;
                     }
                     let mut inv = SCRIPTS.migrate.key(&base);
@@ -1346,10 +1391,11 @@ pub async fn migrate(url: &str, prefix: &str) -> Result<Migration, StoreError> {
     Ok(done)
 }
 
-/// Whether a shard key's suffix names an index of layout 1 that layout 2 chunks.
-fn layout1_chunked_index(suffix: &[u8]) -> bool {
+/// Whether a shard key's suffix names an index as layouts 1 and 2 kept it: a plain sorted set
+/// (layout 3 names none of its keys so).
+fn old_index(suffix: &[u8]) -> bool {
     matches!(suffix, b"open" | b"sus" | b"closed" | b"to" | b"td")
-        || [&b"k:"[..], b"t:", b"ta:", b"tu:", b"tg:"]
+        || [&b"k:"[..], b"t:", b"ta:", b"tu:", b"tg:", b"b:"]
             .iter()
             .any(|family| suffix.starts_with(family))
 }
@@ -2112,7 +2158,8 @@ mod tests {
             "idx_page",
             "smallest_index",
             "idx_card",
-            "chunked",
+            "ch_page",
+            "bk_ids",
             "pack_hashes",
             "inst_key",
         ] {

@@ -22,26 +22,18 @@ local function open_state(id)
   return nil
 end
 
--- Indexes: sets of ids read in string order (Flowable's). A business-key index
--- ('b:<key>', most hold one id) is a sorted set of its own, all scores 0. Every other index
--- is chunked, as one sorted set of all of a shard's open instances costs ~95 bytes per
--- member (a skiplist) where a small one (a listpack) costs ~12: the ids sharing their first
--- 12 digits (a stretch of 100 ids of the shard) are the chunk 'c<those digits>:<index>', the
--- chunk numbers in use are the sorted set 'x:<index>', and the hash 'n' counts each index's
--- members. All ids have the same length, so chunk order and rank order are string order.
-local function chunked(suffix)
-  return string.sub(suffix, 1, 2) ~= 'b:'
-end
-
+-- Indexes: sets of ids read in string order (Flowable's). One sorted set of all of a shard's
+-- open instances would cost ~95 bytes per member (a skiplist) where a small one (a listpack)
+-- costs ~12, so an index is chunked: the ids sharing their first 12 digits (a stretch of 100
+-- ids of the shard) are the chunk 'c<those digits>:<index>', the chunk numbers in use are the
+-- sorted set 'x:<index>', and the hash 'n' counts each index's members. All ids have the same
+-- length, so chunk order and rank order are string order. Business-key indexes ('b:<key>')
+-- are kept smaller still (`bk_ids`).
 local function chunk_key(chunk, suffix)
   return base .. 'c' .. chunk .. ':' .. suffix
 end
 
-local function idx_add(suffix, id)
-  if not chunked(suffix) then
-    redis.call('ZADD', base .. suffix, 0, id)
-    return
-  end
+local function ch_add(suffix, id)
   local chunk = string.sub(id, 1, -3)
   local key = chunk_key(chunk, suffix)
   if redis.call('ZADD', key, 0, id) == 1 then
@@ -52,34 +44,30 @@ local function idx_add(suffix, id)
   end
 end
 
-local function idx_rem(suffix, id)
-  if not chunked(suffix) then
-    redis.call('ZREM', base .. suffix, id)
-    return
-  end
+-- Removes `id`; answers the number of members left.
+local function ch_rem(suffix, id)
   local chunk = string.sub(id, 1, -3)
   local key = chunk_key(chunk, suffix)
-  if redis.call('ZREM', key, id) == 1 then
-    if redis.call('EXISTS', key) == 0 then
-      redis.call('ZREM', base .. 'x:' .. suffix, chunk)
-    end
-    if redis.call('HINCRBY', base .. 'n', suffix, -1) <= 0 then
-      redis.call('HDEL', base .. 'n', suffix)
-    end
+  if redis.call('ZREM', key, id) == 0 then
+    return tonumber(redis.call('HGET', base .. 'n', suffix) or '0')
   end
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('ZREM', base .. 'x:' .. suffix, chunk)
+  end
+  local left = redis.call('HINCRBY', base .. 'n', suffix, -1)
+  if left <= 0 then
+    redis.call('HDEL', base .. 'n', suffix)
+  end
+  return left
 end
 
--- The number of members of an index.
-local function idx_card(suffix)
-  if not chunked(suffix) then
-    return redis.call('ZCARD', base .. suffix)
-  end
+local function ch_card(suffix)
   return tonumber(redis.call('HGET', base .. 'n', suffix) or '0')
 end
 
--- The members at [offset, offset + count) of an index in string order, or in reverse order
--- when `desc`: O(log N + offset / 50 + count) for a chunked one.
-local function idx_page(suffix, offset, count, desc)
+-- The members at [offset, offset + count) of a chunked index in string order, or in reverse
+-- order when `desc`: O(log N + offset / 50 + count).
+local function ch_page(suffix, offset, count, desc)
   local function range(key, from, to)
     if desc then
       return redis.call('ZRANGE', key, from, to, 'REV')
@@ -89,9 +77,6 @@ local function idx_page(suffix, offset, count, desc)
   local ids = {}
   if count <= 0 then
     return ids
-  end
-  if not chunked(suffix) then
-    return range(base .. suffix, offset, offset + count - 1)
   end
   local dir = base .. 'x:' .. suffix
   -- Chunks are read in batches, the first small: a short page from the start (the usual
@@ -122,20 +107,141 @@ local function idx_page(suffix, offset, count, desc)
   end
 end
 
--- Appends every member of an index to `ids`, in string order.
-local function idx_all(ids, suffix)
-  local function append(key)
-    for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+-- Appends every member of a chunked index to `ids`, in string order.
+local function ch_all(ids, suffix)
+  for _, chunk in ipairs(redis.call('ZRANGE', base .. 'x:' .. suffix, 0, -1)) do
+    for _, id in ipairs(redis.call('ZRANGE', chunk_key(chunk, suffix), 0, -1)) do
       ids[#ids + 1] = id
     end
   end
-  if not chunked(suffix) then
-    append(base .. suffix)
+end
+
+-- The bucket of a business key: 'bk:<0..4095>', a hash of business key -> its ids. Rust
+-- computes the same (`business_key_bucket`) to read it.
+local function bk_bucket(bk)
+  local h = 0
+  for i = 1, #bk do
+    h = (h * 31 + string.byte(bk, i)) % 4096
+  end
+  return base .. 'bk:' .. h
+end
+
+-- A business-key index 'b:<bk>' (most hold one id; a sorted set each cost ~100 bytes per
+-- key) is a field of its bucket: the ids joined by ',' in string order, up to 16 of them;
+-- beyond, the field holds '*' and the ids are the chunked index 'b:<bk>'. Answers the
+-- business key, its bucket, and its ids (nil when the field is absent or '*') and whether
+-- it is chunked.
+local function bk_ids(suffix)
+  local bk = string.sub(suffix, 3)
+  local bucket = bk_bucket(bk)
+  local v = redis.call('HGET', bucket, bk)
+  if v == '*' then
+    return bk, bucket, nil, true
+  end
+  local ids = {}
+  if v then
+    for id in string.gmatch(v, '[^,]+') do
+      ids[#ids + 1] = id
+    end
+  end
+  return bk, bucket, ids, false
+end
+
+local function is_bk(suffix)
+  return string.sub(suffix, 1, 2) == 'b:'
+end
+
+local function idx_add(suffix, id)
+  if not is_bk(suffix) then
+    ch_add(suffix, id)
     return
   end
-  for _, chunk in ipairs(redis.call('ZRANGE', base .. 'x:' .. suffix, 0, -1)) do
-    append(chunk_key(chunk, suffix))
+  local bk, bucket, ids, chunked = bk_ids(suffix)
+  if chunked then
+    ch_add(suffix, id)
+    return
   end
+  for _, known in ipairs(ids) do
+    if known == id then
+      return
+    end
+  end
+  ids[#ids + 1] = id
+  table.sort(ids)
+  if #ids > 16 then
+    for _, each in ipairs(ids) do
+      ch_add(suffix, each)
+    end
+    redis.call('HSET', bucket, bk, '*')
+  else
+    redis.call('HSET', bucket, bk, table.concat(ids, ','))
+  end
+end
+
+local function idx_rem(suffix, id)
+  if not is_bk(suffix) then
+    ch_rem(suffix, id)
+    return
+  end
+  local bk, bucket, ids, chunked = bk_ids(suffix)
+  if chunked then
+    if ch_rem(suffix, id) <= 0 then
+      redis.call('HDEL', bucket, bk)
+    end
+    return
+  end
+  local left = {}
+  for _, known in ipairs(ids) do
+    if known ~= id then
+      left[#left + 1] = known
+    end
+  end
+  if #left == 0 then
+    redis.call('HDEL', bucket, bk)
+  elseif #left < #ids then
+    redis.call('HSET', bucket, bk, table.concat(left, ','))
+  end
+end
+
+-- The number of members of an index.
+local function idx_card(suffix)
+  if is_bk(suffix) then
+    local _, _, ids, chunked = bk_ids(suffix)
+    if not chunked then
+      return #ids
+    end
+  end
+  return ch_card(suffix)
+end
+
+-- The members at [offset, offset + count) of an index in string order, or in reverse order
+-- when `desc`.
+local function idx_page(suffix, offset, count, desc)
+  if is_bk(suffix) then
+    local _, _, ids, chunked = bk_ids(suffix)
+    if not chunked then
+      local page = {}
+      for i = offset + 1, math.min(offset + count, #ids) do
+        page[#page + 1] = desc and ids[#ids + 1 - i] or ids[i]
+      end
+      return page
+    end
+  end
+  return ch_page(suffix, offset, count, desc)
+end
+
+-- Appends every member of an index to `ids`, in string order.
+local function idx_all(ids, suffix)
+  if is_bk(suffix) then
+    local _, _, listed, chunked = bk_ids(suffix)
+    if not chunked then
+      for _, id in ipairs(listed) do
+        ids[#ids + 1] = id
+      end
+      return
+    end
+  end
+  ch_all(ids, suffix)
 end
 
 -- Moves the index entries of `id` from the indexes `old` to the indexes `new` (lists of
