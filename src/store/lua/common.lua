@@ -156,7 +156,12 @@ local function idx_add(suffix, id)
     ch_add(suffix, id)
     return
   end
-  local bk, bucket, ids, chunked = bk_ids(suffix)
+  -- The usual case, a business key new to this shard, in one call.
+  local bk = string.sub(suffix, 3)
+  if redis.call('HSETNX', bk_bucket(bk), bk, id) == 1 then
+    return
+  end
+  local _, bucket, ids, chunked = bk_ids(suffix)
   if chunked then
     ch_add(suffix, id)
     return
@@ -303,7 +308,9 @@ local function index_new(id, args, from, to)
       f[name] = args[i + 1]
     end
   end
-  move_entries(id, {}, instance_indexes(f.s, f.k, f.b, f.t))
+  for _, suffix in ipairs(instance_indexes(f.s, f.k, f.b, f.t)) do
+    idx_add(suffix, id)
+  end
 end
 
 -- HSET of the field/value pairs args[from..to], in chunks: unpack() of thousands of values
@@ -396,19 +403,18 @@ local function write_task(id, instance, args, from, to, fresh)
     idx_add('td', id)
     return
   end
-  local new = {'to'}
+  idx_add('to', id)
   if assignee then
-    new[#new + 1] = 'ta:' .. assignee
+    idx_add('ta:' .. assignee, id)
   end
   for i = from, to, 2 do
     local kind, who = string.match(args[i], '^c:([ug]):(.*)$')
     if kind == 'u' then
-      new[#new + 1] = 'tu:' .. who
+      idx_add('tu:' .. who, id)
     elseif kind == 'g' then
-      new[#new + 1] = 'tg:' .. who
+      idx_add('tg:' .. who, id)
     end
   end
-  move_entries(id, {}, new)
 end
 
 -- The ids of every task of an instance, open or ended.
