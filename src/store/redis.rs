@@ -437,15 +437,13 @@ impl RedisStore {
         // `*` and whose ids are a chunked index like any other); every other index answers
         // its size.
         let business_key = index.strip_prefix("b:");
+        let bucket = business_key.map(|bk| format!("bk:{}", business_key_bucket(bk)));
         let mut pipe = redis::pipe();
         for shard in 0..SHARDS {
             let base = self.base(shard);
-            match business_key {
-                Some(bk) => pipe
-                    .cmd("HGET")
-                    .arg([base, "bk:", &business_key_bucket(bk).to_string()].concat())
-                    .arg(bk),
-                None => pipe.cmd("HGET").arg([base, "n"].concat()).arg(index),
+            match (business_key, &bucket) {
+                (Some(bk), Some(bucket)) => pipe.cmd("HGET").arg([base, bucket].concat()).arg(bk),
+                _ => pipe.cmd("HGET").arg([base, "n"].concat()).arg(index),
             };
         }
         let replies: Vec<Option<Vec<u8>>> = bounded(pipe.query_async(&mut con)).await?;
