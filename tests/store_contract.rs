@@ -2534,7 +2534,8 @@ async fn redis_refuses_data_in_another_layout() {
 /// Rewrites the indexes under `prefix` as layout 1 kept them (one sorted set per index, all
 /// scores 0) and drops the layout marker, as a store written before the marker existed: the
 /// instance and task hashes are the same in every layout.
-async fn downgrade_to_layout_1(prefix: &str) {
+async fn downgrade_to_layout_1(prefix: &str) -> u64 {
+    let mut entries = 0;
     let mut con = redis_raw().await;
     for key in keys_under(prefix).await {
         let key = String::from_utf8(key).expect("utf-8 key");
@@ -2555,13 +2556,14 @@ async fn downgrade_to_layout_1(prefix: &str) {
                 .expect("HGETALL");
             for (business_key, ids) in fields {
                 for id in ids.split(',').filter(|id| *id != "*") {
-                    let _: () = ::redis::cmd("ZADD")
+                    let added: u64 = ::redis::cmd("ZADD")
                         .arg(format!("{base}b:{business_key}"))
                         .arg(0)
                         .arg(id)
                         .query_async(&mut con)
                         .await
                         .expect("ZADD");
+                    entries += added;
                 }
             }
             let _: () = ::redis::cmd("DEL")
@@ -2590,13 +2592,14 @@ async fn downgrade_to_layout_1(prefix: &str) {
                 .await
                 .expect("ZRANGE");
             for id in ids {
-                let _: () = ::redis::cmd("ZADD")
+                let added: u64 = ::redis::cmd("ZADD")
                     .arg(format!("{base}{index}"))
                     .arg(0)
                     .arg(id)
                     .query_async(&mut con)
                     .await
                     .expect("ZADD");
+                entries += added;
             }
             let _: () = ::redis::cmd("DEL")
                 .arg(chunk_key)
@@ -2610,6 +2613,7 @@ async fn downgrade_to_layout_1(prefix: &str) {
             .await
             .expect("DEL");
     }
+    entries
 }
 
 /// A store in layout 1 is refused with the command that migrates it; `migrate-store`'s
@@ -2684,7 +2688,7 @@ async fn redis_migrates_layout_1() {
         assert_eq!(task_answers[0].len(), 2);
         drop(store);
 
-        downgrade_to_layout_1(&prefix).await;
+        let entries = downgrade_to_layout_1(&prefix).await;
         let keys: Vec<String> = keys_under(&prefix)
             .await
             .into_iter()
@@ -2697,12 +2701,14 @@ async fn redis_migrates_layout_1() {
             "{refused:?}"
         );
 
-        let done = bpm_compat::store::redis::migrate(&redis_url(), &prefix)
+        // Seven ids per step: every index but the smallest takes several.
+        let done = bpm_compat::store::redis::migrate_in_steps(&redis_url(), &prefix, 7)
             .await
             .expect("migrates");
         assert_eq!(done.from.as_deref(), Some("1"));
         // Open (25 + 1), closed, by key, by tenant, suspended; open tasks and by each person.
         assert!(done.indexes >= 8, "{done:?}");
+        assert_eq!(done.entries, entries, "every index entry moved once");
         let store = RedisStore::connect(&redis_url(), &prefix).await.expect("connects after");
         for q in &queries {
             check(&store, q, &all).await;

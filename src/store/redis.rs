@@ -1337,10 +1337,16 @@ pub struct Migration {
 
 /// Brings the data under `prefix` to [`LAYOUT`]: every index that is still a plain sorted set
 /// (all of them in layout 1, the business-key ones in layout 2) becomes what this layout makes
-/// of it, one index per atomic script call, found with `SCAN` (an offline job: no server may
-/// write the store meanwhile). Interrupted, it can simply run again: converted indexes have
-/// other key names. A store already in [`LAYOUT`] is left alone.
+/// of it, found with `SCAN` and moved by atomic script calls of up to 1,000 ids each (an
+/// offline job: no server may write the store meanwhile). Interrupted, it can simply run
+/// again: the new indexes have other key names, and what is left of an old one is moved on.
+/// A store already in [`LAYOUT`] is left alone.
 pub async fn migrate(url: &str, prefix: &str) -> Result<Migration, StoreError> {
+    migrate_in_steps(url, prefix, 1000).await
+}
+
+/// [`migrate`], moving at most `step` ids per atomic script call (at least 1).
+pub async fn migrate_in_steps(url: &str, prefix: &str, step: u32) -> Result<Migration, StoreError> {
     let client = redis::Client::open(url).map_err(backend)?;
     let mut con = match tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection()).await
     {
@@ -1368,13 +1374,20 @@ pub async fn migrate(url: &str, prefix: &str) -> Result<Migration, StoreError> {
                     if !old_index(suffix) {
                         continue;
                     }
-                    let mut inv = SCRIPTS.migrate.key(&base);
-                    inv.arg(suffix);
-                    let moved: i64 = bounded(inv.invoke_async(&mut con)).await?;
-                    if let Ok(moved) = u64::try_from(moved) {
-                        done.indexes += 1;
-                        done.entries += moved;
+                    let mut moved_any = false;
+                    loop {
+                        let mut inv = SCRIPTS.migrate.key(&base);
+                        inv.arg(suffix).arg(step.max(1));
+                        let moved: i64 = bounded(inv.invoke_async(&mut con)).await?;
+                        match u64::try_from(moved) {
+                            Ok(moved) if moved > 0 => {
+                                moved_any = true;
+                                done.entries += moved;
+                            }
+                            _ => break,
+                        }
                     }
+                    done.indexes += u64::from(moved_any);
                 }
             }
         }
