@@ -1687,6 +1687,29 @@ async fn list_sorts_and_paging(s: &dyn Store) {
     }
 }
 
+/// `check` for every filter, in both orders, at every `(start, size)`.
+async fn check_pages(
+    s: &dyn Store,
+    all: &[ProcessInstance],
+    filters: &[InstanceFilter],
+    pages: &[(usize, usize)],
+) {
+    for filter in filters {
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            for &(start, size) in pages {
+                let q = InstanceQuery {
+                    filter: filter.clone(),
+                    order,
+                    start,
+                    size,
+                    ..InstanceQuery::default()
+                };
+                check(s, &q, all).await;
+            }
+        }
+    }
+}
+
 /// Enough instances that each index spans several chunks on Redis (a chunk holds a stretch of
 /// 100 ids of one shard): pages at and across chunk boundaries in both orders, and the same
 /// after closing a long stretch of instances empties whole chunks.
@@ -1706,34 +1729,16 @@ async fn lists_page_through_thousands_of_instances(s: &dyn Store) {
             ..InstanceFilter::default()
         },
     ];
-    let check_pages = |all: Vec<ProcessInstance>| {
-        let filters = filters.clone();
-        async move {
-            for filter in &filters {
-                for order in [SortOrder::Asc, SortOrder::Desc] {
-                    for (start, size) in [
-                        (0, 10),
-                        (0, 2),
-                        (60, 2),
-                        (95, 10),
-                        (1000, 300),
-                        (2090, 20),
-                        (2200, 10),
-                    ] {
-                        let q = InstanceQuery {
-                            filter: filter.clone(),
-                            order,
-                            start,
-                            size,
-                            ..InstanceQuery::default()
-                        };
-                        check(s, &q, &all).await;
-                    }
-                }
-            }
-        }
-    };
-    check_pages(all.clone()).await;
+    let pages = [
+        (0, 10),
+        (0, 2),
+        (60, 2),
+        (95, 10),
+        (1000, 300),
+        (2090, 20),
+        (2200, 10),
+    ];
+    check_pages(s, &all, &filters, &pages).await;
     let assigned = TaskFilter {
         assignee: Some(TextMatch::Equals("ann".into())),
         ..TaskFilter::default()
@@ -1745,7 +1750,7 @@ async fn lists_page_through_thousands_of_instances(s: &dyn Store) {
         .await
         .expect("close");
     refresh(s, &mut all).await;
-    check_pages(all.clone()).await;
+    check_pages(s, &all, &filters, &pages).await;
     let open_tasks = tasks(s, assigned).await;
     assert_eq!(open_tasks.len(), 700 - (0..1500).filter(|n| n % 3 == 0).count());
     assert!(open_tasks.iter().all(|t| !closed.contains(&t.instance_id)));
@@ -1768,38 +1773,23 @@ async fn many_instances_share_a_business_key(s: &dyn Store) {
         };
         all.push(create(s, new).await);
     }
-    let by_key = |bk: &str| InstanceFilter {
+    let filters = ["shared", "own-57", "own-1"].map(|bk| InstanceFilter {
         business_key: text(TextMatch::Equals, bk),
         ..InstanceFilter::default()
-    };
-    let check_pages = |all: Vec<ProcessInstance>| async move {
-        for bk in ["shared", "own-57", "own-1"] {
-            for order in [SortOrder::Asc, SortOrder::Desc] {
-                for (start, size) in [(0, 10), (0, 1), (15, 20), (280, 30), (0, 1000)] {
-                    let q = InstanceQuery {
-                        filter: by_key(bk),
-                        order,
-                        start,
-                        size,
-                        ..InstanceQuery::default()
-                    };
-                    check(s, &q, &all).await;
-                }
-            }
-        }
-    };
-    check_pages(all.clone()).await;
+    });
+    let pages = [(0, 10), (0, 1), (15, 20), (280, 30), (0, 1000)];
+    check_pages(s, &all, &filters, &pages).await;
     let closed: Vec<InstanceId> = all[..250].iter().map(|i| i.id).collect();
     s.close_instances(&closed, &closing(InstanceState::Completed, None))
         .await
         .expect("close");
     refresh(s, &mut all).await;
-    check_pages(all.clone()).await;
+    check_pages(s, &all, &filters, &pages).await;
     let rest: Vec<InstanceId> = all[250..].iter().map(|i| i.id).collect();
     s.close_instances(&rest, &closing(InstanceState::Completed, None))
         .await
         .expect("close the rest");
-    assert_eq!(list(s, &query(by_key("shared"))).await.total, 0);
+    assert_eq!(list(s, &query(filters[0].clone())).await.total, 0);
 }
 
 /// The same selection asked so that one form can use an index's fast path and the other
