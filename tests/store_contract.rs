@@ -2525,17 +2525,35 @@ async fn redis_refuses_data_in_another_layout() {
 /// scores 0) and drops the layout marker, as a store written before the marker existed: the
 /// instance and task hashes are the same in every layout.
 async fn downgrade_to_layout_1(prefix: &str) -> u64 {
+    type Con = ::redis::aio::MultiplexedConnection;
+    async fn members(con: &mut Con, key: &str) -> Vec<String> {
+        ::redis::cmd("ZRANGE")
+            .arg(key)
+            .arg(0)
+            .arg(-1)
+            .query_async(con)
+            .await
+            .expect("ZRANGE")
+    }
+    async fn zadd(con: &mut Con, key: &str, id: &str) -> u64 {
+        ::redis::cmd("ZADD")
+            .arg(key)
+            .arg(0)
+            .arg(id)
+            .query_async(con)
+            .await
+            .expect("ZADD")
+    }
+    async fn del(con: &mut Con, key: &str) {
+        let _: () = ::redis::cmd("DEL").arg(key).query_async(con).await.expect("DEL");
+    }
     let mut entries = 0;
     let mut con = redis_raw().await;
     for key in keys_under(prefix).await {
         let key = String::from_utf8(key).expect("utf-8 key");
         let (base, rest) = key.split_at(key.find("}:").expect("tagged") + 2);
         if rest == "n" || rest == "layout" {
-            let _: () = ::redis::cmd("DEL")
-                .arg(&key)
-                .query_async(&mut con)
-                .await
-                .expect("DEL");
+            del(&mut con, &key).await;
         }
         if rest.starts_with("bk:") {
             // Business keys: a bucket field listing ids, or `*` for a chunked index (below).
@@ -2546,62 +2564,22 @@ async fn downgrade_to_layout_1(prefix: &str) -> u64 {
                 .expect("HGETALL");
             for (business_key, ids) in fields {
                 for id in ids.split(',').filter(|id| *id != "*") {
-                    let added: u64 = ::redis::cmd("ZADD")
-                        .arg(format!("{base}b:{business_key}"))
-                        .arg(0)
-                        .arg(id)
-                        .query_async(&mut con)
-                        .await
-                        .expect("ZADD");
-                    entries += added;
+                    entries += zadd(&mut con, &format!("{base}b:{business_key}"), id).await;
                 }
             }
-            let _: () = ::redis::cmd("DEL")
-                .arg(&key)
-                .query_async(&mut con)
-                .await
-                .expect("DEL");
+            del(&mut con, &key).await;
         }
         let Some(index) = rest.strip_prefix("x:") else {
             continue;
         };
-        let chunks: Vec<String> = ::redis::cmd("ZRANGE")
-            .arg(&key)
-            .arg(0)
-            .arg(-1)
-            .query_async(&mut con)
-            .await
-            .expect("ZRANGE");
-        for chunk in chunks {
+        for chunk in members(&mut con, &key).await {
             let chunk_key = format!("{base}c{chunk}:{index}");
-            let ids: Vec<String> = ::redis::cmd("ZRANGE")
-                .arg(&chunk_key)
-                .arg(0)
-                .arg(-1)
-                .query_async(&mut con)
-                .await
-                .expect("ZRANGE");
-            for id in ids {
-                let added: u64 = ::redis::cmd("ZADD")
-                    .arg(format!("{base}{index}"))
-                    .arg(0)
-                    .arg(id)
-                    .query_async(&mut con)
-                    .await
-                    .expect("ZADD");
-                entries += added;
+            for id in members(&mut con, &chunk_key).await {
+                entries += zadd(&mut con, &format!("{base}{index}"), &id).await;
             }
-            let _: () = ::redis::cmd("DEL")
-                .arg(chunk_key)
-                .query_async(&mut con)
-                .await
-                .expect("DEL");
+            del(&mut con, &chunk_key).await;
         }
-        let _: () = ::redis::cmd("DEL")
-            .arg(&key)
-            .query_async(&mut con)
-            .await
-            .expect("DEL");
+        del(&mut con, &key).await;
     }
     entries
 }
