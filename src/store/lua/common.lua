@@ -208,13 +208,20 @@ local function idx_rem(suffix, id)
   end
 end
 
+-- The ids of an index listed in its business key's bucket field, or nil for a chunked index.
+local function bk_listed(suffix)
+  if not is_bk(suffix) then
+    return nil
+  end
+  local _, _, ids = bk_ids(suffix)
+  return ids
+end
+
 -- The number of members of an index.
 local function idx_card(suffix)
-  if is_bk(suffix) then
-    local _, _, ids, chunked = bk_ids(suffix)
-    if not chunked then
-      return #ids
-    end
+  local listed = bk_listed(suffix)
+  if listed then
+    return #listed
   end
   return ch_card(suffix)
 end
@@ -222,31 +229,27 @@ end
 -- The members at [offset, offset + count) of an index in string order, or in reverse order
 -- when `desc`.
 local function idx_page(suffix, offset, count, desc)
-  if is_bk(suffix) then
-    local _, _, ids, chunked = bk_ids(suffix)
-    if not chunked then
-      local page = {}
-      for i = offset + 1, math.min(offset + count, #ids) do
-        page[#page + 1] = desc and ids[#ids + 1 - i] or ids[i]
-      end
-      return page
-    end
+  local listed = bk_listed(suffix)
+  if not listed then
+    return ch_page(suffix, offset, count, desc)
   end
-  return ch_page(suffix, offset, count, desc)
+  local page = {}
+  for i = offset + 1, math.min(offset + count, #listed) do
+    page[#page + 1] = desc and listed[#listed + 1 - i] or listed[i]
+  end
+  return page
 end
 
 -- Appends every member of an index to `ids`, in string order.
 local function idx_all(ids, suffix)
-  if is_bk(suffix) then
-    local _, _, listed, chunked = bk_ids(suffix)
-    if not chunked then
-      for _, id in ipairs(listed) do
-        ids[#ids + 1] = id
-      end
-      return
-    end
+  local listed = bk_listed(suffix)
+  if not listed then
+    ch_all(ids, suffix)
+    return
   end
-  ch_all(ids, suffix)
+  for _, id in ipairs(listed) do
+    ids[#ids + 1] = id
+  end
 end
 
 -- Moves the index entries of `id` from the indexes `old` to the indexes `new` (lists of
