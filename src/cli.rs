@@ -49,18 +49,16 @@ pub struct MigrateArgs {
 
 /// `bpm-compat migrate-store`: migrates, and says what it did.
 pub async fn run_migrate(args: MigrateArgs) -> std::process::ExitCode {
-    use crate::store::redis::{migrate, LAYOUT};
+    use crate::store::redis::migrate;
     match migrate(&args.store, &args.redis_prefix).await {
         Ok(m) => {
+            let (prefix, to) = (&args.redis_prefix, &m.to);
             match m.from.as_deref() {
-                Some(LAYOUT) => println!("prefix {:?} is already in layout {LAYOUT}", args.redis_prefix),
-                None => println!(
-                    "prefix {:?} holds no data; marked layout {LAYOUT}",
-                    args.redis_prefix
-                ),
+                Some(from) if from == to => println!("prefix {prefix:?} is already in layout {to}"),
+                None => println!("prefix {prefix:?} holds no data; marked layout {to}"),
                 Some(from) => println!(
-                    "prefix {:?}: layout {from} -> {LAYOUT}, {} indexes with {} entries converted",
-                    args.redis_prefix, m.indexes, m.entries
+                    "prefix {prefix:?}: layout {from} -> {to}, {} indexes with {} entries converted",
+                    m.indexes, m.entries
                 ),
             }
             std::process::ExitCode::SUCCESS

@@ -2673,7 +2673,7 @@ async fn redis_migrates_layout_1() {
         let done = bpm_compat::store::redis::migrate_in_steps(&redis_url(), &prefix, 7)
             .await
             .expect("migrates");
-        assert_eq!(done.from.as_deref(), Some("1"));
+        assert_eq!((done.from.as_deref(), done.to.as_str()), (Some("1"), "3"));
         // Open (25 + 1), closed, by key, by tenant, suspended; open tasks and by each person.
         assert!(done.indexes >= 8, "{done:?}");
         assert_eq!(done.entries, entries, "every index entry moved once");
@@ -2693,12 +2693,120 @@ async fn redis_migrates_layout_1() {
         let again = bpm_compat::store::redis::migrate(&redis_url(), &prefix)
             .await
             .expect("migrates again");
-        assert_eq!(
-            (again.from.as_deref(), again.indexes),
-            (Some(bpm_compat::store::redis::LAYOUT), 0)
-        );
+        // Converted, it keeps its round-robin placement: layout 3, which this binary serves.
+        assert_eq!((again.from.as_deref(), again.to.as_str(), again.indexes), (Some("3"), "3", 0));
     })
     .await;
+}
+
+fn shard_of_id(id: InstanceId) -> u64 {
+    id.0 / bpm_compat::store::redis::ID_SPAN - 10
+}
+
+/// Layout 4: an instance started with a business key lives on the key's home shard, so a
+/// lookup reads that shard alone; one given a business key after its start, on another
+/// shard, is still found (its new key's home shard marks the key as having strays).
+#[tokio::test]
+async fn redis_business_keys_live_on_their_home_shard() {
+    use bpm_compat::store::redis::home_shard;
+    on_redis(|store, _| async move {
+        let mut all = Vec::new();
+        for n in 0..40 {
+            let business_key = if n % 2 == 0 {
+                "shared".to_owned()
+            } else {
+                format!("order-{n}")
+            };
+            let i = create(
+                &store,
+                NewInstance {
+                    business_key: Some(business_key.clone()),
+                    ..new_instance("homes")
+                },
+            )
+            .await;
+            assert_eq!(shard_of_id(i.id), home_shard(&business_key), "{business_key}");
+            all.push(i);
+        }
+        let shards: std::collections::BTreeSet<u64> = all.iter().map(|i| shard_of_id(i.id)).collect();
+        assert!(
+            shards.len() > 4,
+            "distinct keys spread over the shards: {shards:?}"
+        );
+
+        // Started without a business key (round-robin), then given one whose home is elsewhere.
+        let mut stray = create(&store, new_instance("homes")).await;
+        let key = (0..)
+            .map(|n| format!("moved-{n}"))
+            .find(|k| home_shard(k) != shard_of_id(stray.id))
+            .expect("some key lives elsewhere");
+        all.push(
+            create(
+                &store,
+                NewInstance {
+                    business_key: Some(key.clone()),
+                    ..new_instance("homes")
+                },
+            )
+            .await,
+        );
+        stray = store
+            .update_instance(&UpdateInstance {
+                id: stray.id,
+                business_key: Some(key.clone()),
+                ..UpdateInstance::default()
+            })
+            .await
+            .expect("update");
+        all.push(stray);
+        let filters = ["shared", "order-3", &key].map(|bk| InstanceFilter {
+            business_key: text(TextMatch::Equals, bk),
+            ..InstanceFilter::default()
+        });
+        let found = check(&store, &query(filters[2].clone()), &all).await;
+        assert_eq!(found.len(), 2, "the stray and the one at home");
+        check_pages(&store, &all, &filters, &[(0, 10), (0, 1), (1, 30)]).await;
+    })
+    .await;
+}
+
+/// A store in layout 3 (written before the placement rule) is served as it is: instances
+/// keep going to the shards round-robin and business-key lookups ask every shard.
+#[tokio::test]
+async fn redis_serves_layout_3_round_robin() {
+    let prefix = unique_prefix("layout3");
+    let mut raw = redis_raw().await;
+    let _: () = ::redis::cmd("SET")
+        .arg(format!("{prefix}{{repo}}:layout"))
+        .arg("3")
+        .query_async(&mut raw)
+        .await
+        .expect("SET");
+    let store = redis_store(&prefix).await;
+    let outcome = AssertUnwindSafe(async {
+        many_instances_share_a_business_key(&store).await;
+        let shared = list(
+            &store,
+            &InstanceQuery {
+                size: 1000,
+                ..query(InstanceFilter {
+                    business_key: text(TextMatch::Equals, "shared"),
+                    states: InstanceState::ALL.to_vec(),
+                    ..InstanceFilter::default()
+                })
+            },
+        )
+        .await;
+        let shards: std::collections::BTreeSet<u64> =
+            shared.items.iter().map(|i| shard_of_id(i.id)).collect();
+        assert_eq!(shards.len(), 16, "one business key on every shard");
+    })
+    .catch_unwind()
+    .await;
+    remove_keys(&prefix).await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 /// Every key carries the prefix and one shard's hash tag, an instance lives in the shard its
@@ -2712,8 +2820,9 @@ async fn redis_key_layout_is_sharded_and_compact() {
             for v in 0..5 {
                 vars.insert(format!("var{v}"), VariableValue::String(format!("value {n}")));
             }
+            // Half with a business key (on its home shard), half without (round-robin).
             let new = NewInstance {
-                business_key: Some(format!("order-{n}")),
+                business_key: (n % 2 == 0).then(|| format!("order-{n}")),
                 tenant_id: "acme".into(),
                 start_user_id: Some("kermit".into()),
                 variables: vars,
@@ -2745,22 +2854,15 @@ async fn redis_key_layout_is_sharded_and_compact() {
             assert!(shard < 16, "{key}");
             shards.insert(shard);
             if let Some(id) = tag.1.strip_prefix("i:") {
-                let id: u64 = id.parse().expect("id");
-                assert_eq!(
-                    id / bpm_compat::store::redis::ID_SPAN - 10,
-                    shard,
-                    "{key} lives in its id's shard"
-                );
+                let id = InstanceId(id.parse().expect("id"));
+                assert_eq!(shard_of_id(id), shard, "{key} lives in its id's shard");
             }
         }
         assert_eq!(shards.len(), 16, "instances spread over every shard");
 
         let mut con = redis_raw().await;
         let id = ids[5];
-        let key = format!(
-            "{prefix}{{s{}}}:i:{id}",
-            id.0 / bpm_compat::store::redis::ID_SPAN - 10
-        );
+        let key = format!("{prefix}{{s{}}}:i:{id}", shard_of_id(id));
         let encoding: String = ::redis::cmd("OBJECT")
             .arg("ENCODING")
             .arg(&key)

@@ -18,6 +18,9 @@
 //!                          by `,` (`*` past 16: then the chunked index `b:<bkey>`); the
 //!                          bucket is a hash of the business key mod 4096
 //!                          (`business_key_bucket`)
+//! P{sn}:bks       HASH    business keys whose home is this shard (`home_shard`) but which an
+//!                          instance on another shard took after its start: lookups of these
+//!                          ask every shard (layout 4; field -> `1`)
 //! P{sn}:x:<index>  ZSET    the chunks of a chunked index (below): the 12-digit chunk numbers
 //! P{sn}:c<chunk>:<index>  ZSET  the members of one chunk: ids whose first 12 digits are
 //!                          `<chunk>`, at most 100 (a listpack)
@@ -58,8 +61,9 @@
 //! order is Flowable's string order (`"10" < "9"`). An instance and every index entry
 //! that changes with it share the shard's hash tag `{sn}`, so each script touches one slot
 //! (scripts build the index keys from `KEYS[1]`, the shard's key base: Cluster routes the
-//! script by that key and the others hash to the same slot by construction). New instances go
-//! to the shards round-robin. The tags do not include the prefix, so every prefix uses the
+//! script by that key and the others hash to the same slot by construction). A new instance
+//! with a business key goes to that key's home shard (`home_shard`; layout 4), any other to the
+//! shards round-robin. The tags do not include the prefix, so every prefix uses the
 //! same 16 slots; `SHARDS` cannot change once ids exist, as ids encode it. With every id of the
 //! same length, string order (Flowable's) is numeric order, and each shard holds one
 //! contiguous stretch of it.
@@ -96,7 +100,9 @@
 //!   shards hold the page (one, or two where it straddles). The page's ids come from the
 //!   listed ones or from one script call per such shard (`idx_page`), and its hashes from a
 //!   pipeline of plain `HGETALL`s. O(SHARDS + log N + start / 50 + size); cost grows with
-//!   the page, not with N. A business-key lookup is two round trips of plain reads.
+//!   the page, not with N. A business-key lookup is two round trips of plain reads, the
+//!   first to the key's home shard alone (layout 4; every shard in layout 3, or when the
+//!   home shard marks the key as having strays).
 //!   Measured (docs/PERFORMANCE.md): with ids spread round-robin over the shards, a
 //!   page needed ids from all 16 shards and hashes from ~8, and Redis or the client's reply
 //!   parsing was the bottleneck.
@@ -257,6 +263,10 @@ struct Inner {
     bases: Vec<String>,
     /// Round-robin over the shards for new instances. Relaxed: any spread will do.
     next_shard: AtomicU64,
+    /// Layout 4's placement rule holds ([`LAYOUT`]): an instance started with a business key
+    /// lives on [`home_shard`] of it, and one given a business key later is marked in its
+    /// home shard's `bks` hash (`update_instance`).
+    business_keys_at_home: bool,
     /// `<prefix>{repo}:`, the key base of deployments and definitions.
     repo: String,
     /// `<prefix>{items}:`, the key base of items and their indexes (one slot: items are few
@@ -366,9 +376,7 @@ impl RedisStore {
             let _: Value = bounded(redis::cmd("PING").query_async(&mut con)).await?;
             cons.push(con);
         }
-        if let Some(con) = cons.first_mut() {
-            check_layout(con, prefix).await?;
-        }
+        let business_keys_at_home = check_layout(&mut cons[0], prefix).await?;
         let channel = format!("{prefix}repository");
         let repository_version = Arc::new(AtomicU64::new(0));
         let watcher = tokio::spawn(watch_repository(
@@ -385,6 +393,7 @@ impl RedisStore {
                     .map(|shard| format!("{prefix}{{s{shard}}}:"))
                     .collect(),
                 next_shard: AtomicU64::new(0),
+                business_keys_at_home,
                 repo: format!("{prefix}{{repo}}:"),
                 items: format!("{prefix}{{items}}:"),
                 channel,
@@ -422,6 +431,49 @@ impl RedisStore {
         inv
     }
 
+    /// The first round of the fast path: the shards that may hold members of `index` and, for
+    /// each, its share: `HGET n <index>` (a count) or, for a business key, `HGET` of its
+    /// bucket field (its ids joined by `,`, or `*` when they are a chunked index). Plain reads
+    /// in one pipeline: a read needs no atomicity across shards, and they cost Redis next to
+    /// nothing. Under layout 4's placement rule a business key asks its home shard alone,
+    /// unless the shard marks it as having strays (`update_instance`), then every shard.
+    async fn index_shares(
+        &self,
+        con: &mut ConnectionManager,
+        index: &str,
+    ) -> Result<(Vec<u64>, Vec<Option<Vec<u8>>>), StoreError> {
+        let business_key = index.strip_prefix("b:");
+        let bucket = business_key.map(|bk| format!("bk:{}", business_key_bucket(bk)));
+        let share = |pipe: &mut redis::Pipeline, base: &str| match (business_key, &bucket) {
+            (Some(bk), Some(bucket)) => {
+                pipe.cmd("HGET").arg([base, bucket].concat()).arg(bk);
+            }
+            _ => {
+                pipe.cmd("HGET").arg([base, "n"].concat()).arg(index);
+            }
+        };
+        if let Some(bk) = business_key.filter(|_| self.inner.business_keys_at_home) {
+            let home = home_shard(bk);
+            let base = self.base(home);
+            let mut pipe = redis::pipe();
+            share(&mut pipe, base);
+            pipe.cmd("HEXISTS").arg([base, "bks"].concat()).arg(bk);
+            let (reply, strays): (Option<Vec<u8>>, bool) = bounded(pipe.query_async(con)).await?;
+            if !strays {
+                return Ok((vec![home], vec![reply]));
+            }
+        }
+        let mut pipe = redis::pipe();
+        for shard in 0..SHARDS {
+            share(&mut pipe, self.base(shard));
+        }
+        let replies: Vec<Option<Vec<u8>>> = bounded(pipe.query_async(con)).await?;
+        if replies.len() != SHARDS as usize {
+            return Err(corrupt("malformed page reply"));
+        }
+        Ok(((0..SHARDS).collect(), replies))
+    }
+
     /// The fast path (module docs, "Cost of `list_instances`"): each shard's share of the index,
     /// which shards hold the page, its ids, then their hashes.
     async fn list_fast(
@@ -431,36 +483,21 @@ impl RedisStore {
     ) -> Result<Page<ProcessInstance>, StoreError> {
         let desc = query.order == SortOrder::Desc;
         let mut con = self.con();
-        // Plain reads in one pipeline: a read needs no atomicity across shards, and they cost
-        // Redis next to nothing. A business key's bucket field holds its ids themselves (all
-        // but the rare business key with more than 16 instances on a shard, whose field is
-        // `*` and whose ids are a chunked index like any other); every other index answers
-        // its size.
         let business_key = index.strip_prefix("b:");
-        let bucket = business_key.map(|bk| format!("bk:{}", business_key_bucket(bk)));
-        let mut pipe = redis::pipe();
-        for shard in 0..SHARDS {
-            let base = self.base(shard);
-            match (business_key, &bucket) {
-                (Some(bk), Some(bucket)) => pipe.cmd("HGET").arg([base, bucket].concat()).arg(bk),
-                _ => pipe.cmd("HGET").arg([base, "n"].concat()).arg(index),
-            };
-        }
-        let replies: Vec<Option<Vec<u8>>> = bounded(pipe.query_async(&mut con)).await?;
-        if replies.len() != SHARDS as usize {
-            return Err(corrupt("malformed page reply"));
-        }
-        // Per shard: its ids when the reply listed them, else its count.
-        let mut listed: Vec<Option<Vec<InstanceId>>> = Vec::with_capacity(replies.len());
-        let mut counts = Vec::with_capacity(replies.len());
-        for (shard, reply) in replies.into_iter().enumerate() {
+        let (shards, replies) = self.index_shares(&mut con, index).await?;
+        // Per shard: its ids when the reply listed them, else its count (none and 0 for the
+        // shards not asked).
+        let mut listed: Vec<Option<Vec<InstanceId>>> = vec![Some(Vec::new()); SHARDS as usize];
+        let mut counts = vec![0; SHARDS as usize];
+        for (shard, reply) in shards.into_iter().zip(replies) {
             let reply = reply.unwrap_or_default();
-            let count = match business_key {
+            let at = shard as usize;
+            counts[at] = match business_key {
                 Some(_) if reply.as_slice() == b"*" => {
-                    let key = [self.base(shard as u64), "n"].concat();
+                    let key = [self.base(shard), "n"].concat();
                     let n: Option<u64> =
                         bounded(redis::cmd("HGET").arg(key).arg(index).query_async(&mut con)).await?;
-                    listed.push(None);
+                    listed[at] = None;
                     n.unwrap_or_default()
                 }
                 Some(_) => {
@@ -470,11 +507,11 @@ impl RedisStore {
                         .map(parse_id)
                         .collect::<Result<Vec<_>, _>>()?;
                     let count = ids.len() as u64;
-                    listed.push(Some(ids));
+                    listed[at] = Some(ids);
                     count
                 }
                 None => {
-                    listed.push(None);
+                    listed[at] = None;
                     if reply.is_empty() {
                         0
                     } else {
@@ -485,7 +522,6 @@ impl RedisStore {
                     }
                 }
             };
-            counts.push(count);
         }
         let total = counts.iter().sum();
         let plan = page_plan(&counts, query.start as u64, query.size as u64, desc);
@@ -667,6 +703,20 @@ fn page_plan(counts: &[u64], start: u64, size: u64, desc: bool) -> Vec<(u64, u64
     plan
 }
 
+/// The shard an instance started with business key `bk` lives on in layout 4 ([`LAYOUT`]):
+/// FNV-1a with MurmurHash3's finalizer, so that it does not follow [`business_key_bucket`] (a
+/// shard's keys spread over all its buckets) and similar keys (`order-1`, `order-2` ...)
+/// spread evenly: a million `bench-<n>` keys put 62,245 to 62,928 instances on each shard.
+pub fn home_shard(bk: &str) -> u64 {
+    let mut h = bk.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h % SHARDS
+}
+
 /// The bucket of a business key (`P{sn}:bk:<bucket>`), as `bk_bucket` in `lua/common.lua`
 /// computes it.
 fn business_key_bucket(bk: &str) -> u32 {
@@ -744,7 +794,10 @@ fn candidate_indexes(f: &InstanceFilter) -> (Vec<String>, bool) {
 #[async_trait]
 impl Store for RedisStore {
     async fn create_instance(&self, new: NewInstance) -> Result<ProcessInstance, StoreError> {
-        let shard = self.inner.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        let shard = match &new.business_key {
+            Some(bk) if self.inner.business_keys_at_home => home_shard(bk),
+            _ => self.inner.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS,
+        };
         let mut inv = SCRIPTS.create.key(self.base(shard));
         inv.arg((FIRST_PREFIX + shard) * ID_SPAN).arg(ID_SPAN);
         let fields = encode_new(&new)?;
@@ -1168,6 +1221,16 @@ impl Store for RedisStore {
         }
         if let Some(v) = &change.business_key {
             set.push(("b", v.clone().into_bytes()));
+            // Away from its new key's home shard, the instance is a stray that lookups of
+            // that key must look for on every shard: marked before it can be one (a mark
+            // left by an update that then fails only costs lookups a fan-out).
+            let home = home_shard(v);
+            if self.inner.business_keys_at_home && home != shard_of(change.id) {
+                let mut con = self.con();
+                let key = [self.base(home), "bks"].concat();
+                let _: Value =
+                    bounded(redis::cmd("HSET").arg(key).arg(v).arg("1").query_async(&mut con)).await?;
+            }
         }
         if let Some(v) = &change.business_status {
             set.push(("bs", v.clone().into_bytes()));
@@ -1281,8 +1344,14 @@ impl Store for RedisStore {
 /// binary that does not know it); bump it with every incompatible change, and teach
 /// [`migrate`] to bring the previous ones up to it. Layout 1 kept every index as one sorted
 /// set; layout 2 chunked all but the business-key ones; layout 3 keeps business keys in bucket
-/// hashes.
-pub const LAYOUT: &str = "3";
+/// hashes; layout 4 is layout 3's data plus a placement rule: an instance started with a
+/// business key lives on that key's home shard ([`home_shard`]), so a business-key lookup
+/// reads one shard. A layout-3 store (its instances placed round-robin) cannot be brought to
+/// it without changing ids, so this binary serves it as it is: it keeps placing round-robin
+/// there and business-key lookups fan out over all shards as before.
+pub const LAYOUT: &str = "4";
+/// The layout this binary also serves, without the placement rule.
+const LAYOUT_ROUND_ROBIN: &str = "3";
 
 /// The layout of the data under `prefix`: its marker, else `1` when a shard has data (stores
 /// written before the marker existed), else `None` (an empty store).
@@ -1305,15 +1374,17 @@ async fn recorded_layout(
     Ok(None)
 }
 
-/// Records the layout in `P{repo}:layout` on an empty store, and refuses a store in another
-/// layout, naming the command that migrates it.
-async fn check_layout(con: &mut ConnectionManager, prefix: &str) -> Result<(), StoreError> {
+/// Records the layout in `P{repo}:layout` on an empty store, and refuses a store in a layout
+/// this binary does not serve, naming the command that migrates it. Answers whether the store
+/// keeps the business-key placement rule (layout 4, [`LAYOUT`]).
+async fn check_layout(con: &mut ConnectionManager, prefix: &str) -> Result<bool, StoreError> {
     let key = format!("{prefix}{{repo}}:layout");
     if recorded_layout(con, prefix).await?.is_none() {
         let _: Value = bounded(redis::cmd("SET").arg(&key).arg(LAYOUT).arg("NX").query_async(con)).await?;
     }
     match recorded_layout(con, prefix).await?.as_deref() {
-        Some(LAYOUT) => Ok(()),
+        Some(LAYOUT) => Ok(true),
+        Some(LAYOUT_ROUND_ROBIN) => Ok(false),
         Some(old @ ("1" | "2")) => Err(StoreError::Backend(format!(
             "the data under prefix {prefix:?} is in layout {old} ({key}); this binary reads layout {LAYOUT}: \
              stop every server on it and run `bpm-compat migrate-store --store <url> --redis-prefix {prefix:?}`"
@@ -1330,12 +1401,15 @@ async fn check_layout(con: &mut ConnectionManager, prefix: &str) -> Result<(), S
 pub struct Migration {
     /// The layout the data was in (`None`: the store was empty).
     pub from: Option<String>,
+    /// The layout it is in now: [`LAYOUT`] for an empty store, `3` for a converted one (its
+    /// instances keep their round-robin placement, see [`LAYOUT`]), else `from`.
+    pub to: String,
     /// Indexes converted, and the ids they held.
     pub indexes: u64,
     pub entries: u64,
 }
 
-/// Brings the data under `prefix` to [`LAYOUT`]: every index that is still a plain sorted set
+/// Brings the data under `prefix` to a layout this binary serves: every index that is still a plain sorted set
 /// (all of them in layout 1, the business-key ones in layout 2) becomes what this layout makes
 /// of it, found with `SCAN` and moved by atomic script calls of up to 1,000 ids each (an
 /// offline job: no server may write the store meanwhile). Interrupted, it can simply run
@@ -1360,12 +1434,13 @@ pub async fn migrate_in_steps(url: &str, prefix: &str, step: u32) -> Result<Migr
     let from = recorded_layout(&mut con, prefix).await?;
     let mut done = Migration {
         from: from.clone(),
+        to: from.clone().unwrap_or_else(|| LAYOUT.to_owned()),
         indexes: 0,
         entries: 0,
     };
-    match from.as_deref() {
-        Some(LAYOUT) => return Ok(done),
-        None => {}
+    let to = match from.as_deref() {
+        Some(LAYOUT | LAYOUT_ROUND_ROBIN) => return Ok(done),
+        None => LAYOUT,
         Some("1" | "2") => {
             for shard in 0..SHARDS {
                 let base = format!("{prefix}{{s{shard}}}:");
@@ -1390,15 +1465,17 @@ pub async fn migrate_in_steps(url: &str, prefix: &str, step: u32) -> Result<Migr
                     done.indexes += u64::from(moved_any);
                 }
             }
+            LAYOUT_ROUND_ROBIN
         }
         Some(other) => {
             return Err(StoreError::Backend(format!(
                 "the data under prefix {prefix:?} is in layout {other}, which this binary cannot migrate"
             )))
         }
-    }
+    };
     let key = format!("{prefix}{{repo}}:layout");
-    let _: Value = bounded(redis::cmd("SET").arg(key).arg(LAYOUT).query_async(&mut con)).await?;
+    let _: Value = bounded(redis::cmd("SET").arg(key).arg(to).query_async(&mut con)).await?;
+    done.to = to.to_owned();
     Ok(done)
 }
 
@@ -2156,6 +2233,17 @@ fn decode_instance(id: InstanceId, fields: Fields) -> Result<ProcessInstance, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Layout 4 stores rely on where `home_shard` put each business key: these values may
+    /// never change (reference values computed independently, in Python, from the definition).
+    #[test]
+    fn home_shards_are_fixed() {
+        let homes: Vec<u64> = ["", "a", "order-1", "BK-1", "bench-999999"]
+            .iter()
+            .map(|bk| home_shard(bk))
+            .collect();
+        assert_eq!(homes, [2, 13, 6, 8, 12]);
+    }
 
     #[test]
     fn scripts_carry_only_the_helpers_they_use() {
