@@ -25,6 +25,11 @@ pub struct ServeConfig {
     #[arg(long, env = "BPM_COMPAT_REDIS_PREFIX", default_value = "bpm:")]
     pub redis_prefix: String,
 
+    /// Multiplexed connections to Redis (default: one per two cores). Fewer batch more
+    /// requests into each read and write; more spread reply parsing over more cores.
+    #[arg(long, env = "BPM_COMPAT_REDIS_CONNECTIONS")]
+    pub redis_connections: Option<usize>,
+
     /// Directory of process definitions (`*.bpmn`, `*.bpmn20.xml`, `*.process.json`;
     /// sub-directories are tenants).
     #[arg(long, env = "BPM_COMPAT_DEFINITIONS", default_value = "fixtures/definitions")]
@@ -140,6 +145,7 @@ impl Default for ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             store: "memory".into(),
             redis_prefix: "bpm:".into(),
+            redis_connections: None,
             definitions: PathBuf::from("fixtures/definitions"),
             no_auth: false,
             users: "rest-admin:test".into(),
@@ -185,7 +191,13 @@ impl ServeConfig {
             Ok(Arc::new(MemoryStore::new()))
         } else if self.store.starts_with("redis://") || self.store.starts_with("rediss://") {
             Ok(Arc::new(
-                RedisStore::connect(&self.store, &self.redis_prefix).await?,
+                RedisStore::connect_with(
+                    &self.store,
+                    &self.redis_prefix,
+                    self.redis_connections
+                        .unwrap_or_else(crate::store::redis::default_connections),
+                )
+                .await?,
             ))
         } else {
             Err(StartError::StoreKind(self.store.clone()))

@@ -31,11 +31,15 @@ use serde_json::json;
 
 use common::{keys_under, redis_raw, redis_url, remove_keys, unique_prefix};
 
+/// Over two connections, whatever the machine's default: consecutive calls of a test take
+/// different connections, as on a server with more cores.
 async fn redis_store(prefix: &str) -> RedisStore {
     let url = redis_url();
-    RedisStore::connect(&url, prefix).await.unwrap_or_else(|e| {
-        panic!("Redis at {url} does not answer ({e}); the store suite needs a live Redis (set REDIS_URL)")
-    })
+    RedisStore::connect_with(&url, prefix, 2)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("Redis at {url} does not answer ({e}); the store suite needs a live Redis (set REDIS_URL)")
+        })
 }
 
 /// Runs a test body on a fresh Redis store and removes its keys, even when the body panics.

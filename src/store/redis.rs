@@ -166,8 +166,14 @@ const FIRST_PREFIX: u64 = 10;
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Upper bound of [`RedisStore::connect`].
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Multiplexed connections per store handle (see `Inner::cons`).
-const CONNECTIONS: usize = 4;
+/// Multiplexed connections per store handle by default (see `Inner::cons`): one per two
+/// cores. Each connection has one task that writes the requests and parses the replies; on the
+/// 2-core bench machine one connection served a business-key lookup at 43–48 µs of server and
+/// 9–11 µs of Redis CPU where four took 62–70 and 21–24 (replies and requests batch into fewer
+/// reads and writes on either side), and `get` and `list` gained as much (docs/PERFORMANCE.md).
+pub fn default_connections() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 8))
+}
 
 struct Scripts {
     create: Script,
@@ -254,8 +260,8 @@ pub struct RedisStore {
 
 struct Inner {
     /// Multiplexed and reconnecting; cloned per call (a cheap handle), so no lock is needed.
-    /// A few multiplexed connections, used in turn: each has one driver task that writes
-    /// requests and parses replies, so with one connection all reply parsing ran on one core.
+    /// Used in turn; each has one driver task that writes requests and parses replies, so
+    /// with one connection all reply parsing runs on one core ([`default_connections`]).
     cons: Vec<ConnectionManager>,
     next_con: AtomicUsize,
     prefix: String,
@@ -347,6 +353,11 @@ impl RedisStore {
     /// not contain `{` or `}` (the shards' hash tags follow it). Fails with
     /// `StoreError::Backend` when Redis does not answer within a few seconds.
     pub async fn connect(url: &str, prefix: &str) -> Result<RedisStore, StoreError> {
+        RedisStore::connect_with(url, prefix, default_connections()).await
+    }
+
+    /// [`RedisStore::connect`] over `connections` multiplexed connections (at least one).
+    pub async fn connect_with(url: &str, prefix: &str, connections: usize) -> Result<RedisStore, StoreError> {
         if prefix.contains(['{', '}']) {
             return Err(StoreError::Backend(format!(
                 "key prefix {prefix:?} must not contain braces: they would change the hash tags"
@@ -358,8 +369,8 @@ impl RedisStore {
             .set_response_timeout(Some(CALL_TIMEOUT))
             .set_number_of_retries(3)
             .set_max_delay(Duration::from_secs(1));
-        let mut cons = Vec::with_capacity(CONNECTIONS);
-        for _ in 0..CONNECTIONS {
+        let mut cons = Vec::with_capacity(connections.max(1));
+        for _ in 0..connections.max(1) {
             let mut con = match tokio::time::timeout(
                 CONNECT_TIMEOUT,
                 ConnectionManager::new_with_config(client.clone(), config.clone()),
