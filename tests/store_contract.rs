@@ -95,6 +95,7 @@ store_tests!(
     list_sorts_and_paging,
     lists_page_through_thousands_of_instances,
     many_instances_share_a_business_key,
+    lists_without_details,
     fast_and_general_paths_agree,
     update_instance_changes_fields_and_moves_indexes,
     set_suspended_conflicts,
@@ -1683,6 +1684,7 @@ async fn list_sorts_and_paging(s: &dyn Store) {
                         order,
                         start,
                         size,
+                        ..InstanceQuery::default()
                     };
                     check(s, &q, &all).await;
                 }
@@ -1796,6 +1798,60 @@ async fn many_instances_share_a_business_key(s: &dyn Store) {
     assert_eq!(list(s, &query(filters[0].clone())).await.total, 0);
 }
 
+/// A query that does not use variables and identity links gets the same page without them,
+/// on the index paths and the general one (where a variable filter still applies).
+async fn lists_without_details(s: &dyn Store) {
+    varied(s).await;
+    let filters = [
+        InstanceFilter::default(),
+        InstanceFilter {
+            definition_key: text(TextMatch::Equals, "order"),
+            ..InstanceFilter::default()
+        },
+        InstanceFilter {
+            business_key: text(TextMatch::Equals, "BK-1"),
+            ..InstanceFilter::default()
+        },
+        InstanceFilter {
+            variables: vec![VariableFilter {
+                name: Some("amount".into()),
+                op: VariableOp::GreaterThan,
+                value: Some(VariableValue::Long(100)),
+            }],
+            states: InstanceState::ALL.to_vec(),
+            ..InstanceFilter::default()
+        },
+    ];
+    for filter in filters {
+        for sort in [InstanceSort::Id, InstanceSort::StartTime] {
+            let detailed = InstanceQuery {
+                sort,
+                size: 7,
+                ..query(filter.clone())
+            };
+            let full = list(s, &detailed).await;
+            assert!(
+                full.items
+                    .iter()
+                    .any(|i| !i.variables.is_empty() && !i.identity_links.is_empty()),
+                "{detailed:?} has details to leave out"
+            );
+            let lean = list(
+                s,
+                &InstanceQuery {
+                    with_details: false,
+                    ..detailed.clone()
+                },
+            )
+            .await;
+            assert_eq!(lean.total, full.total, "{detailed:?}");
+            let expected: Vec<ProcessInstance> =
+                full.items.iter().map(ProcessInstance::without_details).collect();
+            assert_eq!(lean.items, expected, "{detailed:?}");
+        }
+    }
+}
+
 /// The same selection asked so that one form can use an index's fast path and the other
 /// cannot: the answers are the same.
 async fn fast_and_general_paths_agree(s: &dyn Store) {
@@ -1858,6 +1914,7 @@ async fn fast_and_general_paths_agree(s: &dyn Store) {
                     start,
                     size,
                     sort: InstanceSort::Id,
+                    ..InstanceQuery::default()
                 };
                 let qb = InstanceQuery {
                     filter: b.clone(),
@@ -3110,6 +3167,7 @@ fn random_query(rng: &mut Rng, known: &[InstanceId]) -> InstanceQuery {
         },
         start: if rng.chance(60) { 0 } else { rng.below(8) },
         size: rng.below(15),
+        with_details: rng.chance(70),
     }
 }
 

@@ -188,8 +188,8 @@ impl Engine {
             },
             sort: InstanceSort::StartTime,
             order: SortOrder::Desc,
-            start: 0,
             size: 1,
+            ..InstanceQuery::default()
         };
         if let Some(i) = self.store.list_instances(&query).await?.items.into_iter().next() {
             return Ok(Some(i));

@@ -553,6 +553,13 @@ impl Store for MemoryStore {
             (Some(&state.open), f.clone())
         };
         let get = |id: &LexId| state.instances.get(&id.id()).map(Box::as_ref);
+        let copy = |i: &ProcessInstance| {
+            if query.with_details {
+                i.clone()
+            } else {
+                i.without_details()
+            }
+        };
         match driver {
             Some(set) if query.sort == InstanceSort::Id => {
                 let ordered: Box<dyn Iterator<Item = &LexId>> = match query.order {
@@ -565,7 +572,7 @@ impl Store for MemoryStore {
                         .skip(query.start)
                         .take(query.size)
                         .filter_map(get)
-                        .cloned()
+                        .map(copy)
                         .collect();
                     return page(items, set.len() as u64);
                 }
@@ -573,7 +580,7 @@ impl Store for MemoryStore {
                 let mut items = Vec::new();
                 for i in ordered.filter_map(get).filter(|i| f.matches(i)) {
                     if total as usize >= query.start && items.len() < query.size {
-                        items.push(i.clone());
+                        items.push(copy(i));
                     }
                     total += 1;
                 }
@@ -595,7 +602,7 @@ impl Store for MemoryStore {
                     hits.into_iter()
                         .skip(query.start)
                         .take(query.size)
-                        .cloned()
+                        .map(copy)
                         .collect(),
                     total,
                 )

@@ -189,6 +189,7 @@ pub fn parse(req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Command), Co
                 order,
                 start: 0,
                 size: LIST_LIMIT,
+                with_details: true,
             };
             Ok((op(OpKind::List { states, fields }), Command::ListInstances(query)))
         }

@@ -1187,6 +1187,7 @@ pub fn build_query(q: ProcessInstanceQueryRequest) -> Result<(InstanceQuery, Lis
         order,
         start,
         size,
+        with_details: variables.is_some(),
     };
     let shape = ListShape {
         sort: sort_name,

@@ -436,6 +436,7 @@ pub fn historic_instance_query(p: &Params) -> Result<(InstanceQuery, ListShape),
             order,
             start,
             size,
+            with_details: include,
         },
         ListShape {
             variables: include.then_some(None),

@@ -477,6 +477,7 @@ impl Adapter for IbmBpm {
                     order: SortOrder::Asc,
                     start: 0,
                     size: RUNNING_LIMIT,
+                    with_details: true,
                 }),
             ),
             ["service", id] => {

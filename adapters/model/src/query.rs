@@ -308,6 +308,15 @@ pub struct InstanceQuery {
     pub order: SortOrder,
     pub start: usize,
     pub size: usize,
+    /// Whether the caller uses the items' variables and identity links (the default). When
+    /// not, a store may leave them empty and save reading them: a list page that renders
+    /// neither is most of what a list costs on Redis.
+    #[serde(default = "yes")]
+    pub with_details: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for InstanceQuery {
@@ -318,6 +327,7 @@ impl Default for InstanceQuery {
             order: SortOrder::Asc,
             start: 0,
             size: 10,
+            with_details: true,
         }
     }
 }
