@@ -99,7 +99,8 @@
 //!   themselves, mostly); as shards own contiguous stretches of the id order, those say which
 //!   shards hold the page (one, or two where it straddles). The page's ids come from the
 //!   listed ones or from one script call per such shard (`idx_page`), and its hashes from a
-//!   pipeline of plain `HGETALL`s. O(SHARDS + log N + start / 50 + size); cost grows with
+//!   pipeline of plain `HGETALL`s (`HMGET`s of the scalar fields for a list that does not use
+//!   variables and identity links, `InstanceQuery::with_details`). O(SHARDS + log N + start / 50 + size); cost grows with
 //!   the page, not with N. A business-key lookup is two round trips of plain reads, the
 //!   first to the key's home shard alone (layout 4; every shard in layout 3, or when the
 //!   home shard marks the key as having strays).
@@ -568,10 +569,10 @@ impl RedisStore {
         // of its own and ~11 µs on one inside a script, which turns the reply into a Lua
         // table; measured per list of ten, Redis CPU went from ~150 to ~70 µs and the
         // server's from ~200 to ~250 µs (redis-rs parses each field), ~13% less in all
-        // (docs/PERFORMANCE.md).
-        // Without details, `HMGET` of the scalar fields: the variables, identity links and
-        // task list are half an instance's reply elements, and parsing replies is a third of
-        // what a list costs the server (docs/PERFORMANCE.md).
+        // (docs/PERFORMANCE.md). Without details, plain `HMGET`s of the scalar fields: the
+        // variables, identity links and task list are half an instance's reply elements, and
+        // parsing replies is a third of what a list costs the server; Redis spends ~1.9 µs
+        // more per instance on the `HMGET`.
         let mut items = Vec::with_capacity(ids.len());
         if !ids.is_empty() {
             let mut pipe = redis::pipe();
@@ -1641,8 +1642,9 @@ fn bulk_list(v: Value) -> Result<Vec<Vec<u8>>, StoreError> {
     array(v)?.into_iter().map(bulk).collect()
 }
 
-/// The fields of an instance hash that `decode_instance` reads besides variables, identity
-/// links and the task list.
+/// The scalar fields of an instance hash (module docs), everything but variables, identity
+/// links and the task list: `decode_instance` keeps one slot per field in this order, and a
+/// list without details reads just these.
 const SCALAR_FIELDS: [&str; 18] = [
     "c", "k", "t", "nm", "b", "bs", "s", "a", "et", "dd", "cb", "ct", "dr", "su", "o", "x", "ea", "r",
 ];
@@ -2192,49 +2194,30 @@ fn decode_instance<F: AsRef<[u8]>>(
             String::from_utf8_lossy(field)
         ))
     };
-    // One slot per scalar field, filled in a single pass (this runs for every listed instance).
-    let [mut c, mut k, mut t, mut nm, mut b, mut bs, mut st, mut a, mut et] = Default::default();
-    let [mut dd, mut cb, mut ct, mut dr, mut su, mut o, mut x, mut ea, mut r] = Default::default();
+    // One slot per scalar field (`SCALAR_FIELDS`, in its order), filled in a single pass (this
+    // runs for every listed instance).
+    let mut slots: [Option<String>; SCALAR_FIELDS.len()] = Default::default();
     let mut variables = Variables::new();
     let mut identity_links = Vec::new();
     for (field, value) in fields {
         let field = field.as_ref();
-        let slot: &mut Option<String> = match field {
-            b"c" => &mut c,
-            b"k" => &mut k,
-            b"t" => &mut t,
-            b"nm" => &mut nm,
-            b"b" => &mut b,
-            b"bs" => &mut bs,
-            b"s" => &mut st,
-            b"a" => &mut a,
-            b"et" => &mut et,
-            b"dd" => &mut dd,
-            b"cb" => &mut cb,
-            b"ct" => &mut ct,
-            b"dr" => &mut dr,
-            b"su" => &mut su,
-            b"o" => &mut o,
-            b"x" => &mut x,
-            b"ea" => &mut ea,
-            b"r" => &mut r,
-            name => {
-                let text = std::str::from_utf8(name).map_err(|e| bad(name, &e))?;
-                if let Some(var) = text.strip_prefix("v:") {
-                    let value = decode_value(&value).map_err(|e| bad(name, &e))?;
-                    variables.insert(var.to_owned(), value);
-                } else if let Some(json) = text.strip_prefix("l:") {
-                    identity_links.push(decode_link(json)?);
-                } else if text.starts_with("tk:") {
-                    // The instance's task list, for the scripts.
-                } else {
-                    return Err(bad(name, &"unknown field"));
-                }
-                continue;
-            }
-        };
-        *slot = Some(String::from_utf8(value).map_err(|e| bad(field, &e))?);
+        if let Some(at) = SCALAR_FIELDS.iter().position(|f| f.as_bytes() == field) {
+            slots[at] = Some(String::from_utf8(value).map_err(|e| bad(field, &e))?);
+            continue;
+        }
+        let text = std::str::from_utf8(field).map_err(|e| bad(field, &e))?;
+        if let Some(var) = text.strip_prefix("v:") {
+            let value = decode_value(&value).map_err(|e| bad(field, &e))?;
+            variables.insert(var.to_owned(), value);
+        } else if let Some(json) = text.strip_prefix("l:") {
+            identity_links.push(decode_link(json)?);
+        } else if text.starts_with("tk:") {
+            // The instance's task list, for the scripts.
+        } else {
+            return Err(bad(field, &"unknown field"));
+        }
     }
+    let [c, k, t, nm, b, bs, st, a, et, dd, cb, ct, dr, su, o, x, ea, r] = slots;
     identity_links.sort();
     identity_links.dedup();
     let required = |field: &str, v: Option<String>| v.ok_or_else(|| bad(field.as_bytes(), &"missing"));
