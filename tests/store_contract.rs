@@ -48,7 +48,24 @@ where
     F: FnOnce(RedisStore, String) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    on_redis_in_layout(None, body).await;
+}
+
+/// [`on_redis`], on a store whose layout marker is set to `layout` before the first connect.
+async fn on_redis_in_layout<F, Fut>(layout: Option<&str>, body: F)
+where
+    F: FnOnce(RedisStore, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let prefix = unique_prefix("store");
+    if let Some(layout) = layout {
+        let _: () = ::redis::cmd("SET")
+            .arg(format!("{prefix}{{repo}}:layout"))
+            .arg(layout)
+            .query_async(&mut redis_raw().await)
+            .await
+            .expect("SET");
+    }
     let store = redis_store(&prefix).await;
     let outcome = AssertUnwindSafe(body(store, prefix.clone())).catch_unwind().await;
     remove_keys(&prefix).await;
@@ -2835,16 +2852,7 @@ async fn redis_business_keys_live_on_their_home_shard() {
 /// keep going to the shards round-robin and business-key lookups ask every shard.
 #[tokio::test]
 async fn redis_serves_layout_3_round_robin() {
-    let prefix = unique_prefix("layout3");
-    let mut raw = redis_raw().await;
-    let _: () = ::redis::cmd("SET")
-        .arg(format!("{prefix}{{repo}}:layout"))
-        .arg("3")
-        .query_async(&mut raw)
-        .await
-        .expect("SET");
-    let store = redis_store(&prefix).await;
-    let outcome = AssertUnwindSafe(async {
+    on_redis_in_layout(Some("3"), |store, _| async move {
         many_instances_share_a_business_key(&store).await;
         let shared = list(
             &store,
@@ -2862,12 +2870,7 @@ async fn redis_serves_layout_3_round_robin() {
             shared.items.iter().map(|i| shard_of_id(i.id)).collect();
         assert_eq!(shards.len(), 16, "one business key on every shard");
     })
-    .catch_unwind()
     .await;
-    remove_keys(&prefix).await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
 }
 
 /// Every key carries the prefix and one shard's hash tag, an instance lives in the shard its
