@@ -25,7 +25,7 @@ end
 for i = 7 + 2 * n, 6 + 2 * n + m do
   redis.call('HDEL', key, ARGV[i])
 end
-redis.call('HINCRBY', key, 'r', 1)
+redis.call('HINCRBY', key, 'r', '1')
 move_entries(id, old, indexes_of(id))
 local next_arg = write_history(id, ARGV, 7 + 2 * n + m)
 local tasks = write_tasks(id, ARGV, next_arg, ARGV[3], ARGV[4])

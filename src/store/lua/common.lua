@@ -36,11 +36,11 @@ end
 local function ch_add(suffix, id)
   local chunk = string.sub(id, 1, -3)
   local key = chunk_key(chunk, suffix)
-  if redis.call('ZADD', key, 0, id) == 1 then
+  if redis.call('ZADD', key, '0', id) == 1 then
     if redis.call('ZCARD', key) == 1 then
-      redis.call('ZADD', base .. 'x:' .. suffix, 0, chunk)
+      redis.call('ZADD', base .. 'x:' .. suffix, '0', chunk)
     end
-    redis.call('HINCRBY', base .. 'n', suffix, 1)
+    redis.call('HINCRBY', base .. 'n', suffix, '1')
   end
 end
 
@@ -54,7 +54,7 @@ local function ch_rem(suffix, id)
   if redis.call('EXISTS', key) == 0 then
     redis.call('ZREM', base .. 'x:' .. suffix, chunk)
   end
-  local left = redis.call('HINCRBY', base .. 'n', suffix, -1)
+  local left = redis.call('HINCRBY', base .. 'n', suffix, '-1')
   if left <= 0 then
     redis.call('HDEL', base .. 'n', suffix)
   end

@@ -23,7 +23,7 @@ for _ = 1, n do
 end
 local out = {'ok', dep}
 while i <= #ARGV do
-  local version = redis.call('HINCRBY', base .. 'v', ARGV[i], 1)
+  local version = redis.call('HINCRBY', base .. 'v', ARGV[i], '1')
   local id = ARGV[i + 1] .. ':' .. version .. ':' .. dep
   redis.call('HSET', base .. 'p', id, ARGV[i + 2])
   out[#out + 1] = id

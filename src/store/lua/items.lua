@@ -24,6 +24,6 @@ for k = 1, tonumber(ARGV[1]) do
     redis.call('SET', key, json)
     out[k] = 1
   end
-  redis.call('ZADD', base .. 'ix:' .. entity .. ':' .. catalog, 0, id)
+  redis.call('ZADD', base .. 'ix:' .. entity .. ':' .. catalog, '0', id)
 end
 return out
