@@ -725,6 +725,18 @@ async fn ibm_services_share_instances(store: StoreKind) {
         .await
         .json();
     assert!(history["endTime"].is_string(), "{history}");
+
+    // Running now: the service still at its coach, not the one resumed to its end.
+    let running = common::send(
+        "GET",
+        &format!("{ibm}/service/currentlyRunning"),
+        None,
+        String::new(),
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(running.status, 200, "{}", String::from_utf8_lossy(&running.body));
+    assert_eq!(running.json()["data"]["instanceIDs"], json!([format!("@{pi}")]));
     server.stop().await;
 }
 

@@ -477,7 +477,8 @@ impl Adapter for IbmBpm {
                     order: SortOrder::Asc,
                     start: 0,
                     size: RUNNING_LIMIT,
-                    with_details: true,
+                    // It renders the ids alone.
+                    with_details: false,
                 }),
             ),
             ["service", id] => {
