@@ -245,7 +245,9 @@ pub trait Store: Send + Sync + 'static {
     /// Any instance, open or closed.
     async fn get_instance(&self, id: InstanceId) -> Result<Option<ProcessInstance>, StoreError>;
 
-    /// One page of the instances matching `query.filter`, in `query`'s order, and the total.
+    /// One page of the instances matching `query.filter`, in `query`'s order, and the total;
+    /// without variables and identity links unless `query.with_details` (both stores leave
+    /// them out alike, so the shared suite can compare them).
     async fn list_instances(&self, query: &InstanceQuery) -> Result<Page<ProcessInstance>, StoreError>;
 
     /// Sets the given fields of an open instance; answers the instance after the change.

@@ -309,8 +309,8 @@ pub struct InstanceQuery {
     pub start: usize,
     pub size: usize,
     /// Whether the caller uses the items' variables and identity links (the default). When
-    /// not, a store may leave them empty and save reading them: a list page that renders
-    /// neither is most of what a list costs on Redis.
+    /// not, the store leaves them empty and saves reading, decoding and copying them (about a
+    /// sixth of a list's CPU on Redis, docs/PERFORMANCE.md).
     #[serde(default = "yes")]
     pub with_details: bool,
 }
