@@ -701,15 +701,9 @@ async fn ibm_services_share_instances(store: StoreKind) {
     .await
     .json();
     let id = other["id"].as_str().expect("id").to_owned();
-    let read = common::send(
-        "GET",
-        &format!("{ibm}/service/@{id}?action=getData&field=amount"),
-        None,
-        String::new(),
-        Some(ADMIN),
-    )
-    .await
-    .json();
+    let read = get(&format!("{ibm}/service/@{id}?action=getData&field=amount"))
+        .await
+        .json();
     assert_eq!(read["data"]["resultMap"], json!({"amount": 7}));
     let resumed = common::send(
         "POST",
@@ -727,14 +721,7 @@ async fn ibm_services_share_instances(store: StoreKind) {
     assert!(history["endTime"].is_string(), "{history}");
 
     // Running now: the service still at its coach, not the one resumed to its end.
-    let running = common::send(
-        "GET",
-        &format!("{ibm}/service/currentlyRunning"),
-        None,
-        String::new(),
-        Some(ADMIN),
-    )
-    .await;
+    let running = get(&format!("{ibm}/service/currentlyRunning")).await;
     assert_eq!(running.status, 200, "{}", String::from_utf8_lossy(&running.body));
     assert_eq!(running.json()["data"]["instanceIDs"], json!([format!("@{pi}")]));
     server.stop().await;
