@@ -671,8 +671,7 @@ impl RedisStore {
             .map(|mut i| {
                 // Read for the filter; left out as on the fast path.
                 if !query.with_details {
-                    i.variables = Variables::new();
-                    i.identity_links = Vec::new();
+                    i.clear_details();
                 }
                 i
             })

@@ -135,8 +135,16 @@ pub struct ProcessInstance {
 }
 
 impl ProcessInstance {
-    /// A copy without variables and identity links, for a list that renders neither
-    /// (`InstanceQuery::with_details`): cloning them was most of what such a copy cost.
+    /// Drops the variables and identity links, for a list that renders neither
+    /// (`InstanceQuery::with_details`); [`ProcessInstance::without_details`] is the same for a
+    /// copy.
+    pub fn clear_details(&mut self) {
+        self.variables = Variables::new();
+        self.identity_links = Vec::new();
+    }
+
+    /// A copy without variables and identity links (see [`ProcessInstance::clear_details`]):
+    /// cloning them was most of what such a copy cost.
     pub fn without_details(&self) -> ProcessInstance {
         ProcessInstance {
             id: self.id,
