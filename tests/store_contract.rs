@@ -1156,7 +1156,9 @@ async fn create_and_get_round_trip(s: &dyn Store) {
         },
     )
     .await;
-    assert!(matches!(get(s, created.id).await.variables["nan"], VariableValue::Double(x) if x.is_nan()));
+    assert!(
+        matches!(get(s, created.id).await.variables.get("nan"), Some(VariableValue::Double(x)) if x.is_nan())
+    );
 
     let bare = NewInstance {
         activity_id: None,
@@ -2369,7 +2371,7 @@ async fn set_variables_modes(s: &dyn Store) {
         .await
         .expect("create");
     assert_eq!(after.variables.len(), 3);
-    assert_eq!(after.variables["b"], VariableValue::Long(i64::MAX));
+    assert_eq!(after.variables.get("b"), Some(&VariableValue::Long(i64::MAX)));
     assert_eq!(get(s, i.id).await, after);
 
     // Update: every name must exist; one missing writes nothing.
@@ -2393,7 +2395,7 @@ async fn set_variables_modes(s: &dyn Store) {
         )
         .await
         .expect("update");
-    assert_eq!(after.variables["a"], VariableValue::String("x".into()));
+    assert_eq!(after.variables.get("a"), Some(&VariableValue::String("x".into())));
 
     // Upsert: both.
     let after = s
@@ -2408,7 +2410,7 @@ async fn set_variables_modes(s: &dyn Store) {
         .await
         .expect("upsert");
     assert_eq!(after.variables.len(), 4);
-    assert_eq!(after.variables["a"], VariableValue::Boolean(true));
+    assert_eq!(after.variables.get("a"), Some(&VariableValue::Boolean(true)));
     assert_eq!(get(s, i.id).await, after);
 
     // Nothing to write still answers the instance; many at once work.

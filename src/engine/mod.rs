@@ -499,10 +499,9 @@ impl Engine {
             .ok_or_else(|| CoreError::Internal {
                 message: format!("definition {} has no start event", definition.id),
             })?;
-        let mut variables = Variables::new();
-        for v in start.variables {
-            variables.insert(v.name, v.value);
-        }
+        // Collected, not inserted one by one: the map sorts once, and a repeated name keeps its
+        // last value.
+        let variables: Variables = start.variables.into_iter().map(|v| (v.name, v.value)).collect();
         // What expressions see: the variables, plus transient ones when there are any (a copy
         // only then: most starts have none).
         let seen = if start.transient_variables.is_empty() {

@@ -54,10 +54,10 @@ struct State {
     /// definition key and business key, the filters list calls use most: a page sorted by id
     /// costs the page, not the number of instances.
     open: BTreeSet<LexId>,
-    by_key: BTreeMap<String, BTreeSet<LexId>>,
+    by_key: BTreeMap<String, Ids>,
     // A BTreeMap too: business keys are about as many as instances, and doubling a hash
     // table of half a million of them stalled every request for ~35 ms (bench max latency).
-    by_business_key: BTreeMap<String, BTreeSet<LexId>>,
+    by_business_key: BTreeMap<String, Ids>,
     tasks: BTreeMap<TaskId, Box<Task>>,
     /// Ids of open tasks, and every task of an instance: task lists are driven by one of
     /// them (an instance's tasks, or the open ones), so their cost grows with open tasks,
@@ -76,7 +76,65 @@ struct State {
     repo: Repo,
 }
 
-static EMPTY: BTreeSet<LexId> = BTreeSet::new();
+/// The open instances of one definition key or business key. Most business keys name one
+/// instance, and a set keeps even one id in a node of eleven (~190 bytes): one id is kept
+/// inline. Never empty (the index drops the key instead).
+#[derive(Debug)]
+enum Ids {
+    One(LexId),
+    Many(BTreeSet<LexId>),
+}
+
+/// Ids in id string order, `.rev()` for the reverse.
+type IdIter<'a> = Box<dyn DoubleEndedIterator<Item = &'a LexId> + 'a>;
+
+impl Ids {
+    fn insert(&mut self, id: LexId) {
+        match self {
+            Ids::One(one) if *one == id => {}
+            Ids::One(one) => *self = Ids::Many(BTreeSet::from([*one, id])),
+            Ids::Many(set) => {
+                set.insert(id);
+            }
+        }
+    }
+
+    /// Removes `id`; answers whether none is left.
+    fn remove(&mut self, id: LexId) -> bool {
+        match self {
+            Ids::One(one) => *one == id,
+            Ids::Many(set) => {
+                set.remove(&id);
+                if let (1, Some(&last)) = (set.len(), set.first()) {
+                    *self = Ids::One(last);
+                }
+                false
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Ids::One(_) => 1,
+            Ids::Many(set) => set.len(),
+        }
+    }
+
+    fn iter(&self) -> IdIter<'_> {
+        match self {
+            Ids::One(one) => Box::new(std::iter::once(one)),
+            Ids::Many(set) => Box::new(set.iter()),
+        }
+    }
+}
+
+/// The ids under `key` in a key index and their number.
+fn lookup<'a>(index: &'a BTreeMap<String, Ids>, key: &str) -> (usize, IdIter<'a>) {
+    match index.get(key) {
+        Some(ids) => (ids.len(), ids.iter()),
+        None => (0, Box::new(std::iter::empty())),
+    }
+}
 
 impl MemoryStore {
     pub fn new() -> MemoryStore {
@@ -100,15 +158,18 @@ impl State {
         self.open.insert(id);
         // Few definition keys, each shared by many instances: look up before allocating a key.
         match self.by_key.get_mut(&i.definition_key) {
-            Some(set) => {
-                set.insert(id);
-            }
+            Some(ids) => ids.insert(id),
             None => {
-                self.by_key.insert(i.definition_key.clone(), BTreeSet::from([id]));
+                self.by_key.insert(i.definition_key.clone(), Ids::One(id));
             }
         }
         if let Some(bk) = &i.business_key {
-            self.by_business_key.entry(bk.clone()).or_default().insert(id);
+            match self.by_business_key.get_mut(bk) {
+                Some(ids) => ids.insert(id),
+                None => {
+                    self.by_business_key.insert(bk.clone(), Ids::One(id));
+                }
+            }
         }
     }
 
@@ -173,10 +234,9 @@ fn merge_records(history: &mut Vec<ActivityRecord>, records: &[ActivityRecord]) 
     }
 }
 
-fn remove_from(index: &mut BTreeMap<String, BTreeSet<LexId>>, key: &str, id: InstanceId) {
-    if let Some(set) = index.get_mut(key) {
-        set.remove(&LexId::new(id));
-        if set.is_empty() {
+fn remove_from(index: &mut BTreeMap<String, Ids>, key: &str, id: InstanceId) {
+    if let Some(ids) = index.get_mut(key) {
+        if ids.remove(LexId::new(id)) {
             index.remove(key);
         }
     }
@@ -227,9 +287,9 @@ impl Store for MemoryStore {
         let before = i.clone();
         let mut after = before.clone();
         after.revision += 1;
-        for v in &commit.variables {
-            after.variables.insert(v.name.clone(), v.value.clone());
-        }
+        after
+            .variables
+            .extend(commit.variables.iter().map(|v| (v.name.clone(), v.value.clone())));
         if let Some(status) = &commit.business_status {
             after.business_status = Some(status.clone());
         }
@@ -528,29 +588,29 @@ impl Store for MemoryStore {
         if f.impossible {
             return page(Vec::new(), 0);
         }
-        // The driver is an index that holds every possible match, in id string order; with
-        // closed states asked for there is none and every instance is a candidate.
-        let (driver, served): (Option<&BTreeSet<LexId>>, InstanceFilter) = if !f.states.is_empty() {
+        // The driver is an index that holds every possible match, in id string order, and the
+        // number of its ids; with closed states asked for there is none and every instance is
+        // a candidate.
+        let (driver, served): (Option<(usize, IdIter<'_>)>, InstanceFilter) = if !f.states.is_empty() {
             (None, f.clone())
         } else if let Some(TextMatch::Equals(k)) = &f.definition_key {
             (
-                Some(state.by_key.get(k).unwrap_or(&EMPTY)),
+                Some(lookup(&state.by_key, k)),
                 InstanceFilter {
                     definition_key: None,
                     ..f.clone()
                 },
             )
         } else if let Some(TextMatch::Equals(bk)) = &f.business_key {
-            let set = state.by_business_key.get(bk).unwrap_or(&EMPTY);
             (
-                Some(set),
+                Some(lookup(&state.by_business_key, bk)),
                 InstanceFilter {
                     business_key: None,
                     ..f.clone()
                 },
             )
         } else {
-            (Some(&state.open), f.clone())
+            (Some((state.open.len(), Box::new(state.open.iter()))), f.clone())
         };
         let get = |id: &LexId| state.instances.get(&id.id()).map(Box::as_ref);
         let copy = |i: &ProcessInstance| {
@@ -561,10 +621,10 @@ impl Store for MemoryStore {
             }
         };
         match driver {
-            Some(set) if query.sort == InstanceSort::Id => {
-                let ordered: Box<dyn Iterator<Item = &LexId>> = match query.order {
-                    SortOrder::Asc => Box::new(set.iter()),
-                    SortOrder::Desc => Box::new(set.iter().rev()),
+            Some((len, ids)) if query.sort == InstanceSort::Id => {
+                let ordered: IdIter<'_> = match query.order {
+                    SortOrder::Asc => ids,
+                    SortOrder::Desc => Box::new(ids.rev()),
                 };
                 if served == InstanceFilter::default() {
                     // The index answers the filter alone: walk just the page.
@@ -574,7 +634,7 @@ impl Store for MemoryStore {
                         .filter_map(get)
                         .map(copy)
                         .collect();
-                    return page(items, set.len() as u64);
+                    return page(items, len as u64);
                 }
                 let mut total = 0u64;
                 let mut items = Vec::new();
@@ -588,7 +648,7 @@ impl Store for MemoryStore {
             }
             _ => {
                 let mut hits: Vec<&ProcessInstance> = match driver {
-                    Some(set) => set.iter().filter_map(get).filter(|i| f.matches(i)).collect(),
+                    Some((_, ids)) => ids.filter_map(get).filter(|i| f.matches(i)).collect(),
                     None => state
                         .instances
                         .values()
@@ -732,9 +792,8 @@ impl Store for MemoryStore {
                 _ => {}
             }
         }
-        for v in variables {
-            i.variables.insert(v.name.clone(), v.value.clone());
-        }
+        i.variables
+            .extend(variables.iter().map(|v| (v.name.clone(), v.value.clone())));
         Ok(i.clone())
     }
 
@@ -753,5 +812,46 @@ impl Store for MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(set: &Ids) -> Vec<u64> {
+        set.iter().map(|id| id.id().0).collect()
+    }
+
+    #[test]
+    fn key_ids_keep_one_inline_and_string_order() {
+        let (a, b, c) = (
+            LexId::new(InstanceId(9)),
+            LexId::new(InstanceId(10)),
+            LexId::new(InstanceId(2)),
+        );
+        let mut set = Ids::One(a);
+        set.insert(a);
+        assert!(matches!(set, Ids::One(_)), "a repeated id stays inline");
+        set.insert(b);
+        set.insert(c);
+        assert_eq!(
+            (ids(&set), set.len()),
+            (vec![10, 2, 9], 3),
+            "string order: 10 < 2 < 9"
+        );
+        assert_eq!(
+            set.iter().rev().map(|id| id.id().0).collect::<Vec<_>>(),
+            vec![9, 2, 10]
+        );
+        assert!(!set.remove(b));
+        assert!(
+            !set.remove(LexId::new(InstanceId(77))),
+            "an absent id changes nothing"
+        );
+        assert!(!set.remove(a));
+        assert!(matches!(set, Ids::One(id) if id == c), "back to one id inline");
+        assert!(!set.remove(a), "an absent id leaves the one there");
+        assert!(set.remove(c), "none left");
     }
 }

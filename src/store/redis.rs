@@ -2196,7 +2196,8 @@ fn decode_instance<F: AsRef<[u8]>>(
     // One slot per scalar field (`SCALAR_FIELDS`, in its order), filled in a single pass (this
     // runs for every listed instance).
     let mut slots: [Option<String>; SCALAR_FIELDS.len()] = Default::default();
-    let mut variables = Variables::new();
+    // Collected into a map at the end (one sort; the hash is in no particular order).
+    let mut variables = Vec::new();
     let mut identity_links = Vec::new();
     for (field, value) in fields {
         let field = field.as_ref();
@@ -2207,7 +2208,7 @@ fn decode_instance<F: AsRef<[u8]>>(
         let text = std::str::from_utf8(field).map_err(|e| bad(field, &e))?;
         if let Some(var) = text.strip_prefix("v:") {
             let value = decode_value(&value).map_err(|e| bad(field, &e))?;
-            variables.insert(var.to_owned(), value);
+            variables.push((var.to_owned(), value));
         } else if let Some(json) = text.strip_prefix("l:") {
             identity_links.push(decode_link(json)?);
         } else if text.starts_with("tk:") {
@@ -2258,7 +2259,7 @@ fn decode_instance<F: AsRef<[u8]>>(
         claim_time: time("ct", ct)?,
         delete_reason: dr,
         origin: o,
-        variables,
+        variables: variables.into_iter().collect(),
         identity_links,
     })
 }

@@ -1,14 +1,12 @@
 //! Request → [`Command`]: validation in Flowable's order and words, then the neutral command.
 //! Pure: everything comes from the request and the [`RequestCtx`]; nothing here can panic.
 
-use std::collections::BTreeMap;
-
 use bpm_compat_model::{
     Blob, Claim, Command, CoreError, DefinitionSelector, DeleteInstance, DeleteInstances, IdentityLink,
     IdentityLinkRef, InstanceFilter, InstanceId, InstanceQuery, InstanceRef, InstanceSort, RequestCtx,
     SetMode, SetSuspended, SetVariables, SortOrder, StartInstance, TaskLinkRef, TaskRef, TextMatch,
     Timestamp, UpdateInstance, Variable, VariableFilter, VariableOp, VariableRef, VariableScope,
-    VariableValue,
+    VariableValue, Variables,
 };
 use bytes::Bytes;
 use http::{header, Request};
@@ -1278,10 +1276,7 @@ pub fn query_variable(q: QueryVariable) -> Result<VariableFilter, CoreError> {
 }
 
 /// Variables a list item shows, per the list shape.
-pub fn selected_variables(
-    all: &BTreeMap<String, VariableValue>,
-    selection: &Option<Option<Vec<String>>>,
-) -> Vec<Variable> {
+pub fn selected_variables(all: &Variables, selection: &Option<Option<Vec<String>>>) -> Vec<Variable> {
     match selection {
         None => Vec::new(),
         Some(None) => all

@@ -3,15 +3,13 @@
 //! The set of types is the union of what the vendors' APIs can express (Flowable's REST
 //! converters are the widest). Each vendor adapter maps its own type names onto these.
 
-use std::collections::BTreeMap;
-
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::time::Timestamp;
 
 /// Variables of one scope, ordered by name so every store renders them alike.
-pub type Variables = BTreeMap<String, VariableValue>;
+pub type Variables = litemap::LiteMap<String, VariableValue>;
 
 /// A named variable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
