@@ -111,6 +111,7 @@ store_tests!(
     list_filters,
     list_sorts_and_paging,
     lists_page_through_thousands_of_instances,
+    first_pages_past_two_chunks,
     many_instances_share_a_business_key,
     lists_without_details,
     fast_and_general_paths_agree,
@@ -1754,10 +1755,17 @@ async fn lists_page_through_thousands_of_instances(s: &dyn Store) {
             ..InstanceFilter::default()
         },
     ];
+    // On Redis, pages ending within 100 members read the first shard's first two chunks with
+    // plain commands (`PEEK_LIMIT`): within the first chunk, across into the second, starting
+    // in it, and reaching past it (the page script then).
     let pages = [
         (0, 10),
         (0, 2),
+        (45, 10),
         (60, 2),
+        (70, 20),
+        (30, 70),
+        (0, 100),
         (95, 10),
         (1000, 300),
         (2090, 20),
@@ -1779,6 +1787,29 @@ async fn lists_page_through_thousands_of_instances(s: &dyn Store) {
     let open_tasks = tasks(s, assigned).await;
     assert_eq!(open_tasks.len(), 700 - (0..1500).filter(|n| n % 3 == 0).count());
     assert!(open_tasks.iter().all(|t| !closed.contains(&t.instance_id)));
+}
+
+/// Instances with three tasks each, so that a chunk (100 ids of a shard) holds 25 of them:
+/// on Redis, first pages of up to 100 members that reach past the first shard's first two
+/// chunks (which plain reads cover) fall back to the page script.
+async fn first_pages_past_two_chunks(s: &dyn Store) {
+    let mut all = Vec::new();
+    for _ in 0..16 * 60 {
+        let mut new = new_instance("tasked");
+        new.tasks = (0..3).map(|_| new_task("review", None, Vec::new())).collect();
+        all.push(create(s, new).await);
+    }
+    let filters = [InstanceFilter {
+        definition_key: text(TextMatch::Equals, "tasked"),
+        ..InstanceFilter::default()
+    }];
+    check_pages(
+        s,
+        &all,
+        &filters,
+        &[(0, 60), (40, 20), (55, 5), (0, 100), (60, 40)],
+    )
+    .await;
 }
 
 /// Many instances under one business key (on Redis more than a shard lists in its bucket

@@ -98,7 +98,10 @@
 //!   index (`HGET n`: its size; for a business key `HGET` of its bucket field: its ids
 //!   themselves, mostly); as shards own contiguous stretches of the id order, those say which
 //!   shards hold the page (one, or two where it straddles). The page's ids come from the
-//!   listed ones or from one script call per such shard (`idx_page`), and its hashes from a
+//!   listed ones or from one script call per such shard (`idx_page`); a page ending within
+//!   the first 100 members is read instead, on the first shard (the last, descending), with
+//!   plain `ZCARD`/`ZRANGE`s of its first two chunks, whose names came with the counts
+//!   (`PEEK_LIMIT`: a script call costs Redis ~8 µs, the plain reads ~1). Its hashes come from a
 //!   pipeline of plain `HGETALL`s (`HMGET`s of the scalar fields for a list that does not use
 //!   variables and identity links, `InstanceQuery::with_details`). O(SHARDS + log N + start / 50 + size); cost grows with
 //!   the page, not with N. A business-key lookup is two round trips of plain reads, the
@@ -449,11 +452,14 @@ impl RedisStore {
     /// in one pipeline: a read needs no atomicity across shards, and they cost Redis next to
     /// nothing. Under layout 4's placement rule a business key asks its home shard alone,
     /// unless the shard marks it as having strays (`update_instance`), then every shard.
+    /// With `peek` (a shard and whether descending), the same pipeline reads the first two
+    /// chunk names of a chunked index on that shard, in that order ([`Peek`]).
     async fn index_shares(
         &self,
         con: &mut ConnectionManager,
         index: &str,
-    ) -> Result<(Vec<u64>, Vec<Option<Vec<u8>>>), StoreError> {
+        peek: Option<(u64, bool)>,
+    ) -> Result<(Vec<u64>, Vec<Option<Vec<u8>>>, Option<Peek>), StoreError> {
         let business_key = index.strip_prefix("b:");
         let bucket = business_key.map(|bk| format!("bk:{}", business_key_bucket(bk)));
         let share = |pipe: &mut redis::Pipeline, base: &str| match (business_key, &bucket) {
@@ -472,18 +478,96 @@ impl RedisStore {
             pipe.cmd("HEXISTS").arg([base, "bks"].concat()).arg(bk);
             let (reply, strays): (Option<Vec<u8>>, bool) = bounded(pipe.query_async(con)).await?;
             if !strays {
-                return Ok((vec![home], vec![reply]));
+                return Ok((vec![home], vec![reply], None));
             }
         }
+        let peek = peek.filter(|_| business_key.is_none());
         let mut pipe = redis::pipe();
         for shard in 0..SHARDS {
             share(&mut pipe, self.base(shard));
         }
-        let replies: Vec<Option<Vec<u8>>> = bounded(pipe.query_async(con)).await?;
+        if let Some((shard, desc)) = peek {
+            pipe.cmd("ZRANGE")
+                .arg([self.base(shard), "x:", index].concat())
+                .arg(0)
+                .arg(1);
+            if desc {
+                pipe.arg("REV");
+            }
+        }
+        let mut replies: Vec<Value> = bounded(pipe.query_async(con)).await?;
+        let chunks = match peek {
+            Some((shard, _)) if replies.len() == SHARDS as usize + 1 => {
+                let chunks = bulk_list(replies.pop().unwrap_or(Value::Nil))?;
+                Some(Peek { shard, chunks })
+            }
+            _ => None,
+        };
         if replies.len() != SHARDS as usize {
             return Err(corrupt("malformed page reply"));
         }
-        Ok(((0..SHARDS).collect(), replies))
+        let replies = replies
+            .into_iter()
+            .map(|v| match v {
+                Value::Nil => Ok(None),
+                other => bulk(other).map(Some),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(((0..SHARDS).collect(), replies, chunks))
+    }
+
+    /// The ids at `[offset, offset + count)` of a chunked index on the peeked shard, in the
+    /// peek's order, read with plain commands from its first two chunks: their `ZRANGE`s and
+    /// the first one's size, one round trip. `None` when the stretch reaches past them (the
+    /// caller asks the page script instead).
+    async fn page_from_peek(
+        &self,
+        con: &mut ConnectionManager,
+        index: &str,
+        peek: &Peek,
+        (offset, count): (u64, u64),
+        desc: bool,
+    ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        let Some(first) = peek.chunks.first().filter(|_| count > 0) else {
+            return Ok(None);
+        };
+        let base = self.base(peek.shard);
+        let key = |chunk: &[u8]| {
+            let mut key = [base.as_bytes(), b"c"].concat();
+            key.extend_from_slice(chunk);
+            key.push(b':');
+            key.extend_from_slice(index.as_bytes());
+            key
+        };
+        let range = |pipe: &mut redis::Pipeline, key: Vec<u8>, from: u64| {
+            pipe.cmd("ZRANGE").arg(key).arg(from).arg(offset + count - 1);
+            if desc {
+                pipe.arg("REV");
+            }
+        };
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZCARD").arg(key(first));
+        range(&mut pipe, key(first), offset);
+        let (first_size, mut ids, rest): (u64, Vec<Vec<u8>>, Vec<Vec<u8>>) = match peek.chunks.get(1) {
+            Some(second) => {
+                // From its start: where the stretch goes on in it depends on the first's size.
+                range(&mut pipe, key(second), 0);
+                bounded(pipe.query_async(con)).await?
+            }
+            None => {
+                let (size, ids) = bounded(pipe.query_async(con)).await?;
+                (size, ids, Vec::new())
+            }
+        };
+        let wanted = count as usize - ids.len().min(count as usize);
+        let skip = offset.saturating_sub(first_size) as usize;
+        let more: Vec<Vec<u8>> = rest.into_iter().skip(skip).take(wanted).collect();
+        // Short of the stretch, and the peek read two chunk names: it may go on in a third.
+        if more.len() < wanted && peek.chunks.len() == 2 {
+            return Ok(None);
+        }
+        ids.extend(more);
+        Ok(Some(ids))
     }
 
     /// The fast path (module docs, "Cost of `list_instances`"): each shard's share of the index,
@@ -496,7 +580,11 @@ impl RedisStore {
         let desc = query.order == SortOrder::Desc;
         let mut con = self.con();
         let business_key = index.strip_prefix("b:");
-        let (shards, replies) = self.index_shares(&mut con, index).await?;
+        // A first page of a chunked index is on the first shard (the last, descending) when the
+        // index has a share of its size there, as common indexes do with round-robin placement.
+        let end = (query.start as u64).saturating_add(query.size as u64);
+        let guess = (end <= PEEK_LIMIT).then_some((if desc { SHARDS - 1 } else { 0 }, desc));
+        let (shards, replies, peek) = self.index_shares(&mut con, index, guess).await?;
         // Per shard: its ids when the reply listed them, else its count (none and 0 for the
         // shards not asked).
         let mut listed: Vec<Option<Vec<InstanceId>>> = vec![Some(Vec::new()); SHARDS as usize];
@@ -537,32 +625,57 @@ impl RedisStore {
         }
         let total = counts.iter().sum();
         let plan = page_plan(&counts, query.start as u64, query.size as u64, desc);
-        // The page's ids: sliced from the listed ones, or one script call per chunked shard.
+        // The page's ids: sliced from the listed ones, read from the peeked chunks, or one
+        // script call per other chunked shard.
+        let peeked = peek.as_ref().filter(|p| !p.chunks.is_empty()).and_then(|p| {
+            let &(_, offset, count) = plan.iter().find(|(shard, ..)| *shard == p.shard)?;
+            Some((p, offset, count))
+        });
+        let is_peeked = |shard: u64| peeked.is_some_and(|(p, ..)| p.shard == shard);
+        let page_script = |shard: u64, offset: u64, count: u64| {
+            let mut inv = SCRIPTS.gather.key(self.base(shard));
+            inv.arg("pageids")
+                .arg(index)
+                .arg(offset)
+                .arg(count)
+                .arg(if desc { "desc" } else { "asc" });
+            self.invoke(inv)
+        };
         let calls = plan
             .iter()
-            .filter(|(shard, ..)| listed[*shard as usize].is_none())
-            .map(|&(shard, offset, count)| {
-                let mut inv = SCRIPTS.gather.key(self.base(shard));
-                inv.arg("pageids")
-                    .arg(index)
-                    .arg(offset)
-                    .arg(count)
-                    .arg(if desc { "desc" } else { "asc" });
-                self.invoke(inv)
-            });
-        let mut paged = try_join_all(calls).await?.into_iter();
+            .filter(|(shard, ..)| listed[*shard as usize].is_none() && !is_peeked(*shard))
+            .map(|&(shard, offset, count)| page_script(shard, offset, count));
+        let from_peek = async {
+            let Some((p, offset, count)) = peeked else {
+                return Ok(Vec::new());
+            };
+            match self
+                .page_from_peek(&mut self.con(), index, p, (offset, count), desc)
+                .await?
+            {
+                Some(ids) => Ok(ids),
+                None => bulk_list(page_script(p.shard, offset, count).await?),
+            }
+        };
+        let (mut from_peek, paged) = futures_util::future::try_join(from_peek, try_join_all(calls)).await?;
+        let mut paged = paged.into_iter();
         let mut ids = Vec::new();
         for (shard, offset, count) in plan {
             let (offset, count) = (offset as usize, count as usize);
-            match &listed[shard as usize] {
-                Some(all) if desc => ids.extend(all.iter().rev().skip(offset).take(count)),
-                Some(all) => ids.extend(all.iter().skip(offset).take(count)),
-                None => {
-                    let reply = paged.next().ok_or_else(|| corrupt("missing page reply"))?;
-                    for id in bulk_list(reply)? {
-                        ids.push(parse_id(&id)?);
-                    }
+            let chunked = match &listed[shard as usize] {
+                Some(all) if desc => {
+                    ids.extend(all.iter().rev().skip(offset).take(count));
+                    continue;
                 }
+                Some(all) => {
+                    ids.extend(all.iter().skip(offset).take(count));
+                    continue;
+                }
+                None if is_peeked(shard) => std::mem::take(&mut from_peek),
+                None => bulk_list(paged.next().ok_or_else(|| corrupt("missing page reply"))?)?,
+            };
+            for id in chunked {
+                ids.push(parse_id(&id)?);
             }
         }
         // The hashes: one pipeline of plain `HGETALL`s. Redis spends ~2.6 µs on an `HGETALL`
@@ -714,8 +827,17 @@ impl RedisStore {
     }
 }
 
-/// The index a list can be answered from by the fast path: the filter is at most one
-/// equality an index serves, over open instances, sorted by id.
+/// The first two chunk names of a chunked index on one shard, in the list's order (read with
+/// its counts, `index_shares`).
+struct Peek {
+    shard: u64,
+    chunks: Vec<Vec<u8>>,
+}
+
+/// Lists whose page ends within this many members peek at the first (last) shard's chunks,
+/// whose plain `ZRANGE`s cost Redis ~1 µs where the page script costs ~8 (docs/PERFORMANCE.md).
+const PEEK_LIMIT: u64 = 100;
+
 /// Which shards hold the page `[start, start + size)` of an index whose shards hold `counts`
 /// members: `(shard, offset in it, how many)`, in page order. Shards own contiguous stretches
 /// of the id order, so the page is the next `size` members after skipping `start`, walking
