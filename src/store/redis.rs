@@ -532,6 +532,7 @@ impl RedisStore {
             return Ok(None);
         };
         let base = self.base(peek.shard);
+        // `c<chunk>:<index>`, as `chunk_key` in lua/common.lua names a chunk.
         let key = |chunk: &[u8]| {
             let mut key = [base.as_bytes(), b"c"].concat();
             key.extend_from_slice(chunk);
