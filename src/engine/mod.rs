@@ -242,16 +242,10 @@ impl Engine {
                 }
             }
             Command::SetVariables(c) => {
-                let mut after = store.set_variables(c.id, &c.variables, c.mode).await?;
-                let written = c
-                    .variables
-                    .into_iter()
-                    .map(|v| {
-                        let value = after.variables.remove(&v.name).unwrap_or(v.value);
-                        Variable { name: v.name, value }
-                    })
-                    .collect();
-                Outcome::Variables(written)
+                // Every variable given, in order, as written: a name given twice appears twice
+                // (Flowable echoes each), and the store kept the last.
+                store.set_variables(c.id, &c.variables, c.mode).await?;
+                Outcome::Variables(c.variables)
             }
             Command::DeleteVariable(r) => {
                 store.delete_variables(r.id, Some(&r.name)).await?;
@@ -508,9 +502,7 @@ impl Engine {
             Cow::Borrowed(&variables)
         } else {
             let mut all = variables.clone();
-            for v in start.transient_variables {
-                all.insert(v.name, v.value);
-            }
+            all.extend(start.transient_variables.into_iter().map(|v| (v.name, v.value)));
             Cow::Owned(all)
         };
         let step = run::start(&definition, &start_event.id, &seen).map_err(failure)?;

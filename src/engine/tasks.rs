@@ -401,9 +401,12 @@ impl Engine {
                 });
             }
             let mut seen = instance.variables.clone();
-            for v in c.variables.iter().chain(&c.transient_variables) {
-                seen.insert(v.name.clone(), v.value.clone());
-            }
+            seen.extend(
+                c.variables
+                    .iter()
+                    .chain(&c.transient_variables)
+                    .map(|v| (v.name.clone(), v.value.clone())),
+            );
             let step = run::leave(definition, &instance.tokens, &task.task_definition_key, &seen)
                 .map_err(failure)?;
             let mut new_tasks = create(definition, instance.id, &step.new_tasks, &seen, ctx)?;
@@ -661,8 +664,11 @@ impl Engine {
                                 name: v.name.clone(),
                             }));
                         }
-                        t.variables.insert(v.name.clone(), v.value.clone());
                     }
+                    // Checked against the variables before the call, as Flowable does; then
+                    // written in one sorted merge (a repeated name: the last value).
+                    t.variables
+                        .extend(variables.iter().map(|v| (v.name.clone(), v.value.clone())));
                     Ok(t)
                 })
                 .await?;
@@ -778,9 +784,12 @@ impl Engine {
                 _ => return Err(missing()),
             }
             let mut seen = instance.variables.clone();
-            for v in variables.iter().chain(&transient) {
-                seen.insert(v.name.clone(), v.value.clone());
-            }
+            seen.extend(
+                variables
+                    .iter()
+                    .chain(&transient)
+                    .map(|v| (v.name.clone(), v.value.clone())),
+            );
             let step =
                 run::leave(&definition, &instance.tokens, &record.activity_id, &seen).map_err(failure)?;
             let mut new_tasks = create(&definition, id, &step.new_tasks, &seen, ctx)?;

@@ -2218,6 +2218,8 @@ fn decode_task(id: TaskId, fields: Fields) -> Result<Task, StoreError> {
     };
     let mut definition_key = None;
     let (mut has_instance, mut has_definition) = (false, false);
+    // Collected into a map at the end (one sort; the hash is in no particular order).
+    let mut variables = Vec::new();
     for (field, value) in fields {
         let name = std::str::from_utf8(&field).map_err(|e| bad("?", &e))?;
         let text = || String::from_utf8(value.clone()).map_err(|e| bad(name, &e));
@@ -2264,8 +2266,7 @@ fn decode_task(id: TaskId, fields: Fields) -> Result<Task, StoreError> {
                 } else if let Some(json) = other.strip_prefix("l:") {
                     task.links.push(decode_link(json)?);
                 } else if let Some(var) = other.strip_prefix("v:") {
-                    task.variables
-                        .insert(var.to_owned(), decode_value(&value).map_err(|e| bad(name, &e))?);
+                    variables.push((var.to_owned(), decode_value(&value).map_err(|e| bad(name, &e))?));
                 } else {
                     return Err(bad(other, &"unknown field"));
                 }
@@ -2276,6 +2277,7 @@ fn decode_task(id: TaskId, fields: Fields) -> Result<Task, StoreError> {
         return Err(bad(if has_instance { "d" } else { "p" }, &"missing"));
     }
     task.definition_key = definition_key.unwrap_or_else(|| key_of(&task.definition_id).to_owned());
+    task.variables = variables.into_iter().collect();
     task.candidates.sort();
     task.candidates.dedup();
     task.links.sort();

@@ -526,27 +526,19 @@ pub fn json_body<T: DeserializeOwned>(req: &Request<Bytes>) -> Result<T, CoreErr
 // ---------------------------------------------------------------------------------------
 // Instances
 
+/// Typed variables from their REST form, in order. A name given twice stays twice, as in
+/// Flowable's echo of a create; whoever stores them keeps the last (a Java map).
 pub(crate) fn named_variables(
     list: Vec<RestVariableRequest>,
     missing_name: &str,
 ) -> Result<Vec<Variable>, CoreError> {
-    let mut out: Vec<Variable> = Vec::with_capacity(list.len());
-    for v in list {
-        let Some(name) = v.name else {
-            return Err(CoreError::invalid(missing_name));
-        };
-        let value = variables::from_rest(&name, v.type_name.as_deref(), &v.value)?;
-        push_unique(&mut out, Variable::new(name, value));
-    }
-    Ok(out)
-}
-
-/// Later entries with the same name replace earlier ones (a Java map).
-fn push_unique(list: &mut Vec<Variable>, var: Variable) {
-    match list.iter_mut().find(|v| v.name == var.name) {
-        Some(slot) => *slot = var,
-        None => list.push(var),
-    }
+    list.into_iter()
+        .map(|v| {
+            let name = v.name.ok_or_else(|| CoreError::invalid(missing_name))?;
+            let value = variables::from_rest(&name, v.type_name.as_deref(), &v.value)?;
+            Ok(Variable::new(name, value))
+        })
+        .collect()
 }
 
 fn start(body: ProcessInstanceCreateRequest, ctx: &RequestCtx) -> Result<Command, CoreError> {
@@ -590,13 +582,12 @@ fn start(body: ProcessInstanceCreateRequest, ctx: &RequestCtx) -> Result<Command
         }
     };
     let mut variables = named_variables(body.variables.unwrap_or_default(), "Variable name is required.")?;
-    // Start-form variables are plain start variables here (no form validation).
-    for v in named_variables(
+    // Start-form variables are plain start variables here (no form validation); a name in
+    // both keeps the form's value (the engine keeps the last of a repeated name).
+    variables.extend(named_variables(
         body.start_form_variables.unwrap_or_default(),
         "Variable name is required.",
-    )? {
-        push_unique(&mut variables, v);
-    }
+    )?);
     let transient_variables = named_variables(
         body.transient_variables.unwrap_or_default(),
         "Variable name is required.",
