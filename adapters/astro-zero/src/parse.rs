@@ -189,7 +189,8 @@ pub fn parse(req: &Request<Bytes>, ctx: &RequestCtx) -> Result<(Op, Command), Co
                 order,
                 start: 0,
                 size: LIST_LIMIT,
-                with_details: true,
+                // A list item shows neither variables nor identity links, whatever `fields` picks.
+                with_details: false,
             };
             Ok((op(OpKind::List { states, fields }), Command::ListInstances(query)))
         }
