@@ -156,20 +156,9 @@ impl State {
     fn index(&mut self, i: &ProcessInstance) {
         let id = LexId::new(i.id);
         self.open.insert(id);
-        // Few definition keys, each shared by many instances: look up before allocating a key.
-        match self.by_key.get_mut(&i.definition_key) {
-            Some(ids) => ids.insert(id),
-            None => {
-                self.by_key.insert(i.definition_key.clone(), Ids::One(id));
-            }
-        }
+        add_to(&mut self.by_key, &i.definition_key, id);
         if let Some(bk) = &i.business_key {
-            match self.by_business_key.get_mut(bk) {
-                Some(ids) => ids.insert(id),
-                None => {
-                    self.by_business_key.insert(bk.clone(), Ids::One(id));
-                }
-            }
+            add_to(&mut self.by_business_key, bk, id);
         }
     }
 
@@ -230,6 +219,16 @@ fn merge_records(history: &mut Vec<ActivityRecord>, records: &[ActivityRecord]) 
         match history.iter_mut().find(|h| h.key == r.key) {
             Some(slot) => *slot = r.clone(),
             None => history.push(r.clone()),
+        }
+    }
+}
+
+/// Looks the key up before allocating it: few definition keys, each shared by many instances.
+fn add_to(index: &mut BTreeMap<String, Ids>, key: &str, id: LexId) {
+    match index.get_mut(key) {
+        Some(ids) => ids.insert(id),
+        None => {
+            index.insert(key.to_owned(), Ids::One(id));
         }
     }
 }
