@@ -696,7 +696,7 @@ impl RedisStore {
                 } else {
                     pipe.cmd("HMGET")
                         .arg(self.instance_key(*id))
-                        .arg(&SCALAR_FIELDS[..]);
+                        .arg(&OPEN_FIELDS[..]);
                 }
             }
             let instances = if query.with_details {
@@ -713,7 +713,7 @@ impl RedisStore {
                     .zip(rows)
                     .filter(|(_, row)| row.iter().any(Option::is_some))
                     .map(|(id, row)| {
-                        let present = SCALAR_FIELDS.iter().zip(row).filter_map(|(f, v)| Some((*f, v?)));
+                        let present = OPEN_FIELDS.iter().zip(row).filter_map(|(f, v)| Some((*f, v?)));
                         decode_instance(id, present)
                     })
                     .collect::<Result<Vec<_>, _>>()?
@@ -1770,6 +1770,17 @@ fn bulk_list(v: Value) -> Result<Vec<Vec<u8>>, StoreError> {
 const SCALAR_FIELDS: [&str; 18] = [
     "c", "k", "t", "nm", "b", "bs", "s", "a", "et", "dd", "cb", "ct", "dr", "su", "o", "x", "ea", "r",
 ];
+
+/// The scalar fields an open instance can have: all but those closing it writes (end time,
+/// delete reason, end activity). The fast path lists open instances only (an instance closed
+/// while the page is read shows it in its state, and the filter drops it), so a list without
+/// details asks for these alone.
+static OPEN_FIELDS: LazyLock<Vec<&str>> = LazyLock::new(|| {
+    SCALAR_FIELDS
+        .into_iter()
+        .filter(|f| !["et", "dr", "ea"].contains(f))
+        .collect()
+});
 
 /// A hash's field/value pairs.
 type Fields = Vec<(Vec<u8>, Vec<u8>)>;
