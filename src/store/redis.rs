@@ -137,11 +137,11 @@
 //! bound runs on tokio's clock: under `tokio::time::pause()` it fires as soon as the runtime
 //! idles. Hashes that do not decode are `StoreError::Corrupt`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -273,6 +273,9 @@ struct Inner {
     bases: Vec<String>,
     /// Round-robin over the shards for new instances. Relaxed: any spread will do.
     next_shard: AtomicU64,
+    /// Per (index, descending): the first two chunk names a list last saw on the shard its
+    /// first page starts on ([`PeekAsk`]).
+    peeks: Mutex<HashMap<(String, bool), Names>>,
     /// Layout 4's placement rule holds ([`LAYOUT`]): an instance started with a business key
     /// lives on [`home_shard`] of it, and one given a business key later is marked in its
     /// home shard's `bks` hash (`update_instance`).
@@ -408,6 +411,7 @@ impl RedisStore {
                     .map(|shard| format!("{prefix}{{s{shard}}}:"))
                     .collect(),
                 next_shard: AtomicU64::new(0),
+                peeks: Mutex::new(HashMap::new()),
                 business_keys_at_home,
                 repo: format!("{prefix}{{repo}}:"),
                 items: format!("{prefix}{{items}}:"),
@@ -452,13 +456,14 @@ impl RedisStore {
     /// in one pipeline: a read needs no atomicity across shards, and they cost Redis next to
     /// nothing. Under layout 4's placement rule a business key asks its home shard alone,
     /// unless the shard marks it as having strays (`update_instance`), then every shard.
-    /// With `peek` (a shard and whether descending), the same pipeline reads the first two
-    /// chunk names of a chunked index on that shard, in that order ([`Peek`]).
+    /// With `peek`, the same pipeline reads the first two chunk names of a chunked index on
+    /// one shard and, on speculation, a stretch of it from the names read last time
+    /// ([`PeekAsk`], [`Peek`]).
     async fn index_shares(
         &self,
         con: &mut ConnectionManager,
         index: &str,
-        peek: Option<(u64, bool)>,
+        peek: Option<PeekAsk>,
     ) -> Result<(Vec<u64>, Vec<Option<Vec<u8>>>, Option<Peek>), StoreError> {
         let business_key = index.strip_prefix("b:");
         let bucket = business_key.map(|bk| format!("bk:{}", business_key_bucket(bk)));
@@ -486,52 +491,67 @@ impl RedisStore {
         for shard in 0..SHARDS {
             share(&mut pipe, self.base(shard));
         }
-        if let Some((shard, desc)) = peek {
+        if let Some(ask) = &peek {
             pipe.cmd("ZRANGE")
-                .arg([self.base(shard), "x:", index].concat())
+                .arg([self.base(ask.shard), "x:", index].concat())
                 .arg(0)
                 .arg(1);
-            if desc {
+            if ask.desc {
                 pipe.arg("REV");
             }
-        }
-        let mut replies: Vec<Value> = bounded(pipe.query_async(con)).await?;
-        let chunks = match peek {
-            Some((shard, _)) if replies.len() == SHARDS as usize + 1 => {
-                let chunks = bulk_list(replies.pop().unwrap_or(Value::Nil))?;
-                Some(Peek { shard, chunks })
+            if let Some((chunks, stretch)) = &ask.guess {
+                self.chunk_reads(&mut pipe, ask.shard, index, chunks, *stretch, ask.desc);
             }
-            _ => None,
-        };
-        if replies.len() != SHARDS as usize {
-            return Err(corrupt("malformed page reply"));
         }
-        let replies = replies
-            .into_iter()
+        let replies: Vec<Value> = bounded(pipe.query_async(con)).await?;
+        let mut replies = replies.into_iter();
+        let shares = replies
+            .by_ref()
+            .take(SHARDS as usize)
             .map(|v| match v {
                 Value::Nil => Ok(None),
                 other => bulk(other).map(Some),
             })
-            .collect::<Result<_, _>>()?;
-        Ok(((0..SHARDS).collect(), replies, chunks))
+            .collect::<Result<Vec<_>, _>>()?;
+        if shares.len() != SHARDS as usize {
+            return Err(corrupt("malformed page reply"));
+        }
+        let peek = match peek {
+            Some(ask) => {
+                let chunks = bulk_list(replies.next().ok_or_else(|| corrupt("missing peek reply"))?)?;
+                let guessed = match ask.guess {
+                    Some((seen, stretch)) => {
+                        let ids = chunk_stretch(&mut replies, seen.len(), stretch)?;
+                        // Valid only if those are still the first two chunks.
+                        (seen == chunks).then_some((stretch, ids))
+                    }
+                    None => None,
+                };
+                Some(Peek {
+                    shard: ask.shard,
+                    chunks,
+                    guessed,
+                })
+            }
+            None => None,
+        };
+        Ok(((0..SHARDS).collect(), shares, peek))
     }
 
-    /// The ids at `[offset, offset + count)` of a chunked index on the peeked shard, in the
-    /// peek's order, read with plain commands from its first two chunks: their `ZRANGE`s and
-    /// the first one's size, one round trip. `None` when the stretch reaches past them (the
-    /// caller asks the page script instead).
-    async fn page_from_peek(
+    /// Appends the plain reads of the stretch `[offset, offset + count)` of a chunked index on
+    /// `shard` from its first two chunks `chunks` (in the list's order): the first's size, its
+    /// part of the stretch, and the second from its start (where the stretch goes on in it
+    /// depends on the first's size). `chunks` is not empty and `count` is not 0.
+    fn chunk_reads(
         &self,
-        con: &mut ConnectionManager,
+        pipe: &mut redis::Pipeline,
+        shard: u64,
         index: &str,
-        peek: &Peek,
+        chunks: &[Vec<u8>],
         (offset, count): (u64, u64),
         desc: bool,
-    ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
-        let Some(first) = peek.chunks.first().filter(|_| count > 0) else {
-            return Ok(None);
-        };
-        let base = self.base(peek.shard);
+    ) {
+        let base = self.base(shard);
         // `c<chunk>:<index>`, as `chunk_key` in lua/common.lua names a chunk.
         let key = |chunk: &[u8]| {
             let mut key = [base.as_bytes(), b"c"].concat();
@@ -540,35 +560,38 @@ impl RedisStore {
             key.extend_from_slice(index.as_bytes());
             key
         };
-        let range = |pipe: &mut redis::Pipeline, key: Vec<u8>, from: u64| {
+        pipe.cmd("ZCARD").arg(key(&chunks[0]));
+        let mut range = |key: Vec<u8>, from: u64| {
             pipe.cmd("ZRANGE").arg(key).arg(from).arg(offset + count - 1);
             if desc {
                 pipe.arg("REV");
             }
         };
-        let mut pipe = redis::pipe();
-        pipe.cmd("ZCARD").arg(key(first));
-        range(&mut pipe, key(first), offset);
-        let (first_size, mut ids, rest): (u64, Vec<Vec<u8>>, Vec<Vec<u8>>) = match peek.chunks.get(1) {
-            Some(second) => {
-                // From its start: where the stretch goes on in it depends on the first's size.
-                range(&mut pipe, key(second), 0);
-                bounded(pipe.query_async(con)).await?
-            }
-            None => {
-                let (size, ids) = bounded(pipe.query_async(con)).await?;
-                (size, ids, Vec::new())
-            }
-        };
-        let wanted = count as usize - ids.len().min(count as usize);
-        let skip = offset.saturating_sub(first_size) as usize;
-        let more: Vec<Vec<u8>> = rest.into_iter().skip(skip).take(wanted).collect();
-        // Short of the stretch, and the peek read two chunk names: it may go on in a third.
-        if more.len() < wanted && peek.chunks.len() == 2 {
+        range(key(&chunks[0]), offset);
+        if let Some(second) = chunks.get(1) {
+            range(key(second), 0);
+        }
+    }
+
+    /// The ids at `[offset, offset + count)` of a chunked index on the peeked shard, in the
+    /// peek's order, read with plain commands from its first two chunks in one round trip
+    /// ([`RedisStore::chunk_reads`]). `None` when the stretch reaches past them (the caller asks
+    /// the page script instead).
+    async fn page_from_peek(
+        &self,
+        con: &mut ConnectionManager,
+        index: &str,
+        peek: &Peek,
+        stretch: (u64, u64),
+        desc: bool,
+    ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        if peek.chunks.is_empty() || stretch.1 == 0 {
             return Ok(None);
         }
-        ids.extend(more);
-        Ok(Some(ids))
+        let mut pipe = redis::pipe();
+        self.chunk_reads(&mut pipe, peek.shard, index, &peek.chunks, stretch, desc);
+        let replies: Vec<Value> = bounded(pipe.query_async(con)).await?;
+        chunk_stretch(&mut replies.into_iter(), peek.chunks.len(), stretch)
     }
 
     /// The fast path (module docs, "Cost of `list_instances`"): each shard's share of the index,
@@ -583,9 +606,37 @@ impl RedisStore {
         let business_key = index.strip_prefix("b:");
         // A first page of a chunked index is on the first shard (the last, descending) when the
         // index has a share of its size there, as common indexes do with round-robin placement.
-        let end = (query.start as u64).saturating_add(query.size as u64);
-        let guess = (end <= PEEK_LIMIT).then_some((if desc { SHARDS - 1 } else { 0 }, desc));
-        let (shards, replies, peek) = self.index_shares(&mut con, index, guess).await?;
+        // The stretch is then `[start, start + size)` of that shard: the first round reads it on
+        // speculation from the chunks this node saw there last time, valid if they still are the
+        // first two (which saves a round trip).
+        let stretch = (query.start as u64, query.size as u64);
+        let ask = (business_key.is_none() && stretch.0.saturating_add(stretch.1) <= PEEK_LIMIT).then(|| {
+            let seen = self
+                .inner
+                .peeks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&(index.to_owned(), desc))
+                .cloned();
+            PeekAsk {
+                shard: if desc { SHARDS - 1 } else { 0 },
+                desc,
+                guess: seen
+                    .filter(|c| !c.is_empty() && stretch.1 > 0)
+                    .map(|c| (c, stretch)),
+            }
+        });
+        let (shards, replies, peek) = self.index_shares(&mut con, index, ask).await?;
+        if let Some(p) = &peek {
+            let mut peeks = self.inner.peeks.lock().unwrap_or_else(|p| p.into_inner());
+            if peeks.get(&(index.to_owned(), desc)) != Some(&p.chunks) {
+                // A handful of indexes are listed often; anything beyond is forgotten wholesale.
+                if peeks.len() >= PEEK_MEMORY {
+                    peeks.clear();
+                }
+                peeks.insert((index.to_owned(), desc), p.chunks.clone());
+            }
+        }
         // Per shard: its ids when the reply listed them, else its count (none and 0 for the
         // shards not asked).
         let mut listed: Vec<Option<Vec<InstanceId>>> = vec![Some(Vec::new()); SHARDS as usize];
@@ -650,10 +701,14 @@ impl RedisStore {
             let Some((p, offset, count)) = peeked else {
                 return Ok(Vec::new());
             };
-            match self
-                .page_from_peek(&mut self.con(), index, p, (offset, count), desc)
-                .await?
-            {
+            let read = match &p.guessed {
+                Some((guess, ids)) if *guess == (offset, count) => ids.clone(),
+                _ => {
+                    self.page_from_peek(&mut self.con(), index, p, (offset, count), desc)
+                        .await?
+                }
+            };
+            match read {
                 Some(ids) => Ok(ids),
                 None => bulk_list(page_script(p.shard, offset, count).await?),
             }
@@ -828,11 +883,59 @@ impl RedisStore {
     }
 }
 
-/// The first two chunk names of a chunked index on one shard, in the list's order (read with
-/// its counts, `index_shares`).
+/// What a list's first round asks beside the counts (`index_shares`): the first two chunk
+/// names of a chunked index on `shard`, in the list's order, and `guess`: the names this node
+/// saw there last time with a stretch to read from them on speculation.
+struct PeekAsk {
+    shard: u64,
+    desc: bool,
+    guess: Option<(Names, Stretch)>,
+}
+
+/// The first two chunk names read, and the speculative stretch with its ids (`None`: it
+/// reaches past the two chunks) when it was read from those very chunks.
 struct Peek {
     shard: u64,
     chunks: Vec<Vec<u8>>,
+    guessed: Option<(Stretch, Option<Names>)>,
+}
+
+/// Raw members or chunk names of an index, as Redis answers them.
+type Names = Vec<Vec<u8>>;
+
+/// `(offset, count)`: a stretch of an index on one shard.
+type Stretch = (u64, u64);
+
+/// How many (index, order) pairs a node remembers the first chunks of.
+const PEEK_MEMORY: usize = 256;
+
+/// The stretch `[offset, offset + count)` from the replies to [`RedisStore::chunk_reads`] over
+/// `chunks` chunk names, or `None` when it reaches past them.
+fn chunk_stretch(
+    replies: &mut impl Iterator<Item = Value>,
+    chunks: usize,
+    (offset, count): (u64, u64),
+) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+    let mut next = || replies.next().ok_or_else(|| corrupt("missing chunk reply"));
+    let first_size = match next()? {
+        Value::Int(n) => u64::try_from(n).unwrap_or(0),
+        other => return Err(corrupt(format!("expected a count, got {other:?}"))),
+    };
+    let mut ids = bulk_list(next()?)?;
+    let rest = if chunks > 1 {
+        bulk_list(next()?)?
+    } else {
+        Vec::new()
+    };
+    let wanted = count as usize - ids.len().min(count as usize);
+    let skip = offset.saturating_sub(first_size) as usize;
+    let more: Vec<Vec<u8>> = rest.into_iter().skip(skip).take(wanted).collect();
+    // Short of the stretch, and two chunk names were read: it may go on in a third.
+    if more.len() < wanted && chunks == 2 {
+        return Ok(None);
+    }
+    ids.extend(more);
+    Ok(Some(ids))
 }
 
 /// Lists whose page ends within this many members peek at the first (last) shard's chunks,
