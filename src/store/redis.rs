@@ -101,9 +101,11 @@
 //!   listed ones or from one script call per such shard (`idx_page`); a page ending within
 //!   the first 100 members is read instead, on the first shard (the last, descending), with
 //!   plain `ZCARD`/`ZRANGE`s of its first two chunks, whose names came with the counts
-//!   (`PEEK_LIMIT`: a script call costs Redis ~8 µs, the plain reads ~1). Its hashes come from a
-//!   pipeline of plain `HGETALL`s (`HMGET`s of the scalar fields for a list that does not use
-//!   variables and identity links, `InstanceQuery::with_details`). O(SHARDS + log N + start / 50 + size); cost grows with
+//!   (`PEEK_LIMIT`: a script call costs Redis ~8 µs, the plain reads ~1) — in the same first
+//!   round, on speculation, from the names this node saw there last time when they still are
+//!   the first two (`PeekAsk`). Its hashes come from a pipeline of plain `HGETALL`s (`HMGET`s
+//!   of the scalar fields an open instance can have, for a list that does not use variables
+//!   and identity links, `InstanceQuery::with_details`). O(SHARDS + log N + start / 50 + size); cost grows with
 //!   the page, not with N. A business-key lookup is two round trips of plain reads, the
 //!   first to the key's home shard alone (layout 4; every shard in layout 3, or when the
 //!   home shard marks the key as having strays).
