@@ -56,12 +56,12 @@ pub enum DefinitionFields {
     Hidden,
 }
 
-pub fn instance_response(
-    view: &InstanceView,
+pub fn instance_response<'a>(
+    view: &'a InstanceView,
     ctx: &RequestCtx,
     definition: DefinitionFields,
     variables: &[Variable],
-) -> ProcessInstanceResponse {
+) -> ProcessInstanceResponse<'a> {
     let i = &view.instance;
     let d = &view.definition;
     let ended = !i.state.is_open();
@@ -70,20 +70,20 @@ pub fn instance_response(
     ProcessInstanceResponse {
         id: render_instance_id(i.id),
         url: instance_url(&ctx.base_url, i.id),
-        name: i.name.clone(),
-        business_key: i.business_key.clone(),
-        business_status: i.business_status.clone(),
+        name: i.name.as_deref(),
+        business_key: i.business_key.as_deref(),
+        business_status: i.business_status.as_deref(),
         due_date: i.due_date.map(|t| t.to_iso_millis()),
         claim_time: i.claim_time.map(|t| t.to_iso_millis()),
-        claimed_by: i.claimed_by.clone(),
+        claimed_by: i.claimed_by.as_deref(),
         suspended: i.state == InstanceState::Suspended,
         ended,
-        process_definition_id: i.definition_id.clone(),
+        process_definition_id: &i.definition_id,
         process_definition_url: definition_url(&ctx.base_url, &i.definition_id),
-        process_definition_name: if named { d.name.clone() } else { None },
-        process_definition_description: if shown { d.description.clone() } else { None },
-        activity_id: i.activity_id.clone(),
-        start_user_id: i.start_user_id.clone(),
+        process_definition_name: d.name.as_deref().filter(|_| named),
+        process_definition_description: d.description.as_deref().filter(|_| shown),
+        activity_id: i.activity_id.as_deref(),
+        start_user_id: i.start_user_id.as_deref(),
         start_time: i.start_time.to_iso_millis(),
         // No call activities: never a super instance.
         super_process_instance_id: None,
@@ -96,7 +96,7 @@ pub fn instance_response(
         reference_id: None,
         reference_type: None,
         propagated_stage_instance_id: None,
-        tenant_id: i.tenant_id.clone(),
+        tenant_id: &i.tenant_id,
         completed: ended,
     }
 }

@@ -8,26 +8,28 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// `org.flowable.rest.service.api.runtime.process.ProcessInstanceResponse`.
+/// `org.flowable.rest.service.api.runtime.process.ProcessInstanceResponse`. Borrows what the
+/// instance and its definition hold (it is serialized at once): a list of ten would otherwise
+/// copy some sixty strings only to write them out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProcessInstanceResponse {
+pub struct ProcessInstanceResponse<'a> {
     pub id: String,
     pub url: String,
-    pub name: Option<String>,
-    pub business_key: Option<String>,
-    pub business_status: Option<String>,
+    pub name: Option<&'a str>,
+    pub business_key: Option<&'a str>,
+    pub business_status: Option<&'a str>,
     pub due_date: Option<String>,
     pub claim_time: Option<String>,
-    pub claimed_by: Option<String>,
+    pub claimed_by: Option<&'a str>,
     pub suspended: bool,
     pub ended: bool,
-    pub process_definition_id: String,
+    pub process_definition_id: &'a str,
     pub process_definition_url: String,
-    pub process_definition_name: Option<String>,
-    pub process_definition_description: Option<String>,
-    pub activity_id: Option<String>,
-    pub start_user_id: Option<String>,
+    pub process_definition_name: Option<&'a str>,
+    pub process_definition_description: Option<&'a str>,
+    pub activity_id: Option<&'a str>,
+    pub start_user_id: Option<&'a str>,
     pub start_time: String,
     pub super_process_instance_id: Option<String>,
     pub variables: Vec<RestVariable>,
@@ -36,7 +38,7 @@ pub struct ProcessInstanceResponse {
     pub reference_id: Option<String>,
     pub reference_type: Option<String>,
     pub propagated_stage_instance_id: Option<String>,
-    pub tenant_id: String,
+    pub tenant_id: &'a str,
     pub completed: bool,
 }
 
