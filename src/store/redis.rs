@@ -612,31 +612,26 @@ impl RedisStore {
         // speculation from the chunks this node saw there last time, valid if they still are the
         // first two (which saves a round trip).
         let stretch = (query.start as u64, query.size as u64);
-        let ask = (business_key.is_none() && stretch.0.saturating_add(stretch.1) <= PEEK_LIMIT).then(|| {
-            let seen = self
-                .inner
-                .peeks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&(index.to_owned(), desc))
-                .cloned();
-            PeekAsk {
+        let memo = (index.to_owned(), desc);
+        let peeks = || self.inner.peeks.lock().unwrap_or_else(|p| p.into_inner());
+        let ask =
+            (business_key.is_none() && stretch.0.saturating_add(stretch.1) <= PEEK_LIMIT).then(|| PeekAsk {
                 shard: if desc { SHARDS - 1 } else { 0 },
                 desc,
-                guess: seen
+                guess: peeks()
+                    .get(&memo)
                     .filter(|c| !c.is_empty() && stretch.1 > 0)
-                    .map(|c| (c, stretch)),
-            }
-        });
+                    .map(|c| (c.clone(), stretch)),
+            });
         let (shards, replies, peek) = self.index_shares(&mut con, index, ask).await?;
         if let Some(p) = &peek {
-            let mut peeks = self.inner.peeks.lock().unwrap_or_else(|p| p.into_inner());
-            if peeks.get(&(index.to_owned(), desc)) != Some(&p.chunks) {
+            let mut peeks = peeks();
+            if peeks.get(&memo) != Some(&p.chunks) {
                 // A handful of indexes are listed often; anything beyond is forgotten wholesale.
                 if peeks.len() >= PEEK_MEMORY {
                     peeks.clear();
                 }
-                peeks.insert((index.to_owned(), desc), p.chunks.clone());
+                peeks.insert(memo, p.chunks.clone());
             }
         }
         // Per shard: its ids when the reply listed them, else its count (none and 0 for the
