@@ -550,7 +550,7 @@ impl RedisStore {
         shard: u64,
         index: &str,
         chunks: &[Vec<u8>],
-        (offset, count): (u64, u64),
+        (offset, count): Stretch,
         desc: bool,
     ) {
         let base = self.base(shard);
@@ -584,9 +584,9 @@ impl RedisStore {
         con: &mut ConnectionManager,
         index: &str,
         peek: &Peek,
-        stretch: (u64, u64),
+        stretch: Stretch,
         desc: bool,
-    ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+    ) -> Result<Option<Names>, StoreError> {
         if peek.chunks.is_empty() || stretch.1 == 0 {
             return Ok(None);
         }
@@ -623,7 +623,9 @@ impl RedisStore {
                     .filter(|c| !c.is_empty() && stretch.1 > 0)
                     .map(|c| (c.clone(), stretch)),
             });
-        let (shards, replies, peek) = self.index_shares(&mut con, index, ask).await?;
+        let (shards, replies, mut peek) = self.index_shares(&mut con, index, ask).await?;
+        // Taken out (not copied) for the page read below.
+        let guessed = peek.as_mut().and_then(|p| p.guessed.take());
         if let Some(p) = &peek {
             let mut peeks = peeks();
             if peeks.get(&memo) != Some(&p.chunks) {
@@ -698,8 +700,8 @@ impl RedisStore {
             let Some((p, offset, count)) = peeked else {
                 return Ok(Vec::new());
             };
-            let read = match &p.guessed {
-                Some((guess, ids)) if *guess == (offset, count) => ids.clone(),
+            let read = match guessed {
+                Some((guess, ids)) if guess == (offset, count) => ids,
                 _ => {
                     self.page_from_peek(&mut self.con(), index, p, (offset, count), desc)
                         .await?
@@ -893,7 +895,7 @@ struct PeekAsk {
 /// reaches past the two chunks) when it was read from those very chunks.
 struct Peek {
     shard: u64,
-    chunks: Vec<Vec<u8>>,
+    chunks: Names,
     guessed: Option<(Stretch, Option<Names>)>,
 }
 
@@ -903,6 +905,10 @@ type Names = Vec<Vec<u8>>;
 /// `(offset, count)`: a stretch of an index on one shard.
 type Stretch = (u64, u64);
 
+/// Lists whose page ends within this many members peek at the first (last) shard's chunks,
+/// whose plain `ZRANGE`s cost Redis ~1 µs where the page script costs ~8 (docs/PERFORMANCE.md).
+const PEEK_LIMIT: u64 = 100;
+
 /// How many (index, order) pairs a node remembers the first chunks of.
 const PEEK_MEMORY: usize = 256;
 
@@ -911,8 +917,8 @@ const PEEK_MEMORY: usize = 256;
 fn chunk_stretch(
     replies: &mut impl Iterator<Item = Value>,
     chunks: usize,
-    (offset, count): (u64, u64),
-) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+    (offset, count): Stretch,
+) -> Result<Option<Names>, StoreError> {
     let mut next = || replies.next().ok_or_else(|| corrupt("missing chunk reply"));
     let first_size = match next()? {
         Value::Int(n) => u64::try_from(n).unwrap_or(0),
@@ -926,7 +932,7 @@ fn chunk_stretch(
     };
     let wanted = count as usize - ids.len().min(count as usize);
     let skip = offset.saturating_sub(first_size) as usize;
-    let more: Vec<Vec<u8>> = rest.into_iter().skip(skip).take(wanted).collect();
+    let more: Names = rest.into_iter().skip(skip).take(wanted).collect();
     // Short of the stretch, and two chunk names were read: it may go on in a third.
     if more.len() < wanted && chunks == 2 {
         return Ok(None);
@@ -934,10 +940,6 @@ fn chunk_stretch(
     ids.extend(more);
     Ok(Some(ids))
 }
-
-/// Lists whose page ends within this many members peek at the first (last) shard's chunks,
-/// whose plain `ZRANGE`s cost Redis ~1 µs where the page script costs ~8 (docs/PERFORMANCE.md).
-const PEEK_LIMIT: u64 = 100;
 
 /// Which shards hold the page `[start, start + size)` of an index whose shards hold `counts`
 /// members: `(shard, offset in it, how many)`, in page order. Shards own contiguous stretches
