@@ -2591,6 +2591,59 @@ async fn redis_deployments_reach_every_node() {
     .await;
 }
 
+/// The store's Lua code lives in Redis as a library of functions; a Redis that lost it (a
+/// restart without persistence, `FUNCTION FLUSH`) gets it again on the next call, which then
+/// succeeds, and nothing is written twice.
+#[tokio::test]
+async fn redis_reloads_its_functions_when_redis_lost_them() {
+    on_redis(|store, _| async move {
+        let mut raw = redis_raw().await;
+        let libraries = |listing: ::redis::Value| -> Vec<String> {
+            let ::redis::Value::Array(libraries) = listing else {
+                panic!("FUNCTION LIST answers an array: {listing:?}");
+            };
+            libraries
+                .into_iter()
+                .filter_map(|library| match library {
+                    ::redis::Value::Array(fields) => fields.chunks(2).find_map(|pair| {
+                        let text = |v: &::redis::Value| ::redis::from_redis_value_ref::<String>(v).ok();
+                        (text(&pair[0])? == "library_name").then(|| text(&pair[1]))?
+                    }),
+                    _ => None,
+                })
+                .collect()
+        };
+        let list = ::redis::cmd("FUNCTION")
+            .arg("LIST")
+            .arg("LIBRARYNAME")
+            .arg("bpmcompat_*")
+            .clone();
+        let loaded = libraries(list.query_async(&mut raw).await.expect("FUNCTION LIST"));
+        assert!(!loaded.is_empty(), "connecting loaded the library");
+        for name in &loaded {
+            let _: () = ::redis::cmd("FUNCTION")
+                .arg("DELETE")
+                .arg(name)
+                .query_async(&mut raw)
+                .await
+                .expect("FUNCTION DELETE");
+        }
+        let started = store
+            .create_instance(new_instance("reload"))
+            .await
+            .expect("creates after the library was deleted");
+        assert!(!libraries(list.query_async(&mut raw).await.expect("FUNCTION LIST")).is_empty());
+        let found = store.get_instance(started.id).await.expect("reads");
+        assert_eq!(found.map(|i| i.definition_key), Some("reload".to_owned()));
+        let page = store
+            .list_instances(&InstanceQuery::default())
+            .await
+            .expect("lists");
+        assert_eq!(page.total, 1, "written once");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn redis_rejects_prefix_with_braces() {
     let answer = RedisStore::connect(&redis_url(), "bpm{x}:").await;

@@ -2,8 +2,9 @@
 //! (standalone or Cluster) that several bpm-compat processes can share.
 //!
 //! # Atomicity
-//! Every mutation is one Lua script (`lua/*.lua`, built once, invoked with EVALSHA and loaded
-//! on NOSCRIPT), so it is one atomic round trip: the script checks its preconditions first and
+//! Every mutation is one call of a Lua function (`lua/*.lua`, one library loaded with
+//! `FUNCTION LOAD` at connect and again whenever Redis lost it, called with `FCALL`; Redis 7 or
+//! later), so it is one atomic round trip: the function checks its preconditions first and
 //! writes nothing when one fails, answering a small coded reply (`{'nf'}`, `{'vx', field}` ...)
 //! that `failure` maps onto the same `StoreError` the memory store gives. Reads of one
 //! instance are a single `HGETALL`. No method reads in one round trip and writes in another.
@@ -155,7 +156,7 @@ use bpm_compat_model::{
 };
 use futures_util::future::try_join_all;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
 use super::{
     record_order, resources_digest, Closing, Commit, Deployed, NewDeployment, Repository, Store, StoreError,
@@ -181,82 +182,147 @@ pub fn default_connections() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 8))
 }
 
-struct Scripts {
-    create: Script,
-    update: Script,
-    suspend: Script,
-    close: Script,
-    add_link: Script,
-    remove_link: Script,
-    set_vars: Script,
-    delete_vars: Script,
-    gather: Script,
-    commit: Script,
-    tasks: Script,
-    deploy: Script,
-    undeploy: Script,
-    comment: Script,
-    items: Script,
-    migrate: Script,
+/// Each Lua function of the library ([`LIBRARY`]), with the body that `lua/<name>.lua` holds.
+const LUA_FUNCTIONS: [(&str, &str); 16] = [
+    ("create", include_str!("lua/create.lua")),
+    ("update", include_str!("lua/update.lua")),
+    ("suspend", include_str!("lua/suspend.lua")),
+    ("close", include_str!("lua/close.lua")),
+    ("add_link", include_str!("lua/add_link.lua")),
+    ("remove_link", include_str!("lua/remove_link.lua")),
+    ("set_vars", include_str!("lua/set_vars.lua")),
+    ("delete_vars", include_str!("lua/delete_vars.lua")),
+    ("gather", include_str!("lua/gather.lua")),
+    ("commit", include_str!("lua/commit.lua")),
+    ("comment", include_str!("lua/comment.lua")),
+    ("items", include_str!("lua/items.lua")),
+    ("tasks", include_str!("lua/tasks.lua")),
+    ("migrate", include_str!("lua/migrate.lua")),
+    // The repository's: they bind `base` to the repository's key base themselves.
+    ("deploy", include_str!("lua/deploy.lua")),
+    ("undeploy", include_str!("lua/undeploy.lua")),
+];
+
+/// The store's Lua code as one library of Redis Functions (Redis 7, `FUNCTION LOAD`), called
+/// with `FCALL`: the prelude `lua/common.lua` defines the helpers once, when the library
+/// loads, and each of [`LUA_FUNCTIONS`] is a function of it. As EVALSHA scripts, every call ran the
+/// prelude again (~1.1–1.6 µs of Redis CPU per create, docs/PERFORMANCE.md). The name carries
+/// a hash of the source, so nodes of different versions sharing a Redis each call their own
+/// (an older version's library stays until a `FUNCTION DELETE`).
+struct Library {
+    name: String,
+    source: String,
 }
 
-/// Built once: `Script::new` hashes the source, and EVALSHA sends only the hash.
-static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
-    const COMMON: &str = include_str!("lua/common.lua");
-    let build = |body: &str| Script::new(&link(COMMON, body));
-    Scripts {
-        create: build(include_str!("lua/create.lua")),
-        update: build(include_str!("lua/update.lua")),
-        suspend: build(include_str!("lua/suspend.lua")),
-        close: build(include_str!("lua/close.lua")),
-        add_link: build(include_str!("lua/add_link.lua")),
-        remove_link: build(include_str!("lua/remove_link.lua")),
-        set_vars: build(include_str!("lua/set_vars.lua")),
-        delete_vars: build(include_str!("lua/delete_vars.lua")),
-        gather: build(include_str!("lua/gather.lua")),
-        commit: build(include_str!("lua/commit.lua")),
-        comment: build(include_str!("lua/comment.lua")),
-        items: build(include_str!("lua/items.lua")),
-        tasks: build(include_str!("lua/tasks.lua")),
-        migrate: build(include_str!("lua/migrate.lua")),
-        // The repository scripts touch no instance shard: no prelude.
-        deploy: Script::new(include_str!("lua/deploy.lua")),
-        undeploy: Script::new(include_str!("lua/undeploy.lua")),
+static LIBRARY: LazyLock<Library> = LazyLock::new(|| {
+    let mut code = String::from(include_str!("lua/common.lua"));
+    for (name, body) in LUA_FUNCTIONS {
+        code.push_str(&format!(
+            "\nredis.register_function('{{lib}}_{name}', function(KEYS, ARGV)\nbase = KEYS[1]\n{body}\nend)\n"
+        ));
     }
+    let name = format!("bpmcompat_{}", &Script::new(&code).get_hash()[..16]);
+    let source = format!("#!lua name={name}\n{}", code.replace("{lib}", &name));
+    Library { name, source }
 });
 
-/// A script: the parts of the prelude `body` uses, then `body`. The prelude's parts are its
-/// blank-line-separated stretches; one that defines a function (`local function <name>`) is
-/// kept only when the body or a kept part names it, any other (the header) always. Redis runs
-/// a script's whole text on every call, and defining all thirty-odd helpers cost ~4.6 µs of
-/// Redis CPU per call (docs/PERFORMANCE.md). A part can only use parts before it (Lua locals),
-/// so one pass from the end finds all.
-fn link(prelude: &str, body: &str) -> String {
-    fn words(text: &str) -> impl Iterator<Item = &str> {
-        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .filter(|w| !w.is_empty())
+/// One function of the library, by its full name (`<library>_<name>`).
+struct Function(String);
+
+impl Function {
+    /// A call with `key` as `KEYS[1]` (the key base every key of the call is built from).
+    fn key(&self, key: &str) -> Call {
+        let mut cmd = redis::cmd("FCALL");
+        cmd.arg(&self.0).arg(1).arg(key);
+        Call(cmd)
     }
-    let parts: Vec<&str> = prelude.split("\n\n").collect();
-    let mut needed: std::collections::HashSet<&str> = words(body).collect();
-    let mut keep = vec![false; parts.len()];
-    for (n, part) in parts.iter().enumerate().rev() {
-        let defines = part
-            .lines()
-            .find_map(|line| line.strip_prefix("local function "))
-            .and_then(|rest| rest.split('(').next());
-        if defines.is_none_or(|name| needed.contains(name)) {
-            keep[n] = true;
-            needed.extend(words(part));
-        }
-    }
-    let mut script: Vec<&str> = parts
-        .iter()
-        .zip(keep)
-        .filter_map(|(part, keep)| keep.then_some(*part))
-        .collect();
-    script.push(body);
-    script.join("\n\n")
 }
+
+/// A prepared `FCALL`: arguments go straight into the command.
+struct Call(redis::Cmd);
+
+impl Call {
+    fn arg<T: redis::ToRedisArgs>(&mut self, arg: T) -> &mut Call {
+        self.0.arg(arg);
+        self
+    }
+
+    /// Runs the call within [`CALL_TIMEOUT`], loading the library first when Redis does not
+    /// have it (a restart without persistence, a `FUNCTION FLUSH`).
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        con: &mut impl redis::aio::ConnectionLike,
+    ) -> Result<T, StoreError> {
+        bounded(async {
+            match self.0.query_async(con).await {
+                Err(e) if e.code() == Some("ERR") && e.detail() == Some("Function not found") => {
+                    load_library(con).await?;
+                    self.0.query_async(con).await
+                }
+                other => other,
+            }
+        })
+        .await
+    }
+}
+
+/// `FUNCTION LOAD REPLACE` of [`LIBRARY`].
+async fn load_library(con: &mut impl redis::aio::ConnectionLike) -> redis::RedisResult<()> {
+    let _: Value = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg("REPLACE")
+        .arg(&LIBRARY.source)
+        .query_async(con)
+        .await?;
+    Ok(())
+}
+
+struct Functions {
+    create: Function,
+    update: Function,
+    suspend: Function,
+    close: Function,
+    add_link: Function,
+    remove_link: Function,
+    set_vars: Function,
+    delete_vars: Function,
+    gather: Function,
+    commit: Function,
+    tasks: Function,
+    deploy: Function,
+    undeploy: Function,
+    comment: Function,
+    items: Function,
+    migrate: Function,
+}
+
+static FUNCTIONS: LazyLock<Functions> = LazyLock::new(|| {
+    let f = |name: &str| {
+        assert!(
+            LUA_FUNCTIONS.iter().any(|(n, _)| *n == name),
+            "no function {name}"
+        );
+        Function(format!("{}_{name}", LIBRARY.name))
+    };
+    Functions {
+        create: f("create"),
+        update: f("update"),
+        suspend: f("suspend"),
+        close: f("close"),
+        add_link: f("add_link"),
+        remove_link: f("remove_link"),
+        set_vars: f("set_vars"),
+        delete_vars: f("delete_vars"),
+        gather: f("gather"),
+        commit: f("commit"),
+        tasks: f("tasks"),
+        deploy: f("deploy"),
+        undeploy: f("undeploy"),
+        comment: f("comment"),
+        items: f("items"),
+        migrate: f("migrate"),
+    }
+});
 
 /// A clone-cheap handle; clones share the connection and the shard rotation.
 #[derive(Clone)]
@@ -396,6 +462,11 @@ impl RedisStore {
             let _: Value = bounded(redis::cmd("PING").query_async(&mut con)).await?;
             cons.push(con);
         }
+        bounded(load_library(&mut cons[0])).await.map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot load the store's functions (Redis 7 or later is needed): {e}"
+            ))
+        })?;
         let business_keys_at_home = check_layout(&mut cons[0], prefix).await?;
         let channel = format!("{prefix}repository");
         let repository_version = Arc::new(AtomicU64::new(0));
@@ -440,13 +511,12 @@ impl RedisStore {
     }
 
     /// Invokes a prepared script within [`CALL_TIMEOUT`].
-    async fn invoke(&self, inv: ScriptInvocation<'static>) -> Result<Value, StoreError> {
-        let mut con = self.con();
-        bounded(inv.invoke_async::<Value>(&mut con)).await
+    async fn invoke(&self, call: Call) -> Result<Value, StoreError> {
+        call.run(&mut self.con()).await
     }
 
     /// A script on the shard of `id`, with the id as `ARGV[1]`.
-    fn on_instance(&self, script: &'static Script, id: InstanceId) -> ScriptInvocation<'static> {
+    fn on_instance(&self, script: &'static Function, id: InstanceId) -> Call {
         let mut inv = script.key(self.base(shard_of(id)));
         inv.arg(id.0);
         inv
@@ -684,7 +754,7 @@ impl RedisStore {
         });
         let is_peeked = |shard: u64| peeked.is_some_and(|(p, ..)| p.shard == shard);
         let page_script = |shard: u64, offset: u64, count: u64| {
-            let mut inv = SCRIPTS.gather.key(self.base(shard));
+            let mut inv = FUNCTIONS.gather.key(self.base(shard));
             inv.arg("pageids")
                 .arg(index)
                 .arg(offset)
@@ -791,7 +861,7 @@ impl RedisStore {
             }
         }
         let calls = by_shard.into_iter().map(|(shard, ids)| {
-            let mut inv = SCRIPTS.gather.key(self.base(shard));
+            let mut inv = FUNCTIONS.gather.key(self.base(shard));
             inv.arg("ids");
             for id in ids {
                 inv.arg(id.0);
@@ -814,7 +884,7 @@ impl RedisStore {
             None => {
                 let (open, closed) = candidate_indexes(f);
                 let calls = (0..SHARDS).map(|shard| {
-                    let mut inv = SCRIPTS.gather.key(self.base(shard));
+                    let mut inv = FUNCTIONS.gather.key(self.base(shard));
                     inv.arg("idx").arg(open.len());
                     for index in &open {
                         inv.arg(index);
@@ -858,7 +928,7 @@ impl RedisStore {
         ids: &[InstanceId],
         closing: &Closing,
     ) -> Result<Option<InstanceId>, StoreError> {
-        let mut inv = SCRIPTS.close.key(self.base(shard));
+        let mut inv = FUNCTIONS.close.key(self.base(shard));
         inv.arg(mode)
             .arg(state_code(closing.state))
             .arg(closing.at.0)
@@ -1064,7 +1134,7 @@ impl Store for RedisStore {
             Some(bk) if self.inner.business_keys_at_home => home_shard(bk),
             _ => self.inner.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS,
         };
-        let mut inv = SCRIPTS.create.key(self.base(shard));
+        let mut inv = FUNCTIONS.create.key(self.base(shard));
         inv.arg((FIRST_PREFIX + shard) * ID_SPAN).arg(ID_SPAN);
         let fields = encode_new(&new)?;
         inv.arg(fields.len() * 2);
@@ -1088,7 +1158,7 @@ impl Store for RedisStore {
     async fn commit(&self, commit: &Commit) -> Result<(ProcessInstance, Vec<Task>), StoreError> {
         let id = commit.id;
         let shard = shard_of(id);
-        let mut inv = self.on_instance(&SCRIPTS.commit, id);
+        let mut inv = self.on_instance(&FUNCTIONS.commit, id);
         inv.arg(commit.revision)
             .arg((FIRST_PREFIX + shard) * ID_SPAN)
             .arg(ID_SPAN);
@@ -1152,7 +1222,7 @@ impl Store for RedisStore {
 
     async fn deploy(&self, new: &NewDeployment) -> Result<Deployed, StoreError> {
         let d = &new.deployment;
-        let mut inv = SCRIPTS.deploy.key(&self.inner.repo);
+        let mut inv = FUNCTIONS.deploy.key(&self.inner.repo);
         inv.arg(if new.dedupe { "1" } else { "0" })
             .arg(format!("{}\n{}", d.tenant_id, d.name.as_deref().unwrap_or("")))
             .arg(resources_digest(&new.resources))
@@ -1243,7 +1313,7 @@ impl Store for RedisStore {
     }
 
     async fn delete_deployment(&self, id: &str) -> Result<(), StoreError> {
-        let mut inv = SCRIPTS.undeploy.key(&self.inner.repo);
+        let mut inv = FUNCTIONS.undeploy.key(&self.inner.repo);
         inv.arg(id).arg(&self.inner.channel);
         let (code, _) = status(self.invoke(inv).await?)?;
         self.inner.repository_version.fetch_add(1, Ordering::AcqRel);
@@ -1300,7 +1370,7 @@ impl Store for RedisStore {
 
     async fn add_comment(&self, comment: &Comment) -> Result<Comment, StoreError> {
         let id = comment.instance_id;
-        let mut inv = self.on_instance(&SCRIPTS.comment, id);
+        let mut inv = self.on_instance(&FUNCTIONS.comment, id);
         inv.arg(serde_json::to_vec(comment).map_err(corrupt)?);
         let (code, rest) = status(self.invoke(inv).await?)?;
         match (code.as_str(), rest.first()) {
@@ -1316,7 +1386,7 @@ impl Store for RedisStore {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let mut inv = SCRIPTS.items.key(&self.inner.items);
+        let mut inv = FUNCTIONS.items.key(&self.inner.items);
         inv.arg(items.len());
         for item in items {
             inv.arg(&item.id)
@@ -1416,7 +1486,7 @@ impl Store for RedisStore {
             None => (0..SHARDS).collect(),
         };
         let calls = shards.into_iter().map(|shard| {
-            let mut inv = SCRIPTS.tasks.key(self.base(shard));
+            let mut inv = FUNCTIONS.tasks.key(self.base(shard));
             match f.instance_id {
                 Some(id) => {
                     inv.arg("inst").arg(id.0);
@@ -1512,7 +1582,7 @@ impl Store for RedisStore {
             Some(None) => delete.extend(["cb", "ct"]),
             None => {}
         }
-        let mut inv = self.on_instance(&SCRIPTS.update, change.id);
+        let mut inv = self.on_instance(&FUNCTIONS.update, change.id);
         inv.arg(set.len());
         for (field, value) in set {
             inv.arg(field).arg(value);
@@ -1524,7 +1594,7 @@ impl Store for RedisStore {
     }
 
     async fn set_suspended(&self, id: InstanceId, suspended: bool) -> Result<ProcessInstance, StoreError> {
-        let mut inv = self.on_instance(&SCRIPTS.suspend, id);
+        let mut inv = self.on_instance(&FUNCTIONS.suspend, id);
         inv.arg(if suspended { "1" } else { "0" });
         instance_reply(id, self.invoke(inv).await?)
     }
@@ -1559,13 +1629,13 @@ impl Store for RedisStore {
     }
 
     async fn add_identity_link(&self, id: InstanceId, link: &IdentityLink) -> Result<(), StoreError> {
-        let mut inv = self.on_instance(&SCRIPTS.add_link, id);
+        let mut inv = self.on_instance(&FUNCTIONS.add_link, id);
         inv.arg(link_field(link)?);
         unit_reply(id, self.invoke(inv).await?)
     }
 
     async fn remove_identity_link(&self, id: InstanceId, link: &IdentityLink) -> Result<(), StoreError> {
-        let mut inv = self.on_instance(&SCRIPTS.remove_link, id);
+        let mut inv = self.on_instance(&FUNCTIONS.remove_link, id);
         inv.arg(link_field(link)?);
         let (code, rest) = status(self.invoke(inv).await?)?;
         match code.as_str() {
@@ -1584,7 +1654,7 @@ impl Store for RedisStore {
         variables: &[Variable],
         mode: SetMode,
     ) -> Result<ProcessInstance, StoreError> {
-        let mut inv = self.on_instance(&SCRIPTS.set_vars, id);
+        let mut inv = self.on_instance(&FUNCTIONS.set_vars, id);
         inv.arg(match mode {
             SetMode::Create => "create",
             SetMode::Upsert => "upsert",
@@ -1597,7 +1667,7 @@ impl Store for RedisStore {
     }
 
     async fn delete_variables(&self, id: InstanceId, name: Option<&str>) -> Result<(), StoreError> {
-        let mut inv = self.on_instance(&SCRIPTS.delete_vars, id);
+        let mut inv = self.on_instance(&FUNCTIONS.delete_vars, id);
         if let Some(name) = name {
             inv.arg(variable_field(name));
         }
@@ -1717,9 +1787,9 @@ pub async fn migrate_in_steps(url: &str, prefix: &str, step: u32) -> Result<Migr
                     }
                     let mut moved_any = false;
                     loop {
-                        let mut inv = SCRIPTS.migrate.key(&base);
+                        let mut inv = FUNCTIONS.migrate.key(&base);
                         inv.arg(suffix).arg(step.max(1));
-                        let moved: i64 = bounded(inv.invoke_async(&mut con)).await?;
+                        let moved: i64 = inv.run(&mut con).await?;
                         match u64::try_from(moved) {
                             Ok(moved) if moved > 0 => {
                                 moved_any = true;
@@ -2178,7 +2248,7 @@ fn tokens_field(tokens: &[String], activity: Option<&str>) -> Result<Option<Vec<
 /// suspended (`1`), `v:<name>` a local variable (as on instances). Lua adds `p` (the
 /// instance) and changes `s`, `et` and `dr` of open tasks when their instance is suspended,
 /// activated or closed.
-fn task_args(inv: &mut ScriptInvocation<'_>, t: &Task) -> Result<(), StoreError> {
+fn task_args(inv: &mut Call, t: &Task) -> Result<(), StoreError> {
     let mut fields: Vec<(String, Vec<u8>)> = Vec::with_capacity(8 + t.candidates.len() + t.variables.len());
     let mut put = |field: &str, value: Vec<u8>| fields.push((field.to_owned(), value));
     put("d", t.definition_id.clone().into_bytes());
@@ -2247,7 +2317,7 @@ fn task_args(inv: &mut ScriptInvocation<'_>, t: &Task) -> Result<(), StoreError>
 /// Appends activity records as `write_history` (lua/common.lua) reads them: the number of
 /// arguments, then key and `<start>[;<iteration>;<status>]|<activity>|<end>` (end empty while
 /// open) per record.
-fn history_args(inv: &mut ScriptInvocation<'_>, records: &[ActivityRecord]) {
+fn history_args(inv: &mut Call, records: &[ActivityRecord]) {
     inv.arg(records.len() * 2);
     for r in records {
         inv.arg(&r.key).arg(encode_record(r));
@@ -2515,44 +2585,6 @@ mod tests {
             .map(|bk| home_shard(bk))
             .collect();
         assert_eq!(homes, [2, 13, 6, 8, 12]);
-    }
-
-    #[test]
-    fn scripts_carry_only_the_helpers_they_use() {
-        const COMMON: &str = include_str!("lua/common.lua");
-        let defines = |script: &str, name: &str| script.contains(&format!("local function {name}("));
-        let gather = link(COMMON, include_str!("lua/gather.lua"));
-        assert!(gather.starts_with(COMMON.split("\n\n").next().unwrap_or_default()));
-        assert!(gather.ends_with(include_str!("lua/gather.lua")));
-        // Used directly, and through idx_page and smallest_index.
-        for name in [
-            "idx_page",
-            "smallest_index",
-            "idx_card",
-            "ch_page",
-            "bk_ids",
-            "pack_hashes",
-            "inst_key",
-        ] {
-            assert!(defines(&gather, name), "gather needs {name}");
-        }
-        for name in ["write_task", "idx_add", "alloc_id"] {
-            assert!(!defines(&gather, name), "gather has no use for {name}");
-        }
-        let create = link(COMMON, include_str!("lua/create.lua"));
-        for name in [
-            "write_tasks",
-            "write_task",
-            "alloc_id",
-            "task_indexes",
-            "move_entries",
-            "idx_add",
-        ] {
-            assert!(defines(&create, name), "create needs {name}");
-        }
-        assert!(!defines(&create, "idx_page"));
-        // In the prelude's order: a helper is defined before the ones that call it.
-        assert!(create.find("local function idx_add(") < create.find("local function move_entries("));
     }
 
     #[test]

@@ -1,9 +1,11 @@
--- Prelude of every script (prepended once, when the scripts are built).
+-- Prelude of the library (`LIBRARY` in redis.rs): it runs once, when Redis loads the
+-- library, and every function (the other lua/*.lua) can use what it defines.
 --
--- KEYS[1] is the shard's key base "<prefix>{s<n>}:". Every key a script touches is built
--- from it, so all of them carry the same hash tag and live in one slot (Redis Cluster
--- routes the script by KEYS[1]; the other keys are in that slot by construction).
-local base = KEYS[1]
+-- `base`: KEYS[1] of the running call (every function sets it first), the shard's key base
+-- "<prefix>{s<n>}:". Every key a function touches is built from it, so all of them carry the
+-- same hash tag and live in one slot (Redis Cluster routes the call by KEYS[1]; the other keys
+-- are in that slot by construction).
+local base
 
 local function inst_key(id)
   return base .. 'i:' .. id
