@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
+use bpm_compat::store::redis::LAYOUT_ROUND_ROBIN;
 use bpm_compat::store::{
     Closing, Commit, MemoryStore, NewDeployment, Progress, RedisStore, Store, StoreError,
 };
@@ -2716,7 +2717,7 @@ async fn downgrade_to_layout_1(prefix: &str) -> u64 {
     for key in keys_under(prefix).await {
         let key = String::from_utf8(key).expect("utf-8 key");
         let (base, rest) = key.split_at(key.find("}:").expect("tagged") + 2);
-        if rest == "n" || rest == "layout" {
+        if rest == "n" || rest.starts_with("n:") || rest == "layout" {
             del(&mut con, &key).await;
         }
         if rest.starts_with("bk:") {
@@ -2748,6 +2749,89 @@ async fn downgrade_to_layout_1(prefix: &str) -> u64 {
     entries
 }
 
+/// Instances and tasks in every kind of index (business keys in both of their forms: a few
+/// instances each, and 300 sharing one, more than a shard lists in its bucket field), and the
+/// queries a migration must answer as before.
+async fn migration_fixture(store: &dyn Store) -> (Vec<ProcessInstance>, Vec<InstanceQuery>, [TaskFilter; 4]) {
+    let mut all = varied(store).await;
+    let mut with_tasks = new_instance("tasks");
+    with_tasks.tasks = vec![
+        new_task("a", Some("ann"), Vec::new()),
+        new_task(
+            "b",
+            None,
+            vec![Identity::User("bob".into()), Identity::Group("ops".into())],
+        ),
+    ];
+    all.push(create(store, with_tasks).await);
+    for _ in 0..300 {
+        let new = NewInstance {
+            business_key: Some("shared".into()),
+            ..new_instance("order")
+        };
+        all.push(create(store, new).await);
+    }
+    let queries: Vec<InstanceQuery> = [
+        InstanceFilter::default(),
+        InstanceFilter {
+            definition_key: text(TextMatch::Equals, "order"),
+            ..InstanceFilter::default()
+        },
+        InstanceFilter {
+            suspended: Some(true),
+            ..InstanceFilter::default()
+        },
+        InstanceFilter {
+            states: InstanceState::ALL.to_vec(),
+            ..InstanceFilter::default()
+        },
+        InstanceFilter {
+            business_key: text(TextMatch::Equals, "shared"),
+            ..InstanceFilter::default()
+        },
+        InstanceFilter {
+            business_key: text(TextMatch::Equals, "BK-1"),
+            ..InstanceFilter::default()
+        },
+    ]
+    .into_iter()
+    .map(query)
+    .collect();
+    let task_filters = [
+        TaskFilter::default(),
+        TaskFilter {
+            assignee: Some(TextMatch::Equals("ann".into())),
+            ..TaskFilter::default()
+        },
+        TaskFilter {
+            candidate_user: Some("bob".into()),
+            ..TaskFilter::default()
+        },
+        TaskFilter {
+            candidate_groups: Some(vec!["ops".into()]),
+            ..TaskFilter::default()
+        },
+    ];
+    (all, queries, task_filters)
+}
+
+/// What the queries and task filters of [`migration_fixture`] answer now.
+async fn answers(
+    store: &dyn Store,
+    queries: &[InstanceQuery],
+    all: &[ProcessInstance],
+    filters: &[TaskFilter],
+) -> Vec<Vec<Task>> {
+    for q in queries {
+        check(store, q, all).await;
+    }
+    let mut answers = Vec::new();
+    for f in filters {
+        answers.push(tasks(store, f.clone()).await);
+    }
+    answers
+}
+
 /// A store in layout 1 is refused with the command that migrates it; `migrate-store`'s
 /// conversion answers every query as before, and a second run changes nothing. Business keys
 /// come in both of layout 3's forms: a few instances each (`varied`), and 300 sharing one
@@ -2755,68 +2839,8 @@ async fn downgrade_to_layout_1(prefix: &str) -> u64 {
 #[tokio::test]
 async fn redis_migrates_layout_1() {
     on_redis(|store, prefix| async move {
-        let mut all = varied(&store).await;
-        let mut with_tasks = new_instance("tasks");
-        with_tasks.tasks = vec![
-            new_task("a", Some("ann"), Vec::new()),
-            new_task("b", None, vec![Identity::User("bob".into()), Identity::Group("ops".into())]),
-        ];
-        all.push(create(&store, with_tasks).await);
-        for _ in 0..300 {
-            let new = NewInstance {
-                business_key: Some("shared".into()),
-                ..new_instance("order")
-            };
-            all.push(create(&store, new).await);
-        }
-        let queries: Vec<InstanceQuery> = [
-            InstanceFilter::default(),
-            InstanceFilter {
-                definition_key: text(TextMatch::Equals, "order"),
-                ..InstanceFilter::default()
-            },
-            InstanceFilter {
-                suspended: Some(true),
-                ..InstanceFilter::default()
-            },
-            InstanceFilter {
-                states: InstanceState::ALL.to_vec(),
-                ..InstanceFilter::default()
-            },
-            InstanceFilter {
-                business_key: text(TextMatch::Equals, "shared"),
-                ..InstanceFilter::default()
-            },
-            InstanceFilter {
-                business_key: text(TextMatch::Equals, "BK-1"),
-                ..InstanceFilter::default()
-            },
-        ]
-        .into_iter()
-        .map(query)
-        .collect();
-        let task_filters = [
-            TaskFilter::default(),
-            TaskFilter {
-                assignee: Some(TextMatch::Equals("ann".into())),
-                ..TaskFilter::default()
-            },
-            TaskFilter {
-                candidate_user: Some("bob".into()),
-                ..TaskFilter::default()
-            },
-            TaskFilter {
-                candidate_groups: Some(vec!["ops".into()]),
-                ..TaskFilter::default()
-            },
-        ];
-        for q in &queries {
-            check(&store, q, &all).await;
-        }
-        let mut task_answers = Vec::new();
-        for f in &task_filters {
-            task_answers.push(tasks(&store, f.clone()).await);
-        }
+        let (mut all, queries, task_filters) = migration_fixture(&store).await;
+        let task_answers = answers(&store, &queries, &all, &task_filters).await;
         assert_eq!(task_answers[0].len(), 2);
         drop(store);
 
@@ -2837,17 +2861,12 @@ async fn redis_migrates_layout_1() {
         let done = bpm_compat::store::redis::migrate_in_steps(&redis_url(), &prefix, 7)
             .await
             .expect("migrates");
-        assert_eq!((done.from.as_deref(), done.to.as_str()), (Some("1"), "3"));
+        assert_eq!((done.from.as_deref(), done.to.as_str()), (Some("1"), LAYOUT_ROUND_ROBIN));
         // Open (25 + 1), closed, by key, by tenant, suspended; open tasks and by each person.
         assert!(done.indexes >= 8, "{done:?}");
         assert_eq!(done.entries, entries, "every index entry moved once");
         let store = RedisStore::connect(&redis_url(), &prefix).await.expect("connects after");
-        for q in &queries {
-            check(&store, q, &all).await;
-        }
-        for (f, before) in task_filters.iter().zip(&task_answers) {
-            assert_eq!(&tasks(&store, f.clone()).await, before, "{f:?}");
-        }
+        assert_eq!(answers(&store, &queries, &all, &task_filters).await, task_answers);
         // The store works on: a new instance lands in the indexes beside the migrated ones.
         all.push(create(&store, new_instance("order")).await);
         for q in &queries {
@@ -2857,8 +2876,11 @@ async fn redis_migrates_layout_1() {
         let again = bpm_compat::store::redis::migrate(&redis_url(), &prefix)
             .await
             .expect("migrates again");
-        // Converted, it keeps its round-robin placement: layout 3, which this binary serves.
-        assert_eq!((again.from.as_deref(), again.to.as_str(), again.indexes), (Some("3"), "3", 0));
+        // Converted, it keeps its round-robin placement, which this binary serves.
+        assert_eq!(
+            (again.from.as_deref(), again.to.as_str(), again.indexes, again.counts),
+            (Some(LAYOUT_ROUND_ROBIN), LAYOUT_ROUND_ROBIN, 0, 0)
+        );
     })
     .await;
 }
@@ -2934,11 +2956,90 @@ async fn redis_business_keys_live_on_their_home_shard() {
     .await;
 }
 
-/// A store in layout 3 (written before the placement rule) is served as it is: instances
-/// keep going to the shards round-robin and business-key lookups ask every shard.
+/// Moves every index count of the store under `prefix` into its shard's hash `n`, as layouts 2
+/// to 4 kept them, and marks the store with `layout`. Answers how many counts moved.
+async fn downgrade_counts(prefix: &str, layout: &str) -> u64 {
+    let mut con = redis_raw().await;
+    let mut moved = 0;
+    for key in keys_under(prefix).await {
+        let key = String::from_utf8(key).expect("utf-8 key");
+        let (base, rest) = key.split_at(key.find("}:").expect("tagged") + 2);
+        let Some(index) = rest.strip_prefix("n:") else {
+            continue;
+        };
+        let count: String = ::redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .expect("GET");
+        let _: () = ::redis::pipe()
+            .cmd("HSET")
+            .arg(format!("{base}n"))
+            .arg(index)
+            .arg(count)
+            .cmd("DEL")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .expect("HSET, DEL");
+        moved += 1;
+    }
+    let _: () = ::redis::cmd("SET")
+        .arg(format!("{prefix}{{repo}}:layout"))
+        .arg(layout)
+        .query_async(&mut con)
+        .await
+        .expect("SET");
+    moved
+}
+
+/// A store in layout 3 or 4 (index counts in a hash per shard) is refused with the command
+/// that migrates it; migrated, it answers every query as before, a layout-4 store keeps the
+/// business-key placement rule and a layout-3 one its round-robin placement.
 #[tokio::test]
-async fn redis_serves_layout_3_round_robin() {
-    on_redis_in_layout(Some("3"), |store, _| async move {
+async fn redis_migrates_layouts_3_and_4() {
+    for (old, new) in [("3", LAYOUT_ROUND_ROBIN), ("4", bpm_compat::store::redis::LAYOUT)] {
+        on_redis(|store, prefix| async move {
+            let (mut all, queries, task_filters) = migration_fixture(&store).await;
+            let before = answers(&store, &queries, &all, &task_filters).await;
+            drop(store);
+            let counts = downgrade_counts(&prefix, old).await;
+            // Open, closed, suspended, by key and tenant, the shared business key; tasks.
+            assert!(counts >= 16, "{counts} counts");
+            let refused = RedisStore::connect(&redis_url(), &prefix).await;
+            assert!(
+                matches!(&refused, Err(StoreError::Backend(m)) if m.contains(&format!("layout {old}")) && m.contains("migrate-store")),
+                "{refused:?}"
+            );
+            let done = bpm_compat::store::redis::migrate(&redis_url(), &prefix)
+                .await
+                .expect("migrates");
+            assert_eq!(
+                (done.from.as_deref(), done.to.as_str(), done.counts, done.indexes),
+                (Some(old), new, counts, 0)
+            );
+            let store = RedisStore::connect(&redis_url(), &prefix).await.expect("connects after");
+            assert_eq!(answers(&store, &queries, &all, &task_filters).await, before);
+            let at_home = NewInstance {
+                business_key: Some("after".into()),
+                ..new_instance("order")
+            };
+            let started = create(&store, at_home).await;
+            if new == bpm_compat::store::redis::LAYOUT {
+                assert_eq!(shard_of_id(started.id), bpm_compat::store::redis::home_shard("after"));
+            }
+            all.push(started);
+            answers(&store, &queries, &all, &task_filters).await;
+        })
+        .await;
+    }
+}
+
+/// A store converted from layouts 1 to 3 (written before the placement rule) is served as it
+/// is: instances keep going to the shards round-robin and business-key lookups ask every shard.
+#[tokio::test]
+async fn redis_serves_round_robin_stores() {
+    on_redis_in_layout(Some(LAYOUT_ROUND_ROBIN), |store, _| async move {
         many_instances_share_a_business_key(&store).await;
         let shared = list(
             &store,
@@ -3045,13 +3146,8 @@ async fn redis_key_layout_is_sharded_and_compact() {
                         .any(|part| rest.contains(part)),
                 "{key} left behind"
             );
-            if rest == ":n" {
-                let counts: Vec<String> = ::redis::cmd("HKEYS")
-                    .arg(&key)
-                    .query_async(&mut con)
-                    .await
-                    .expect("HKEYS");
-                assert_eq!(counts, ["closed"], "{key} counts only the closed instances");
+            if rest.starts_with(":n") {
+                assert_eq!(rest, ":n:closed", "only the closed instances are counted");
             }
         }
     })

@@ -28,11 +28,16 @@ end
 -- open instances would cost ~95 bytes per member (a skiplist) where a small one (a listpack)
 -- costs ~12, so an index is chunked: the ids sharing their first 12 digits (a stretch of 100
 -- ids of the shard) are the chunk 'c<those digits>:<index>', the chunk numbers in use are the
--- sorted set 'x:<index>', and the hash 'n' counts each index's members. All ids have the same
--- length, so chunk order and rank order are string order. Business-key indexes ('b:<key>')
--- are kept smaller still (`bk_ids`).
+-- sorted set 'x:<index>', and the string 'n:<index>' counts its members (a key of its own, so
+-- a list reads every shard's count with one MGET). All ids have the same length, so chunk
+-- order and rank order are string order. Business-key indexes ('b:<key>') are kept smaller
+-- still (`bk_ids`).
 local function chunk_key(chunk, suffix)
   return base .. 'c' .. chunk .. ':' .. suffix
+end
+
+local function count_key(suffix)
+  return base .. 'n:' .. suffix
 end
 
 local function ch_add(suffix, id)
@@ -42,7 +47,7 @@ local function ch_add(suffix, id)
     if redis.call('ZCARD', key) == 1 then
       redis.call('ZADD', base .. 'x:' .. suffix, '0', chunk)
     end
-    redis.call('HINCRBY', base .. 'n', suffix, '1')
+    redis.call('INCR', count_key(suffix))
   end
 end
 
@@ -51,20 +56,20 @@ local function ch_rem(suffix, id)
   local chunk = string.sub(id, 1, -3)
   local key = chunk_key(chunk, suffix)
   if redis.call('ZREM', key, id) == 0 then
-    return tonumber(redis.call('HGET', base .. 'n', suffix) or '0')
+    return tonumber(redis.call('GET', count_key(suffix)) or '0')
   end
   if redis.call('EXISTS', key) == 0 then
     redis.call('ZREM', base .. 'x:' .. suffix, chunk)
   end
-  local left = redis.call('HINCRBY', base .. 'n', suffix, '-1')
+  local left = redis.call('DECR', count_key(suffix))
   if left <= 0 then
-    redis.call('HDEL', base .. 'n', suffix)
+    redis.call('DEL', count_key(suffix))
   end
   return left
 end
 
 local function ch_card(suffix)
-  return tonumber(redis.call('HGET', base .. 'n', suffix) or '0')
+  return tonumber(redis.call('GET', count_key(suffix)) or '0')
 end
 
 -- The members at [offset, offset + count) of a chunked index in string order, or in reverse
