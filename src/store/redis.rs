@@ -184,27 +184,44 @@ pub fn default_connections() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 8))
 }
 
-/// Each Lua function of the library ([`LIBRARY`]), with the body that `lua/<name>.lua` holds.
-const LUA_FUNCTIONS: [(&str, &str); 17] = [
-    ("create", include_str!("lua/create.lua")),
-    ("update", include_str!("lua/update.lua")),
-    ("suspend", include_str!("lua/suspend.lua")),
-    ("close", include_str!("lua/close.lua")),
-    ("add_link", include_str!("lua/add_link.lua")),
-    ("remove_link", include_str!("lua/remove_link.lua")),
-    ("set_vars", include_str!("lua/set_vars.lua")),
-    ("delete_vars", include_str!("lua/delete_vars.lua")),
-    ("gather", include_str!("lua/gather.lua")),
-    ("commit", include_str!("lua/commit.lua")),
-    ("comment", include_str!("lua/comment.lua")),
-    ("items", include_str!("lua/items.lua")),
-    ("tasks", include_str!("lua/tasks.lua")),
-    ("migrate", include_str!("lua/migrate.lua")),
-    ("migrate_counts", include_str!("lua/migrate_counts.lua")),
+/// The library's functions, one `lua/<name>.lua` each: defines [`LUA_FUNCTIONS`] (name and
+/// body, what [`LIBRARY`] is built from) and `FUNCTIONS.<name>` (what a call names).
+macro_rules! lua_functions {
+    ($($name:ident),* $(,)?) => {
+        const LUA_FUNCTIONS: &[(&str, &str)] = &[
+            $((stringify!($name), include_str!(concat!("lua/", stringify!($name), ".lua"))),)*
+        ];
+
+        struct Functions {
+            $($name: Function,)*
+        }
+
+        static FUNCTIONS: LazyLock<Functions> = LazyLock::new(|| Functions {
+            $($name: Function(format!("{}_{}", LIBRARY.name, stringify!($name))),)*
+        });
+    };
+}
+
+lua_functions!(
+    create,
+    update,
+    suspend,
+    close,
+    add_link,
+    remove_link,
+    set_vars,
+    delete_vars,
+    gather,
+    commit,
+    comment,
+    items,
+    tasks,
+    migrate,
+    migrate_counts,
     // The repository's: they bind `base` to the repository's key base themselves.
-    ("deploy", include_str!("lua/deploy.lua")),
-    ("undeploy", include_str!("lua/undeploy.lua")),
-];
+    deploy,
+    undeploy,
+);
 
 /// The store's Lua code as one library of Redis Functions (Redis 7, `FUNCTION LOAD`), called
 /// with `FCALL`: the prelude `lua/common.lua` defines the helpers once, when the library
@@ -279,55 +296,6 @@ async fn load_library(con: &mut impl redis::aio::ConnectionLike) -> redis::Redis
         .await?;
     Ok(())
 }
-
-struct Functions {
-    create: Function,
-    update: Function,
-    suspend: Function,
-    close: Function,
-    add_link: Function,
-    remove_link: Function,
-    set_vars: Function,
-    delete_vars: Function,
-    gather: Function,
-    commit: Function,
-    tasks: Function,
-    deploy: Function,
-    undeploy: Function,
-    comment: Function,
-    items: Function,
-    migrate: Function,
-    migrate_counts: Function,
-}
-
-static FUNCTIONS: LazyLock<Functions> = LazyLock::new(|| {
-    let f = |name: &str| {
-        assert!(
-            LUA_FUNCTIONS.iter().any(|(n, _)| *n == name),
-            "no function {name}"
-        );
-        Function(format!("{}_{name}", LIBRARY.name))
-    };
-    Functions {
-        create: f("create"),
-        update: f("update"),
-        suspend: f("suspend"),
-        close: f("close"),
-        add_link: f("add_link"),
-        remove_link: f("remove_link"),
-        set_vars: f("set_vars"),
-        delete_vars: f("delete_vars"),
-        gather: f("gather"),
-        commit: f("commit"),
-        tasks: f("tasks"),
-        deploy: f("deploy"),
-        undeploy: f("undeploy"),
-        comment: f("comment"),
-        items: f("items"),
-        migrate: f("migrate"),
-        migrate_counts: f("migrate_counts"),
-    }
-});
 
 /// A clone-cheap handle; clones share the connection and the shard rotation.
 #[derive(Clone)]
@@ -536,21 +504,22 @@ impl RedisStore {
         [self.base(shard_of(id)), "i:", &id.0.to_string()].concat()
     }
 
-    /// Invokes a prepared script within [`CALL_TIMEOUT`].
+    /// Runs a prepared function call within [`CALL_TIMEOUT`].
     async fn invoke(&self, call: Call) -> Result<Value, StoreError> {
         call.run(&mut self.con()).await
     }
 
-    /// A script on the shard of `id`, with the id as `ARGV[1]`.
-    fn on_instance(&self, script: &'static Function, id: InstanceId) -> Call {
-        let mut inv = script.key(self.base(shard_of(id)));
+    /// A call of `function` on the shard of `id`, with the id as `ARGV[1]`.
+    fn on_instance(&self, function: &'static Function, id: InstanceId) -> Call {
+        let mut inv = function.key(self.base(shard_of(id)));
         inv.arg(id.0);
         inv
     }
 
     /// The first round of the fast path: the shards that may hold members of `index` and, for
-    /// each, its share: `HGET n <index>` (a count) or, for a business key, `HGET` of its
-    /// bucket field (its ids joined by `,`, or `*` when they are a chunked index). Plain reads
+    /// each, its share: its count (one `MGET` of every shard's `n:<index>`) or, for a business
+    /// key, `HGET` of its bucket field (its ids joined by `,`, or `*` when they are a chunked
+    /// index). Plain reads
     /// in one pipeline: a read needs no atomicity across shards, and they cost Redis next to
     /// nothing. Under the placement rule ([`LAYOUT`]) a business key asks its home shard alone,
     /// unless the shard marks it as having strays (`update_instance`), then every shard.
