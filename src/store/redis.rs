@@ -98,7 +98,8 @@
 //! - Fast path: the filter is served by at most one index with equality semantics (none, a
 //!   definition key, a business key, a non-empty tenant, or suspended = true), only open
 //!   instances, sorted by id. One pipeline of plain reads gives every shard's share of the
-//!   index (`HGET n`: its size; for a business key `HGET` of its bucket field: its ids
+//!   index (one `MGET` of every shard's `n:<index>`: its size; for a business key `HGET` of
+//!   its bucket field: its ids
 //!   themselves, mostly); as shards own contiguous stretches of the id order, those say which
 //!   shards hold the page (one, or two where it straddles). The page's ids come from the
 //!   listed ones or from one script call per such shard (`idx_page`); a page ending within
@@ -106,7 +107,7 @@
 //!   plain `ZCARD`/`ZRANGE`s of its first two chunks, whose names came with the counts
 //!   (`PEEK_LIMIT`: a script call costs Redis ~8 µs, the plain reads ~1) — in the same first
 //!   round, on speculation, from the names this node saw there last time when they still are
-//!   the first two (`PeekAsk`). Its hashes come from a pipeline of plain `HGETALL`s (`HMGET`s
+//!   the first two (`PeekAsk`; from the first alone when that held the page last time, `Seen`). Its hashes come from a pipeline of plain `HGETALL`s (`HMGET`s
 //!   of the scalar fields an open instance can have, for a list that does not use variables
 //!   and identity links, `InstanceQuery::with_details`). O(SHARDS + log N + start / 50 + size); cost grows with
 //!   the page, not with N. A business-key lookup is two round trips of plain reads, the
@@ -1072,7 +1073,7 @@ fn page_plan(counts: &[u64], start: u64, size: u64, desc: bool) -> Vec<(u64, u64
 }
 
 /// The shard an instance started with business key `bk` lives on ([`LAYOUT`]; since layout 4):
-/// FNV-1a with MurmurHash3's finalizer, so that it does not follow [`business_key_bucket`] (a
+/// FNV-1a with MurmurHash3's finalizer, so that it does not follow `business_key_bucket` (a
 /// shard's keys spread over all its buckets) and similar keys (`order-1`, `order-2` ...)
 /// spread evenly: a million `bench-<n>` keys put 62,245 to 62,928 instances on each shard.
 pub fn home_shard(bk: &str) -> u64 {
