@@ -278,7 +278,16 @@ pub fn error_response(err: &CoreError, family: Family, ctx: &RequestCtx) -> Resp
 pub fn json_response<T: serde::Serialize>(status: StatusCode, body: &T) -> Response<Bytes> {
     // Room for one instance up front: growing from empty reallocated and copied the body
     // several times per response (perf, start-instance benchmark).
-    let mut bytes = Vec::with_capacity(2048);
+    json_response_sized(status, body, 2048)
+}
+
+/// [`json_response`] with room for `capacity` bytes up front (a list: about a kilobyte per item).
+pub fn json_response_sized<T: serde::Serialize>(
+    status: StatusCode,
+    body: &T,
+    capacity: usize,
+) -> Response<Bytes> {
+    let mut bytes = Vec::with_capacity(capacity);
     match serde_json::to_writer(&mut bytes, body) {
         Ok(()) => {
             let mut resp = Response::new(Bytes::from(bytes));
