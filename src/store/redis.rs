@@ -994,7 +994,7 @@ struct Peek {
 
 /// The first two chunk names a list saw of an index on a shard, and the first one's size (0
 /// until a speculative read saw it).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 struct Seen {
     chunks: Names,
     first: u64,
