@@ -57,8 +57,9 @@ pub async fn run_migrate(args: MigrateArgs) -> std::process::ExitCode {
                 Some(from) if from == to => println!("prefix {prefix:?} is already in layout {to}"),
                 None => println!("prefix {prefix:?} holds no data; marked layout {to}"),
                 Some(from) => println!(
-                    "prefix {prefix:?}: layout {from} -> {to}, {} indexes with {} entries converted, {} counts moved",
-                    m.indexes, m.entries, m.counts
+                    "prefix {prefix:?}: layout {from} -> {to}, {} indexes with {} entries converted, \
+                     {} counts moved, {} instances' fields packed",
+                    m.indexes, m.entries, m.counts, m.rows
                 ),
             }
             std::process::ExitCode::SUCCESS

@@ -2879,6 +2879,8 @@ async fn redis_migrates_layout_1() {
         assert_eq!(task_answers[0].len(), 2);
         drop(store);
 
+        let rows = unpack_rows(&prefix).await;
+        assert!(rows > 0, "some instances have a name or a business status");
         let entries = downgrade_to_layout_1(&prefix).await;
         let keys: Vec<String> = keys_under(&prefix)
             .await
@@ -2900,6 +2902,7 @@ async fn redis_migrates_layout_1() {
         // Open (25 + 1), closed, by key, by tenant, suspended; open tasks and by each person.
         assert!(done.indexes >= 8, "{done:?}");
         assert_eq!(done.entries, entries, "every index entry moved once");
+        assert_eq!(done.rows, rows, "every instance with rarely set fields packed once");
         let store = RedisStore::connect(&redis_url(), &prefix).await.expect("connects after");
         assert_eq!(answers(&store, &queries, &all, &task_filters).await, task_answers);
         // The store works on: a new instance lands in the indexes beside the migrated ones.
@@ -2913,8 +2916,8 @@ async fn redis_migrates_layout_1() {
             .expect("migrates again");
         // Converted, it keeps its round-robin placement, which this binary serves.
         assert_eq!(
-            (again.from.as_deref(), again.to.as_str(), again.indexes, again.counts),
-            (Some(LAYOUT_ROUND_ROBIN), LAYOUT_ROUND_ROBIN, 0, 0)
+            (again.from.as_deref(), again.to.as_str(), again.indexes, again.counts, again.rows),
+            (Some(LAYOUT_ROUND_ROBIN), LAYOUT_ROUND_ROBIN, 0, 0, 0)
         );
     })
     .await;
@@ -2991,9 +2994,37 @@ async fn redis_business_keys_live_on_their_home_shard() {
     .await;
 }
 
-/// Moves every index count of the store under `prefix` into its shard's hash `n`, as layouts 2
-/// to 4 kept them, and marks the store with `layout`. Answers how many counts moved.
-async fn downgrade_counts(prefix: &str, layout: &str) -> u64 {
+/// Unpacks the rarely set fields of every instance under `prefix` (field `z`) into fields of
+/// their own, as layouts 1 to 4 kept them. Answers how many instances had any.
+async fn unpack_rows(prefix: &str) -> u64 {
+    let mut con = redis_raw().await;
+    let mut unpacked = 0;
+    for key in keys_under(prefix).await {
+        let key = String::from_utf8(key).expect("utf-8 key");
+        if !key[key.find("}:").expect("tagged") + 2..].starts_with("i:") {
+            continue;
+        }
+        let had: u64 = ::redis::cmd("EVAL")
+            .arg(
+                "local z = redis.call('HGET', KEYS[1], 'z') if not z then return 0 end \
+                 local f = cmsgpack.unpack(z) for i = 1, #f, 2 do redis.call('HSET', KEYS[1], f[i], f[i + 1]) end \
+                 redis.call('HDEL', KEYS[1], 'z') return 1",
+            )
+            .arg(1)
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .expect("EVAL");
+        unpacked += had;
+    }
+    unpacked
+}
+
+/// Moves every index count of the store under `prefix` into its shard's hash `n` and unpacks
+/// its instances' packed fields, as layouts 3 and 4 kept them, and marks the store with
+/// `layout`. Answers how many counts moved and how many instances were unpacked.
+async fn downgrade_counts(prefix: &str, layout: &str) -> (u64, u64) {
+    let rows = unpack_rows(prefix).await;
     let mut con = redis_raw().await;
     let mut moved = 0;
     for key in keys_under(prefix).await {
@@ -3025,7 +3056,7 @@ async fn downgrade_counts(prefix: &str, layout: &str) -> u64 {
         .query_async(&mut con)
         .await
         .expect("SET");
-    moved
+    (moved, rows)
 }
 
 /// A store in layout 3 or 4 (index counts in a hash per shard) is refused with the command
@@ -3038,9 +3069,10 @@ async fn redis_migrates_layouts_3_and_4() {
             let (mut all, queries, task_filters) = migration_fixture(&store).await;
             let before = answers(&store, &queries, &all, &task_filters).await;
             drop(store);
-            let counts = downgrade_counts(&prefix, old).await;
+            let (counts, rows) = downgrade_counts(&prefix, old).await;
             // Open, closed, suspended, by key and tenant, the shared business key; tasks.
             assert!(counts >= 16, "{counts} counts");
+            assert!(rows > 0, "some instances have a name or a business status");
             let refused = RedisStore::connect(&redis_url(), &prefix).await;
             assert!(
                 matches!(&refused, Err(StoreError::Backend(m)) if m.contains(&format!("layout {old}")) && m.contains("migrate-store")),
@@ -3050,8 +3082,8 @@ async fn redis_migrates_layouts_3_and_4() {
                 .await
                 .expect("migrates");
             assert_eq!(
-                (done.from.as_deref(), done.to.as_str(), done.counts, done.indexes),
-                (Some(old), new, counts, 0)
+                (done.from.as_deref(), done.to.as_str(), done.counts, done.rows, done.indexes),
+                (Some(old), new, counts, rows, 0)
             );
             let store = RedisStore::connect(&redis_url(), &prefix).await.expect("connects after");
             assert_eq!(answers(&store, &queries, &all, &task_filters).await, before);

@@ -20,7 +20,8 @@ for i = 6, #ARGV do
   else
     redis.call('HDEL', key, 'dr')
   end
-  redis.call('HDEL', key, 'a', 'x')
+  redis.call('HDEL', key, 'a')
+  set_packed(key, {x = false})
   move_entries(id, old, indexes_of(id))
   close_history(id, ARGV[3])
   -- Its open tasks end with it.

@@ -19,12 +19,7 @@ end
 local n = tonumber(ARGV[5])
 local m = tonumber(ARGV[6 + 2 * n])
 local old = indexes_of(id)
-if n > 0 then
-  hset_pairs(key, ARGV, 6, 5 + 2 * n)
-end
-for i = 7 + 2 * n, 6 + 2 * n + m do
-  redis.call('HDEL', key, ARGV[i])
-end
+inst_write(key, ARGV, 6, 5 + 2 * n, 7 + 2 * n, 6 + 2 * n + m)
 redis.call('HINCRBY', key, 'r', '1')
 move_entries(id, old, indexes_of(id))
 local next_arg = write_history(id, ARGV, 7 + 2 * n + m)

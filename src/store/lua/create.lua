@@ -13,7 +13,7 @@ if redis.call('EXISTS', key) == 1 then
   return {'dup', id}
 end
 local n = tonumber(ARGV[3])
-hset_pairs(key, ARGV, 4, 3 + n)
+inst_write(key, ARGV, 4, 3 + n, 1, 0)
 index_new(id, ARGV, 4, 3 + n)
 local next_arg = write_history(id, ARGV, 4 + n)
 local tasks = write_tasks(id, ARGV, next_arg, ARGV[1], ARGV[2])

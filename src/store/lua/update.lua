@@ -7,11 +7,6 @@ end
 local key = inst_key(id)
 local n = tonumber(ARGV[2])
 local old = indexes_of(id)
-if n > 0 then
-  hset_pairs(key, ARGV, 3, 2 + 2 * n)
-end
-for i = 3 + 2 * n, #ARGV do
-  redis.call('HDEL', key, ARGV[i])
-end
+inst_write(key, ARGV, 3, 2 + 2 * n, 3 + 2 * n, #ARGV)
 move_entries(id, old, indexes_of(id))
 return {'ok', redis.call('HGETALL', key)}
