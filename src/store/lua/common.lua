@@ -338,22 +338,13 @@ end
 -- tokens) live together in its field 'z', a MessagePack array of field/value strings, so a
 -- list asks for one field where it asked for six, mostly absent (`PACKED_FIELDS` in redis.rs).
 local PACKED = {'nm', 'bs', 'dd', 'cb', 'ct', 'x'}
+-- Spelled out: the library's load runs without `ipairs` and the other globals.
 local IS_PACKED = {nm = true, bs = true, dd = true, cb = true, ct = true, x = true}
 
 -- Applies `changes` (field -> value, or false to delete) to the packed field 'z' of `key`.
 local function set_packed(key, changes)
   local now = {}
   local z = redis.call('HGET', key, 'z')
-  if not z then
-    -- Nothing packed yet: only deleting changes nothing.
-    local sets = false
-    for _, value in pairs(changes) do
-      sets = sets or value
-    end
-    if not sets then
-      return
-    end
-  end
   if z then
     local flat = cmsgpack.unpack(z)
     for i = 1, #flat, 2 do
@@ -372,7 +363,7 @@ local function set_packed(key, changes)
   end
   if #flat > 0 then
     redis.call('HSET', key, 'z', cmsgpack.pack(flat))
-  else
+  elseif z then
     redis.call('HDEL', key, 'z')
   end
 end
@@ -380,11 +371,10 @@ end
 -- Writes the field/value pairs args[from..to] of the instance hash `key` and deletes its
 -- fields args[del_from..del_to], the packed ones inside 'z'.
 local function inst_write(key, args, from, to, del_from, del_to)
-  local plain, changes, packed = {}, {}, false
+  local plain, changes = {}, {}
   for i = from, to, 2 do
     if IS_PACKED[args[i]] then
       changes[args[i]] = args[i + 1]
-      packed = true
     else
       plain[#plain + 1] = args[i]
       plain[#plain + 1] = args[i + 1]
@@ -394,12 +384,11 @@ local function inst_write(key, args, from, to, del_from, del_to)
   for i = del_from, del_to do
     if IS_PACKED[args[i]] then
       changes[args[i]] = false
-      packed = true
     else
       redis.call('HDEL', key, args[i])
     end
   end
-  if packed then
+  if next(changes) then
     set_packed(key, changes)
   end
 end
