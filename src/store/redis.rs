@@ -2695,6 +2695,34 @@ mod tests {
         assert_eq!(homes, [2, 13, 6, 8, 12]);
     }
 
+    /// The Lua prelude packs the very fields the server unpacks and leaves out of its `HMGET`s
+    /// (`PACKED` and `IS_PACKED` in lua/common.lua, [`PACKED_FIELDS`] here).
+    #[test]
+    fn lua_and_rust_pack_the_same_fields() {
+        let common = include_str!("lua/common.lua");
+        let table = |name: &str| -> Vec<String> {
+            let line = common
+                .lines()
+                .find(|l| l.starts_with(&format!("local {name} = {{")))
+                .unwrap_or_else(|| panic!("lua/common.lua defines {name}"));
+            let inner = &line[line.find('{').unwrap_or(0) + 1..line.rfind('}').unwrap_or(line.len())];
+            inner
+                .split(',')
+                .map(|item| {
+                    item.split('=')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .trim_matches('\'')
+                        .to_owned()
+                })
+                .collect()
+        };
+        assert_eq!(table("PACKED"), PACKED_FIELDS);
+        assert_eq!(table("IS_PACKED"), PACKED_FIELDS);
+        assert!(OPEN_FIELDS.contains(&"z") && PACKED_FIELDS.iter().all(|f| !OPEN_FIELDS.contains(f)));
+    }
+
     #[test]
     fn unpack_reads_messagepack_string_arrays() {
         // fixarray of 4: fixstr "s", fixstr "active", str8 of 40 bytes, str16 "x".
