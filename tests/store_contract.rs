@@ -118,6 +118,7 @@ store_tests!(
     lists_without_details,
     fast_and_general_paths_agree,
     update_instance_changes_fields_and_moves_indexes,
+    fields_packed_at_create_survive_later_changes,
     set_suspended_conflicts,
     close_instances_all_or_nothing,
     instances_created_closed_stay_out_of_open_lists,
@@ -2011,6 +2012,44 @@ async fn fast_and_general_paths_agree(s: &dyn Store) {
             }
         }
     }
+}
+
+/// Redis packs a new instance's rarely set fields itself (in Rust) and changes them in Lua:
+/// both must read each other's packing.
+async fn fields_packed_at_create_survive_later_changes(s: &dyn Store) {
+    let a = create(
+        s,
+        NewInstance {
+            name: Some("Order 4711 — ü".repeat(3)),
+            activity_id: Some("a".into()),
+            tokens: vec!["a".into(), "b".into()],
+            ..new_instance("packed")
+        },
+    )
+    .await;
+    assert_eq!(get(s, a.id).await, a);
+    let status = UpdateInstance {
+        id: a.id,
+        business_status: Some("late".into()),
+        ..UpdateInstance::default()
+    };
+    let after = s.update_instance(&status).await.expect("update");
+    let want = ProcessInstance {
+        business_status: Some("late".into()),
+        ..a.clone()
+    };
+    assert_eq!((&after, &get(s, a.id).await), (&want, &want));
+    let renamed = UpdateInstance {
+        id: a.id,
+        name: Some(String::new()),
+        ..UpdateInstance::default()
+    };
+    let want = ProcessInstance {
+        name: Some(String::new()),
+        ..want
+    };
+    assert_eq!(s.update_instance(&renamed).await.expect("update"), want);
+    assert_eq!(get(s, a.id).await.tokens, ["a", "b"]);
 }
 
 async fn update_instance_changes_fields_and_moves_indexes(s: &dyn Store) {

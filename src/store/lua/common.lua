@@ -308,21 +308,6 @@ local function indexes_of(id)
   return instance_indexes(f[1], f[2], f[3], f[4])
 end
 
--- Indexes a new instance, reading its field/value arguments args[from..to] instead of its
--- hash.
-local function index_new(id, args, from, to)
-  local f = {}
-  for i = from, to, 2 do
-    local name = args[i]
-    if name == 's' or name == 'k' or name == 'b' or name == 't' then
-      f[name] = args[i + 1]
-    end
-  end
-  for _, suffix in ipairs(instance_indexes(f.s, f.k, f.b, f.t)) do
-    idx_add(suffix, id)
-  end
-end
-
 -- HSET of the field/value pairs args[from..to], in chunks: unpack() of thousands of values
 -- would overflow Lua's C stack. Chunks of 200 keep pairs together.
 local function hset_pairs(key, args, from, to)
@@ -336,7 +321,8 @@ end
 
 -- The rarely set scalar fields of an instance (name, business status, due date, claim,
 -- tokens) live together in its field 'z', a MessagePack array of field/value strings, so a
--- list asks for one field where it asked for six, mostly absent (`PACKED_FIELDS` in redis.rs).
+-- list asks for one field where it asked for six, mostly absent (`PACKED_FIELDS` in redis.rs,
+-- whose `pack` writes a new instance's 'z'; changes go through `inst_write`).
 local PACKED = {'nm', 'bs', 'dd', 'cb', 'ct', 'x'}
 -- Spelled out: the library's load runs without `ipairs` and the other globals.
 local IS_PACKED = {nm = true, bs = true, dd = true, cb = true, ct = true, x = true}
