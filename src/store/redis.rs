@@ -2219,13 +2219,38 @@ fn variable_field(name: &str) -> String {
 /// `<type>:<JSON of the value>` (`long:42`, `string:"x"`, `null:`): the serde form of
 /// `VariableValue` without its `{"type":..,"value":..}` wrapper, 20 bytes less per variable.
 fn encode_value(value: &VariableValue) -> Result<Vec<u8>, StoreError> {
-    // JSON has no NaN or infinity (serde_json would write `null`, which reads back as an
-    // error on every later read of the instance), so those get names of their own.
-    if let VariableValue::Double(x) = value {
-        if let Some(name) = non_finite_name(*x) {
-            return Ok(format!("double:\"{name}\"").into_bytes());
+    // The common scalars directly, as the general path below writes them (test
+    // `scalars_encode_as_the_general_path_does`): it builds a tagged JSON document first, ~2,000
+    // instructions per variable, a tenth of the server's work on a Redis start.
+    let scalar = |tag: &str, content: &dyn fmt::Display| format!("{tag}:{content}").into_bytes();
+    match value {
+        VariableValue::String(s) => {
+            let mut out = Vec::with_capacity(s.len() + 9);
+            out.extend(b"string:");
+            serde_json::to_writer(&mut out, s).map_err(corrupt)?;
+            return Ok(out);
         }
+        VariableValue::Integer(n) => return Ok(scalar("integer", n)),
+        VariableValue::Long(n) => return Ok(scalar("long", n)),
+        VariableValue::Short(n) => return Ok(scalar("short", n)),
+        VariableValue::Boolean(b) => return Ok(scalar("boolean", b)),
+        // JSON has no NaN or infinity (serde_json would write `null`, which reads back as an
+        // error on every later read of the instance), so those get names of their own.
+        VariableValue::Double(x) => {
+            if let Some(name) = non_finite_name(*x) {
+                return Ok(format!("double:\"{name}\"").into_bytes());
+            }
+            let mut out = b"double:".to_vec();
+            serde_json::to_writer(&mut out, x).map_err(corrupt)?;
+            return Ok(out);
+        }
+        _ => {}
     }
+    encode_tagged(value)
+}
+
+/// Any value: its tagged JSON form (`{"type":..,"value":..}`) written as `<type>:<value>`.
+fn encode_tagged(value: &VariableValue) -> Result<Vec<u8>, StoreError> {
     let failed = |e: &dyn fmt::Display| corrupt(format!("variable does not serialize: {e}"));
     let serde_json::Value::Object(mut tagged) = serde_json::to_value(value).map_err(|e| failed(&e))? else {
         return Err(failed(&"not an object"));
@@ -2474,15 +2499,23 @@ fn history_args(inv: &mut Call, records: &[ActivityRecord]) {
     }
 }
 
+/// `<start>[;<iteration>;<status>]|<activity>|[<end>]`, written piece by piece (a `format!`
+/// cost a start ~1,800 instructions per record).
 fn encode_record(r: &ActivityRecord) -> String {
-    let end = r.end_time.map(|t| t.0.to_string()).unwrap_or_default();
-    match &r.logged {
-        None => format!("{}|{}|{end}", r.start_time.0, r.activity_id),
-        Some(l) => format!(
-            "{};{};{}|{}|{end}",
-            r.start_time.0, l.iteration, l.status, r.activity_id
-        ),
+    let mut out = r.start_time.0.to_string();
+    if let Some(l) = &r.logged {
+        out.push(';');
+        out.push_str(&l.iteration.to_string());
+        out.push(';');
+        out.push_str(&l.status);
     }
+    out.push('|');
+    out.push_str(&r.activity_id);
+    out.push('|');
+    if let Some(end) = r.end_time {
+        out.push_str(&end.0.to_string());
+    }
+    out
 }
 
 fn decode_record(key: String, value: &str) -> Result<ActivityRecord, StoreError> {
@@ -2836,6 +2869,32 @@ mod tests {
             pack([("n", &b"v"[..])].into_iter()),
             [0x92, 0xa1, b'n', 0xa1, b'v']
         );
+    }
+
+    #[test]
+    fn scalars_encode_as_the_general_path_does() {
+        use VariableValue as V;
+        for value in [
+            V::String("quote \" and \\ and \u{e9} and \u{1}".into()),
+            V::String(String::new()),
+            V::Integer(i32::MIN),
+            V::Long(i64::MAX),
+            V::Short(-7),
+            V::Boolean(true),
+            V::Boolean(false),
+            V::Double(3.5),
+            V::Double(-0.0),
+            V::Double(1.0),
+            V::Double(0.1 + 0.2),
+            V::Double(f64::MAX),
+            V::Double(f64::MIN_POSITIVE / 3.0),
+        ] {
+            assert_eq!(
+                encode_value(&value).expect("encodes"),
+                encode_tagged(&value).expect("encodes"),
+                "{value:?}"
+            );
+        }
     }
 
     #[test]
