@@ -56,7 +56,13 @@ impl Advance {
             .iter()
             .enumerate()
             .map(|(n, id)| {
-                let key = format!("{revision}.{n}");
+                // Without `format!`: this runs for every activity a step passes.
+                let key = [
+                    itoa::Buffer::new().format(revision),
+                    ".",
+                    itoa::Buffer::new().format(n),
+                ]
+                .concat();
                 let waits = definition.activity(id).is_some_and(|a| a.kind.is_wait_state());
                 if definition
                     .activity(id)

@@ -205,7 +205,7 @@ impl App {
         let ctx = RequestCtx {
             now: now(),
             request_id: self.inner.next_request_id.fetch_add(1, Ordering::Relaxed),
-            base_url: format!("{scheme}://{host}{}", mount.prefix),
+            base_url: [scheme, "://", host, &mount.prefix].concat(),
             path: below,
             user: None,
         };

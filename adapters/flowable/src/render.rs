@@ -20,11 +20,11 @@ use crate::{comments, diagram, executions, repository, routes::Family, tasks};
 const LOCAL: Option<&str> = Some("local");
 
 pub fn instance_url(base: &str, id: InstanceId) -> String {
-    format!("{base}/runtime/process-instances/{}", render_instance_id(id))
+    [base, "/runtime/process-instances/", &render_instance_id(id)].concat()
 }
 
 pub fn definition_url(base: &str, definition_id: &str) -> String {
-    format!("{base}/repository/process-definitions/{definition_id}")
+    [base, "/repository/process-definitions/", definition_id].concat()
 }
 
 pub fn variable_data_url(base: &str, id: InstanceId, name: &str) -> String {
