@@ -1253,7 +1253,7 @@ impl Store for RedisStore {
         let hash = rest
             .next()
             .ok_or_else(|| corrupt("commit reply without the instance"))?;
-        let instance = decode_instance(id, pairs(hash)?)?;
+        let instance = decode_instance(id, unpack(&bulk(hash)?)?)?;
         let mut tasks = Vec::with_capacity(commit.tasks.len());
         for (t, written) in commit.tasks.iter().zip(rest) {
             tasks.push(Task {
@@ -1986,7 +1986,7 @@ fn instance_reply(id: InstanceId, reply: Value) -> Result<ProcessInstance, Store
         .into_iter()
         .next()
         .ok_or_else(|| corrupt("reply without the instance"))?;
-    decode_instance(id, pairs(hash)?)
+    decode_instance(id, unpack(&bulk(hash)?)?)
 }
 
 /// A `{'ok'}` reply, or the failure its code stands for.

@@ -2,7 +2,7 @@
 -- ARGV[3] the shard's first id, ARGV[4] its id span, ARGV[5] n, ARGV[6..5+2n] field/value
 -- pairs to set on the instance, ARGV[6+2n] m, then m fields to delete, then activity records
 -- as `write_history` reads them, then tasks as `write_tasks` reads them. Checks before it writes: {'nf'} unknown or closed, {'isus'}
--- suspended, {'stale'} the revision moved. Answers {'ok', hash, task ids...}.
+-- suspended, {'stale'} the revision moved. Answers {'ok', packed hash (`packed_hash`), task ids...}.
 local id = ARGV[1]
 local s = open_state(id)
 if not s then
@@ -27,7 +27,7 @@ local tasks = write_tasks(id, ARGV, next_arg, ARGV[3], ARGV[4])
 if not tasks then
   return {'full'}
 end
-local out = {'ok', redis.call('HGETALL', key)}
+local out = {'ok', packed_hash(key)}
 for _, t in ipairs(tasks) do
   out[#out + 1] = t
 end

@@ -1,6 +1,6 @@
 -- set_variables. ARGV[1] id, ARGV[2] mode ('create' | 'upsert' | 'update'), ARGV[3..]
 -- field/value pairs ('v:<name>', JSON). Checks every name before it writes anything.
--- Answers {'ok', hash}, {'nf'}, {'vx', field} (exists, create) or {'vm', field} (missing, update).
+-- Answers {'ok', packed hash (`packed_hash`)}, {'nf'}, {'vx', field} (exists, create) or {'vm', field} (missing, update).
 if not open_state(ARGV[1]) then
   return {'nf'}
 end
@@ -18,4 +18,4 @@ if mode ~= 'upsert' then
   end
 end
 hset_pairs(key, ARGV, 3, #ARGV)
-return {'ok', redis.call('HGETALL', key)}
+return {'ok', packed_hash(key)}

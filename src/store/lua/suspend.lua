@@ -1,5 +1,5 @@
 -- set_suspended. ARGV[1] id, ARGV[2] '1' to suspend, '0' to activate.
--- Answers {'ok', hash}, {'nf'}, {'sus'} (already suspended) or {'act'} (already active).
+-- Answers {'ok', packed hash (`packed_hash`)}, {'nf'}, {'sus'} (already suspended) or {'act'} (already active).
 local id = ARGV[1]
 local s = open_state(id)
 if not s then
@@ -25,4 +25,4 @@ each_open_task(id, function(key)
     redis.call('HDEL', key, 's')
   end
 end)
-return {'ok', redis.call('HGETALL', inst_key(id))}
+return {'ok', packed_hash(inst_key(id))}

@@ -1,5 +1,5 @@
 -- update_instance. ARGV[1] id, ARGV[2] n, ARGV[3..2+2n] field/value pairs to set, the rest
--- fields to delete. Answers {'ok', hash} or {'nf'}.
+-- fields to delete. Answers {'ok', packed hash (`packed_hash`)} or {'nf'}.
 local id = ARGV[1]
 if not open_state(id) then
   return {'nf'}
@@ -9,4 +9,4 @@ local n = tonumber(ARGV[2])
 local old = indexes_of(id)
 inst_write(key, ARGV, 3, 2 + 2 * n, 3 + 2 * n, #ARGV)
 move_entries(id, old, indexes_of(id))
-return {'ok', redis.call('HGETALL', key)}
+return {'ok', packed_hash(key)}
