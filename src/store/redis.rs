@@ -2877,10 +2877,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn scalars_encode_as_the_general_path_does() {
+    /// Values of every scalar type and its edge cases, a non-finite double and a document.
+    fn sample_values() -> Vec<VariableValue> {
         use VariableValue as V;
-        for value in [
+        vec![
             V::String("quote \" and \\ and \u{e9} and \u{1}".into()),
             V::String(String::new()),
             V::Integer(i32::MIN),
@@ -2894,7 +2894,19 @@ mod tests {
             V::Double(0.1 + 0.2),
             V::Double(f64::MAX),
             V::Double(f64::MIN_POSITIVE / 3.0),
-        ] {
+            V::Double(f64::NAN),
+            V::Null,
+            V::Json(serde_json::json!({"a": [1, 2]})),
+        ]
+    }
+
+    #[test]
+    fn scalars_encode_as_the_general_path_does() {
+        // Non-finite doubles have names of their own; the general path cannot write them.
+        let finite = sample_values()
+            .into_iter()
+            .filter(|v| !matches!(v, VariableValue::Double(x) if !x.is_finite()));
+        for value in finite {
             assert_eq!(
                 encode_value(&value).expect("encodes"),
                 encode_tagged(&value).expect("encodes"),
@@ -2906,19 +2918,7 @@ mod tests {
     #[test]
     fn stored_values_read_back_as_written() {
         use VariableValue as V;
-        for value in [
-            V::String("quote \" and \\ and \u{e9}".into()),
-            V::String(String::new()),
-            V::Integer(i32::MIN),
-            V::Long(i64::MAX),
-            V::Short(-7),
-            V::Boolean(true),
-            V::Boolean(false),
-            V::Double(3.5),
-            V::Double(f64::NAN),
-            V::Null,
-            V::Json(serde_json::json!({"a": [1, 2]})),
-        ] {
+        for value in sample_values() {
             let stored = encode_value(&value).expect("encodes");
             let read = decode_value(&stored).expect("decodes");
             match (&value, &read) {
