@@ -80,7 +80,8 @@ pub struct BenchArgs {
     pub redis_url: Option<String>,
     /// The server's process id (on this machine): report its CPU time per request of each
     /// scenario (from `/proc/<pid>/stat`), steadier than req/s for comparing two builds on a
-    /// noisy machine. With `--redis-url`, Redis' too (`INFO cpu`).
+    /// noisy machine, beside the load generator's own and the spawned ceiling server's. With
+    /// `--redis-url`, Redis' too (`INFO cpu`).
     #[arg(long)]
     pub server_pid: Option<u32>,
     /// Measure an already running ceiling server (`http://host:port`) instead of spawning one.
@@ -169,6 +170,9 @@ pub struct ScenarioReport {
     pub server_cpu_us: Option<f64>,
     /// Redis CPU time per request, µs (`--redis-url`), counted the same way.
     pub redis_cpu_us: Option<f64>,
+    /// The load generator's (this process's) CPU time per request, µs, counted the same way:
+    /// it shares the machine with the server and Redis, so the three together bound the rate.
+    pub generator_cpu_us: Option<f64>,
 }
 
 /// The preload's figures.
@@ -281,23 +285,41 @@ impl Report {
                 s.errors
             );
         }
-        let cpu: Vec<&ScenarioReport> = self
+        // Shown when a server's CPU was measured (`--server-pid`, or the spawned ceiling's).
+        if self
             .scenarios
             .iter()
-            .filter(|s| s.server_cpu_us.is_some() || s.redis_cpu_us.is_some())
-            .collect();
-        if !cpu.is_empty() {
-            out.push_str(
-                "\nCPU per request (µs, warmup included):\n\n| scenario | server | Redis |\n|---|--:|--:|\n",
+            .any(|s| s.server_cpu_us.is_some() || s.redis_cpu_us.is_some())
+        {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let _ = write!(
+                out,
+                "\nCPU per request (µs, warmup included; the ceiling's server is the ceiling \
+                 process). The processes share this machine's {cores} cores, so {cores} s / the \
+                 total is the rate their CPU alone allows:\n\n\
+                 | scenario | load generator | server | Redis | total | CPU-bound req/s |\n\
+                 |---|--:|--:|--:|--:|--:|\n"
             );
             let us = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.1}"));
-            for s in cpu {
+            for s in &self.scenarios {
+                let parts = [s.generator_cpu_us, s.server_cpu_us, s.redis_cpu_us];
+                let total = parts
+                    .iter()
+                    .any(Option::is_some)
+                    .then(|| parts.iter().flatten().sum::<f64>());
+                // Without the server's figure the total misses the biggest part.
+                let bound = total
+                    .filter(|t| s.server_cpu_us.is_some() && *t > 0.0)
+                    .map_or("n/a".to_owned(), |t| format!("{:.0}", cores as f64 * 1e6 / t));
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} |",
                     s.scenario.name(),
+                    us(s.generator_cpu_us),
                     us(s.server_cpu_us),
-                    us(s.redis_cpu_us)
+                    us(s.redis_cpu_us),
+                    us(total),
+                    bound
                 );
             }
         }
@@ -432,7 +454,6 @@ pub async fn run(args: &BenchArgs) -> Result<Report, BenchError> {
     }
 
     let mut scenarios = Vec::with_capacity(args.scenarios.len());
-    let mut cpu: (Option<f64>, Option<f64>) = (None, None);
     for &scenario in &args.scenarios {
         eprintln!(
             "{}: {} s warmup + {} s",
@@ -445,44 +466,46 @@ pub async fn run(args: &BenchArgs) -> Result<Report, BenchError> {
             scenarios.push(skipped(scenario, "no instance could be started", errors, samples));
             continue;
         }
-        let measured = if scenario == Scenario::Ceiling {
-            let (target, _process) = match &args.ceiling_url {
-                Some(url) => (Target::parse(url)?, None),
+        // Where the scenario goes, and whose CPU to count: the ceiling's own server (killed when
+        // `ceiling` is dropped, before the next scenario), or the server's and Redis'.
+        let (scenario_target, ceiling, server_pid, redis_url) = if scenario == Scenario::Ceiling {
+            match &args.ceiling_url {
+                Some(url) => (Arc::new(Target::parse(url)?), None, None, None),
                 None => {
                     let process = tokio::task::spawn_blocking(CeilingProcess::spawn)
                         .await
                         .map_err(|join| BenchError::Ceiling(std::io::Error::other(join.to_string())))??;
-                    (Target::from_addr(process.addr), Some(process))
+                    let pid = process.pid();
+                    (
+                        Arc::new(Target::from_addr(process.addr)),
+                        Some(process),
+                        Some(pid),
+                        None,
+                    )
                 }
-            };
-            load::run_timed(
-                Arc::clone(&workload),
-                Arc::new(target),
-                scenario,
-                connections,
-                warmup,
-                duration,
-            )
-            .await
-            // `_process` is dropped here: the ceiling server is killed before the next scenario.
+            }
         } else {
-            let before = cpu_snapshot(args).await;
-            let measured = load::run_timed(
-                Arc::clone(&workload),
+            (
                 Arc::clone(&target),
-                scenario,
-                connections,
-                warmup,
-                duration,
+                None,
+                args.server_pid,
+                args.redis_url.as_deref(),
             )
-            .await;
-            let after = cpu_snapshot(args).await;
-            let requests =
-                measured.latency.count as f64 / duration.as_secs_f64() * (warmup + duration).as_secs_f64();
-            cpu = cpu_per_request(before, after, requests);
-            measured
         };
-        let (server_cpu_us, redis_cpu_us) = std::mem::take(&mut cpu);
+        let before = cpu_snapshot(server_pid, redis_url).await;
+        let measured = load::run_timed(
+            Arc::clone(&workload),
+            scenario_target,
+            scenario,
+            connections,
+            warmup,
+            duration,
+        )
+        .await;
+        let requests =
+            measured.latency.count as f64 / duration.as_secs_f64() * (warmup + duration).as_secs_f64();
+        let cpu = cpu_snapshot(server_pid, redis_url).await.since(before, requests);
+        drop(ceiling);
         scenarios.push(ScenarioReport {
             scenario,
             requests: measured.latency.count,
@@ -493,8 +516,9 @@ pub async fn run(args: &BenchArgs) -> Result<Report, BenchError> {
             throughput_ratio: None,
             p99_ratio: None,
             skipped: None,
-            server_cpu_us,
-            redis_cpu_us,
+            server_cpu_us: cpu.server,
+            redis_cpu_us: cpu.redis,
+            generator_cpu_us: cpu.generator,
         });
     }
     add_ratios(&mut scenarios);
@@ -523,18 +547,44 @@ fn skipped(scenario: Scenario, why: &str, errors: u64, error_samples: Vec<String
         skipped: Some(why.to_owned()),
         server_cpu_us: None,
         redis_cpu_us: None,
+        generator_cpu_us: None,
     }
 }
 
-/// CPU seconds used so far by the server (`--server-pid`) and by Redis (`--redis-url`), when
-/// they can be read.
-async fn cpu_snapshot(args: &BenchArgs) -> (Option<f64>, Option<f64>) {
-    let server = args.server_pid.and_then(process_cpu_seconds);
-    let redis = match &args.redis_url {
+/// CPU seconds used so far by the load generator (this process), the server and Redis, those
+/// that can be read; or, from [`CpuSnapshot::since`], microseconds per request.
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuSnapshot {
+    generator: Option<f64>,
+    server: Option<f64>,
+    redis: Option<f64>,
+}
+
+impl CpuSnapshot {
+    /// Microseconds of CPU per request from `before` to this snapshot.
+    fn since(self, before: CpuSnapshot, requests: f64) -> CpuSnapshot {
+        let per = |b: Option<f64>, a: Option<f64>| match (b, a) {
+            (Some(b), Some(a)) if requests > 0.0 => Some((a - b) * 1e6 / requests),
+            _ => None,
+        };
+        CpuSnapshot {
+            generator: per(before.generator, self.generator),
+            server: per(before.server, self.server),
+            redis: per(before.redis, self.redis),
+        }
+    }
+}
+
+async fn cpu_snapshot(server_pid: Option<u32>, redis_url: Option<&str>) -> CpuSnapshot {
+    let redis = match redis_url {
         Some(url) => redis_cpu_seconds(url).await.ok(),
         None => None,
     };
-    (server, redis)
+    CpuSnapshot {
+        generator: process_cpu_seconds(std::process::id()),
+        server: server_pid.and_then(process_cpu_seconds),
+        redis,
+    }
 }
 
 /// utime + stime of a process from `/proc/<pid>/stat`, in seconds (Linux's USER_HZ, 100).
@@ -559,19 +609,6 @@ async fn redis_cpu_seconds(url: &str) -> Result<f64, BenchError> {
         })
         .filter_map(|v| v.trim().parse::<f64>().ok())
         .sum())
-}
-
-/// Microseconds of CPU per request between two snapshots.
-fn cpu_per_request(
-    before: (Option<f64>, Option<f64>),
-    after: (Option<f64>, Option<f64>),
-    requests: f64,
-) -> (Option<f64>, Option<f64>) {
-    let per = |b: Option<f64>, a: Option<f64>| match (b, a) {
-        (Some(b), Some(a)) if requests > 0.0 => Some((a - b) * 1e6 / requests),
-        _ => None,
-    };
-    (per(before.0, after.0), per(before.1, after.1))
 }
 
 /// Fills in each scenario's ratios to the ceiling, when the ceiling ran and answered.

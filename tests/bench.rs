@@ -255,6 +255,13 @@ fn the_binary_spawns_its_ceiling_in_a_child_process() {
     assert_eq!(ceiling["scenario"], "ceiling");
     assert!(ceiling["requests"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(ceiling["errors"], 0, "{report}");
+    // The spawned ceiling's CPU is its server's; the generator's is this run's own.
+    for figure in ["server_cpu_us", "generator_cpu_us"] {
+        let cpu = ceiling[figure]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{figure}: {report}"));
+        assert!(cpu > 0.0, "{figure}: {report}");
+    }
 }
 
 /// Needs a Redis (`REDIS_URL`, e.g. `redis://127.0.0.1:6379`); skipped without one. Only reads
@@ -285,9 +292,9 @@ async fn the_preload_reports_redis_memory() {
     assert!(redis.bytes_per_instance.is_some());
 }
 
-/// `--server-pid` reports the server's CPU time per request: here the fake server runs in
-/// this test's process, which does measurable work for every request; without the option
-/// there is no figure.
+/// `--server-pid` reports the server's CPU time per request beside the load generator's: here
+/// the fake server runs in this test's process, which does measurable work for every
+/// request; without the option there is no server figure and no table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_cpu_per_request_is_reported_for_a_given_pid() {
     let server = fake_flowable().await;
@@ -308,8 +315,13 @@ async fn server_cpu_per_request_is_reported_for_a_given_pid() {
     let cpu = list.server_cpu_us.expect("a CPU figure");
     assert!(cpu > 0.0 && cpu < 1_000_000.0, "{cpu}");
     assert_eq!(list.redis_cpu_us, None);
+    let generator = list.generator_cpu_us.expect("the generator's CPU figure");
+    assert!(generator > 0.0 && generator < 1_000_000.0, "{generator}");
     let markdown = report.to_markdown();
     assert!(markdown.contains("CPU per request"), "{markdown}");
+    // The row adds what was measured: here the server is this process too.
+    let total = format!("| {:.1} |", generator + cpu);
+    assert!(markdown.contains(&total), "{total} in {markdown}");
 
     let without = bench::run(&args(&["--base-url", &base, "--scenarios", "list"]))
         .await

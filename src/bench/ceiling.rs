@@ -133,6 +133,11 @@ impl CeilingProcess {
         })?;
         Ok(process)
     }
+
+    /// The child's process id (its CPU time is the ceiling server's).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for CeilingProcess {
