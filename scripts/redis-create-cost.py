@@ -25,6 +25,7 @@ Requests are pipelined 50 at a time. For comparing the three, not for throughput
 import base64
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -190,6 +191,7 @@ def main():
     finally:
         subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "shutdown", "nosave"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
